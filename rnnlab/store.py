@@ -1,0 +1,466 @@
+"""The run store: an SQLite index (runs, epochs, gradient traces, events) plus a folder per run.
+
+The store is the truth: workers write to it, pages and the CLI read from it. It is safe for one
+writer per run and many readers at once (WAL journal, a busy timeout on every connection).
+Where it lives: `RNNLAB_HOME`, else `./.rnnlab` in the working folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterator
+
+from rnnlab.errors import RunNotFound, StoreError
+
+SCHEMA_VERSION = 1
+RUN_ID_RE = re.compile(r"^r[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+
+
+class RunStatus(str, Enum):
+    """Where a run is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    DIVERGED = "diverged"
+
+    @property
+    def finished(self) -> bool:
+        """True once no worker will touch the run again (unless it is resumed)."""
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+RESUMABLE = (RunStatus.INTERRUPTED, RunStatus.CANCELLED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    heartbeat_at REAL,
+    pid INTEGER,
+    config TEXT NOT NULL,
+    data_sha256 TEXT NOT NULL DEFAULT '',
+    epochs_total INTEGER NOT NULL DEFAULT 0,
+    epochs_done INTEGER NOT NULL DEFAULT 0,
+    summary TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    traceback TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created_at);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    train_loss REAL,
+    val_loss REAL,
+    lr REAL,
+    seconds REAL,
+    grad_norm_mean REAL,
+    grad_norm_max REAL,
+    PRIMARY KEY (run_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS grad_tensors (
+    run_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    tensor TEXT NOT NULL,
+    mean REAL,
+    max REAL,
+    PRIMARY KEY (run_id, epoch, tensor)
+);
+CREATE TABLE IF NOT EXISTS grad_steps (
+    run_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    norms TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS grad_time (
+    run_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    series TEXT NOT NULL,
+    value_list TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch, series)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_run ON events(run_id, id);
+"""
+
+_RUN_FIELDS = ("name", "status", "started_at", "finished_at", "heartbeat_at", "pid",
+               "epochs_total", "epochs_done", "summary", "error", "traceback", "cancel_requested")
+_CHILD_TABLES = ("epochs", "grad_tensors", "grad_steps", "grad_time", "events")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the runs table, decoded."""
+
+    id: str
+    name: str
+    status: RunStatus
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    heartbeat_at: float | None
+    pid: int | None
+    config: dict
+    data_sha256: str
+    epochs_total: int
+    epochs_done: int
+    summary: dict = field(default_factory=dict)
+    error: str | None = None
+    traceback: str | None = None
+    cancel_requested: bool = False
+
+    @property
+    def progress(self) -> float:
+        """Fraction of epochs done, 0..1."""
+        return min(1.0, self.epochs_done / self.epochs_total) if self.epochs_total else 0.0
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds spent running so far (or in all, once finished)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at if self.finished_at is not None else time.time()
+        return max(0.0, end - self.started_at)
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, from the mean time per epoch so far; None before the first epoch."""
+        if self.status != RunStatus.RUNNING or not self.epochs_done or self.elapsed is None:
+            return None
+        per_epoch = self.elapsed / self.epochs_done
+        return per_epoch * max(0, self.epochs_total - self.epochs_done)
+
+    @property
+    def label(self) -> str:
+        """The run's name, or its id when it has none."""
+        return self.name or self.id
+
+
+def default_home() -> Path:
+    """`RNNLAB_HOME`, else `.rnnlab` in the working folder."""
+    return Path(os.environ.get("RNNLAB_HOME") or ".rnnlab").expanduser()
+
+
+def new_run_id() -> str:
+    """A sortable, unique, path-safe id: r20261127-142501-a1b2c3."""
+    return time.strftime("r%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
+
+
+def check_run_id(run_id: str) -> str:
+    """Refuse anything that is not a well-formed run id (no paths, no tricks)."""
+    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
+        raise RunNotFound(f"{run_id!r} is not a run id. Run ids look like r20261127-142501-a1b2c3; "
+                          "`rnnlab list` shows them.")
+    return run_id
+
+
+class Store:
+    """The run store under one home folder."""
+
+    def __init__(self, home: str | Path | None = None):
+        self.home = Path(home) if home is not None else default_home()
+        self.runs_dir = self.home / "runs"
+        self.db_path = self.home / "rnnlab.sqlite"
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.executescript(_SCHEMA)
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                           (str(SCHEMA_VERSION),))
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"Cannot open the run store at {self.home}: {exc}. "
+                             "Check that the folder is writable and the disk is not full, "
+                             "or point RNNLAB_HOME at another folder.") from None
+
+    # -- plumbing ---------------------------------------------------------------------------
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.row_factory = sqlite3.Row
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; storage failures become StoreError with advice."""
+        try:
+            with self._connect() as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"Cannot write to the run store at {self.home}: {exc}. "
+                             "Free some disk space or check the folder's permissions.") from None
+
+    def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._connect() as db:
+            return db.execute(sql, args).fetchall()
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the store."""
+        return int(self._read("SELECT value FROM meta WHERE key='schema_version'")[0][0])
+
+    # -- runs ---------------------------------------------------------------------------------
+    def create_run(self, config: dict, *, data_sha256: str = "", name: str = "",
+                   epochs_total: int = 0, status: RunStatus = RunStatus.QUEUED) -> str:
+        """Add a run (queued by default) and its folder; return its id."""
+        run_id = new_run_id()
+        with self._tx() as db:
+            db.execute("INSERT INTO runs (id, name, status, created_at, config, data_sha256, "
+                       "epochs_total) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (run_id, name, RunStatus(status).value, time.time(),
+                        json.dumps(config, sort_keys=True), data_sha256, epochs_total))
+        self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+        return run_id
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """One run; RunNotFound if there is none."""
+        rows = self._read("SELECT * FROM runs WHERE id = ?", (check_run_id(run_id),))
+        if not rows:
+            raise RunNotFound(f"No run {run_id!r} in {self.home}. `rnnlab list` shows the runs.")
+        return _record(rows[0])
+
+    def list_runs(self, statuses: tuple[RunStatus | str, ...] | None = None,
+                  limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first, optionally only some statuses."""
+        sql, args = "SELECT * FROM runs", []
+        if statuses:
+            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            args = [RunStatus(s).value for s in statuses]
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_record(r) for r in self._read(sql, tuple(args))]
+
+    def count_by_status(self) -> dict[RunStatus, int]:
+        """How many runs are in each status."""
+        rows = self._read("SELECT status, COUNT(*) FROM runs GROUP BY status")
+        return {RunStatus(s): n for s, n in rows}
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        """Set some fields of a run (status, pid, summary, error, ...)."""
+        unknown = set(values) - set(_RUN_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        sets, args = [], []
+        for key, value in values.items():
+            if key == "summary":
+                value = json.dumps(value, sort_keys=True, default=float)
+            elif key == "status":
+                value = RunStatus(value).value
+            elif key == "cancel_requested":
+                value = int(bool(value))
+            sets.append(f"{key} = ?")
+            args.append(value)
+        with self._tx() as db:
+            cur = db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?",
+                             (*args, check_run_id(run_id)))
+            if cur.rowcount == 0:
+                raise RunNotFound(f"No run {run_id!r} in {self.home}.")
+
+    def transition(self, run_id: str, from_statuses: tuple[RunStatus, ...], to: RunStatus,
+                   **values: Any) -> bool:
+        """Atomically move a run from one of `from_statuses` to `to`; False if it was elsewhere."""
+        sets, args = ["status = ?"], [RunStatus(to).value]
+        for key, value in values.items():
+            if key not in _RUN_FIELDS:
+                raise ValueError(f"unknown run field: {key}")
+            if key == "summary":
+                value = json.dumps(value, sort_keys=True, default=float)
+            sets.append(f"{key} = ?")
+            args.append(value)
+        marks = ",".join("?" * len(from_statuses))
+        with self._tx() as db:
+            cur = db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",
+                             (*args, check_run_id(run_id), *[RunStatus(s).value for s in from_statuses]))
+            return cur.rowcount == 1
+
+    def claim_next_queued(self, pid: int | None = None) -> str | None:
+        """Atomically take the oldest queued run and mark it running; None if the queue is empty."""
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM runs WHERE status = 'queued' AND cancel_requested = 0 "
+                             "ORDER BY created_at, id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            now = time.time()
+            db.execute("UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), "
+                       "heartbeat_at = ?, pid = ?, finished_at = NULL WHERE id = ?",
+                       (now, now, pid, row[0]))
+            return row[0]
+
+    def heartbeat(self, run_id: str, pid: int | None = None) -> None:
+        """Record that the worker of a run is alive."""
+        with self._tx() as db:
+            if pid is None:
+                db.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), run_id))
+            else:
+                db.execute("UPDATE runs SET heartbeat_at = ?, pid = ? WHERE id = ?",
+                           (time.time(), pid, run_id))
+
+    def request_cancel(self, run_id: str) -> RunStatus:
+        """Ask a run to stop: a queued run is cancelled at once, a running one at its next batch."""
+        run = self.get_run(run_id)
+        if run.status == RunStatus.QUEUED:
+            if self.transition(run_id, (RunStatus.QUEUED,), RunStatus.CANCELLED,
+                               finished_at=time.time(), cancel_requested=1):
+                self.add_event(run_id, "cancelled", "Cancelled before it started.")
+                return RunStatus.CANCELLED
+        self.update_run(run_id, cancel_requested=True)
+        return self.get_run(run_id).status
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """True when someone asked this run to stop."""
+        rows = self._read("SELECT cancel_requested FROM runs WHERE id = ?", (run_id,))
+        return bool(rows and rows[0][0])
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run's rows and its folder. Refuses a running run."""
+        run = self.get_run(run_id)
+        if run.status == RunStatus.RUNNING:
+            raise StoreError(f"Run {run_id} is still running. Cancel it first, then delete it.")
+        with self._tx() as db:
+            for table in _CHILD_TABLES:
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+    def run_dir(self, run_id: str) -> Path:
+        """The run's artefact folder (checked to stay inside the runs folder)."""
+        path = (self.runs_dir / check_run_id(run_id))
+        if path.is_symlink() or not path.resolve().is_relative_to(self.runs_dir.resolve()):
+            raise StoreError(f"The folder of run {run_id} points outside {self.runs_dir}; refusing it.")
+        return path
+
+    def artefact(self, run_id: str, name: str) -> Path:
+        """Path of an artefact file inside a run's folder; refuses names that leave it."""
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}", name or "") or ".." in name:
+            raise StoreError(f"{name!r} is not a valid artefact name (letters, digits, '.', '_', '-').")
+        path = self.run_dir(run_id) / name
+        if path.is_symlink():
+            raise StoreError(f"Artefact {name} of run {run_id} is a symbolic link; refusing it.")
+        return path
+
+    # -- epochs and traces --------------------------------------------------------------------
+    def add_epoch(self, run_id: str, epoch: int, *, train_loss: float | None,
+                  val_loss: float | None = None, lr: float | None = None,
+                  seconds: float | None = None, grad_norm_mean: float | None = None,
+                  grad_norm_max: float | None = None,
+                  tensor_norms: dict[str, tuple[float, float]] | None = None,
+                  step_norms: list[float] | None = None,
+                  through_time: dict[str, list[float]] | None = None) -> None:
+        """Record one finished epoch (1-based) and its gradient traces, atomically."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (run_id, epoch, _num(train_loss), _num(val_loss), _num(lr), _num(seconds),
+                        _num(grad_norm_mean), _num(grad_norm_max)))
+            for tensor, (mean, mx) in (tensor_norms or {}).items():
+                db.execute("INSERT OR REPLACE INTO grad_tensors VALUES (?, ?, ?, ?, ?)",
+                           (run_id, epoch, tensor, _num(mean), _num(mx)))
+            if step_norms is not None:
+                db.execute("INSERT OR REPLACE INTO grad_steps VALUES (?, ?, ?)",
+                           (run_id, epoch, json.dumps([_num(v) for v in step_norms])))
+            for series, values in (through_time or {}).items():
+                db.execute("INSERT OR REPLACE INTO grad_time VALUES (?, ?, ?, ?)",
+                           (run_id, epoch, series, json.dumps([_num(v) for v in values])))
+            db.execute("UPDATE runs SET epochs_done = ?, heartbeat_at = ? WHERE id = ?",
+                       (epoch, time.time(), run_id))
+
+    def truncate_after(self, run_id: str, epoch: int) -> None:
+        """Forget epochs after `epoch` (resuming from a checkpoint at that epoch)."""
+        with self._tx() as db:
+            for table in ("epochs", "grad_tensors", "grad_steps", "grad_time"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ? AND epoch > ?", (run_id, epoch))
+            db.execute("UPDATE runs SET epochs_done = ? WHERE id = ?", (epoch, run_id))
+
+    def epochs(self, run_id: str) -> list[dict]:
+        """Epoch rows in order: epoch, train_loss, val_loss, lr, seconds, grad norms."""
+        rows = self._read("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
+        return [{k: r[k] for k in r.keys() if k != "run_id"} for r in rows]
+
+    def tensor_norms(self, run_id: str) -> list[dict]:
+        """Per-tensor gradient norms: rows of epoch, tensor, mean, max."""
+        rows = self._read("SELECT epoch, tensor, mean, max FROM grad_tensors WHERE run_id = ? "
+                          "ORDER BY epoch, rowid", (run_id,))
+        return [dict(r) for r in rows]
+
+    def step_norms(self, run_id: str) -> dict[int, list[float]]:
+        """The global gradient norm of every step, by epoch."""
+        rows = self._read("SELECT epoch, norms FROM grad_steps WHERE run_id = ? ORDER BY epoch",
+                          (run_id,))
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def through_time(self, run_id: str) -> dict[str, dict[int, list[float]]]:
+        """Gradient through time: {series: {epoch: [value per step back]}}."""
+        rows = self._read("SELECT epoch, series, value_list FROM grad_time WHERE run_id = ? "
+                          "ORDER BY epoch", (run_id,))
+        out: dict[str, dict[int, list[float]]] = {}
+        for epoch, series, values in rows:
+            out.setdefault(series, {})[epoch] = json.loads(values)
+        return out
+
+    # -- events -------------------------------------------------------------------------------
+    def add_event(self, run_id: str, kind: str, message: str) -> None:
+        """Append a line to the run's event log (started, resumed, diverged, ...)."""
+        with self._tx() as db:
+            db.execute("INSERT INTO events (run_id, at, kind, message) VALUES (?, ?, ?, ?)",
+                       (run_id, time.time(), kind, message))
+
+    def events(self, run_id: str) -> list[dict]:
+        """The run's event log, oldest first."""
+        rows = self._read("SELECT at, kind, message FROM events WHERE run_id = ? ORDER BY id",
+                          (run_id,))
+        return [dict(r) for r in rows]
+
+
+def _num(value: Any) -> float | None:
+    """A float for SQLite; NaN and inf are kept as text-free None/±inf-safe floats."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if value != value else value
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"], name=row["name"], status=RunStatus(row["status"]),
+        created_at=row["created_at"], started_at=row["started_at"],
+        finished_at=row["finished_at"], heartbeat_at=row["heartbeat_at"], pid=row["pid"],
+        config=json.loads(row["config"]), data_sha256=row["data_sha256"],
+        epochs_total=row["epochs_total"], epochs_done=row["epochs_done"],
+        summary=json.loads(row["summary"] or "{}"), error=row["error"],
+        traceback=row["traceback"], cancel_requested=bool(row["cancel_requested"]),
+    )
