@@ -1,0 +1,37 @@
+"""RNN Lab dashboard: `streamlit run app.py`.
+
+The entry page is a router: it sets up the session (the config, a preset from the link), draws
+the sidebar status line and runs the page the user chose. Pages live in pages/.
+"""
+
+import streamlit as st
+
+from rnnlab import ui
+
+st.set_page_config(page_title="RNN Lab", page_icon="🔁", layout="wide")
+
+ui.apply_query_params()
+ui.runner()  # starts the background job runner once per server
+
+PAGES = {
+    "Build": [
+        st.Page(ui.PAGES["data"], title="1 · Data", icon=":material/table_chart:",
+                url_path="data", default=True),
+        st.Page(ui.PAGES["model"], title="2 · Model", icon=":material/account_tree:",
+                url_path="model"),
+        st.Page(ui.PAGES["train"], title="3 · Train", icon=":material/play_circle:",
+                url_path="train"),
+    ],
+    "Inspect": [
+        st.Page(ui.PAGES["results"], title="4 · Results", icon=":material/query_stats:",
+                url_path="results"),
+        st.Page(ui.PAGES["gradients"], title="5 · Gradients", icon=":material/gradient:",
+                url_path="gradients"),
+        st.Page(ui.PAGES["compare"], title="6 · Compare", icon=":material/compare_arrows:",
+                url_path="compare"),
+    ],
+}
+
+page = st.navigation(PAGES)
+ui.sidebar()
+page.run()

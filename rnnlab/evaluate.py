@@ -1,0 +1,349 @@
+"""Honest results: predictions in the data's own units, baselines, metrics and skill vs naive.
+
+Numpy and pandas only. Everything here reads a `Prepared` (see `rnnlab.data`) by duck typing:
+`index`, `values` (T, F) raw, `scaled` (T, F), `scaler.inverse_target`, `n_train`, `lookback`,
+`horizon`, `season`, `X_<split>` (n, lookback, F) and `t_<split>` (n,) row of the first predicted
+step. A `predict_fn` maps scaled windows (n, lookback, F) to scaled targets (n, horizon).
+
+Two kinds of prediction, labelled as what they are:
+- teacher forced (`evaluate`): every window reads the real past, so errors never pile up;
+- free-running (`free_running`, `forecast_beyond`): the model's own predictions are fed back as
+  inputs, so errors compound with every step.
+
+Baselines are rules, not models: they may read any observed row before the window's first
+predicted row t, even further back than the lookback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from rnnlab.errors import ConfigError, DataError
+
+PredictFn = Callable[[np.ndarray], Any]
+
+SPLITS = {"train": "training", "val": "validation", "test": "test"}
+TEACHER_FORCED = "one-step-ahead (teacher forced)"
+FREE_RUNNING = "free-running"
+NEAR_ZERO = 0.01  # MAPE is refused when some |actual| < NEAR_ZERO × max |actual|
+SAME_TOLERANCE = 0.005  # |ratio − 1| below this reads as "about the same as naive"
+
+
+# ---------------------------------------------------------------- metrics
+
+def metrics(y_true, y_pred) -> dict:
+    """RMSE, MAE, MAPE (percent, or None with `mape_note`), R² (None if actuals are constant), n."""
+    y = np.asarray(y_true, dtype=float).ravel()  # (n,)
+    p = np.asarray(y_pred, dtype=float).ravel()  # (n,)
+    if y.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must hold the same number of values. "
+                         f"Received: {y.size} and {p.size}")
+    if y.size == 0:
+        raise ValueError("metrics need at least one value. Received: 0 values")
+    err = p - y  # (n,)
+    mape, note = _mape(y, err)
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    r2 = None if ss_tot == 0.0 else 1.0 - float(np.sum(err**2)) / ss_tot
+    return {"rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err))),
+            "mape": mape, "mape_note": note, "r2": r2, "n": int(y.size)}
+
+
+def _mape(y: np.ndarray, err: np.ndarray) -> tuple[float | None, str | None]:
+    """MAPE in percent, or None and the reason when some actual value is near zero."""
+    scale = float(np.max(np.abs(y)))
+    smallest = float(np.min(np.abs(y)))
+    if scale == 0.0 or smallest < NEAR_ZERO * scale:
+        return None, (f"MAPE is not shown: some actual values are near zero (smallest |value| "
+                      f"{smallest:.3g} against a largest of {scale:.3g}), and dividing by them "
+                      "would blow the percentage up. Use RMSE or MAE instead.")
+    return float(np.mean(np.abs(err) / np.abs(y)) * 100.0), None
+
+
+# ---------------------------------------------------------------- windows of a split
+
+def _split_windows(prepared, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X (n, lookback, F) scaled, t (n,) first predicted row) of a split; DataError if empty."""
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {', '.join(SPLITS)}. Received: split={split!r}")
+    X = np.asarray(getattr(prepared, f"X_{split}"))  # (n, lookback, F)
+    t = np.asarray(getattr(prepared, f"t_{split}"), dtype=int)  # (n,)
+    if len(t) == 0:
+        raise DataError(f"The {SPLITS[split]} part has no windows to evaluate. "
+                        f"Give it more rows (a larger {split}_fraction) or evaluate another part.")
+    return X, t
+
+
+def _target_rows(prepared, t: np.ndarray) -> np.ndarray:
+    """Row numbers of every predicted value: t + h for h in [0, horizon)."""
+    return t[:, None] + np.arange(prepared.horizon)[None, :]  # (n, H)
+
+
+def _predict(prepared, predict_fn: PredictFn, X: np.ndarray) -> np.ndarray:
+    """Run predict_fn on scaled windows and return the target in original units."""
+    n, H = len(X), prepared.horizon
+    scaled = np.asarray(predict_fn(X), dtype=float)
+    if scaled.size != n * H:
+        raise ValueError(f"predict_fn must return {n} × {H} values for {n} windows and horizon "
+                         f"{H}. Received: shape {scaled.shape}")
+    original = prepared.scaler.inverse_target(scaled.reshape(n, H))  # (n, H)
+    return np.asarray(original, dtype=float).reshape(n, H)
+
+
+# ---------------------------------------------------------------- baselines
+
+def baselines(prepared, split: str = "test") -> dict[str, np.ndarray]:
+    """Baseline forecasts (n, horizon) in original units: naive, seasonal_naive (if any), mean."""
+    _, t = _split_windows(prepared, split)
+    return _baselines(prepared, t)[0]
+
+
+def _baselines(prepared, t: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Baseline forecasts for windows starting at rows t, and notes on any baseline skipped."""
+    target = np.asarray(prepared.values, dtype=float)[:, 0]  # (T,)
+    H = prepared.horizon
+    out = {"naive": np.repeat(target[t - 1][:, None], H, axis=1)}  # (n, H)
+    notes = {}
+    season = getattr(prepared, "season", None)
+    if season:
+        seasonal, note = _seasonal_naive(target, t, H, int(season))
+        if seasonal is None:
+            notes["seasonal_naive"] = note
+        else:
+            out["seasonal_naive"] = seasonal
+    out["mean"] = np.full((len(t), H), float(target[: prepared.n_train].mean()))  # (n, H)
+    return out, notes
+
+
+def _seasonal_naive(target: np.ndarray, t: np.ndarray, H: int, m: int):
+    """Value one season back (whole seasons back when h >= m), from rows before t only."""
+    if int(t.min()) - m < 0:
+        short = int(np.sum(t - m < 0))
+        return None, (f"Seasonal naive is not shown: a season of {m} rows reaches back before the "
+                      f"first row of the data for {short} of {len(t)} windows. Use a shorter "
+                      "season or a later part of the data.")
+    h = np.arange(H)  # (H,)
+    rows = t[:, None] + h[None, :] - m * (h[None, :] // m + 1)  # (n, H), every row < t
+    return target[rows], None
+
+
+# ---------------------------------------------------------------- evaluation
+
+@dataclass
+class Evaluation:
+    """Predictions on one split next to the actual values and the baselines, in original units."""
+
+    split: str
+    kind: str                                 # what the predictions are (teacher forced here)
+    timestamps: pd.Index                      # (n,) time of the first predicted step of each window
+    rows: np.ndarray                          # (n,) row of the first predicted step
+    origins: pd.Index                         # (n,) time of the last observed row (t - 1)
+    step_timestamps: np.ndarray               # (n, H) time of every predicted value
+    actual: np.ndarray                        # (n, H)
+    predictions: np.ndarray                   # (n, H)
+    baselines: dict[str, np.ndarray]          # name -> (n, H)
+    baseline_notes: dict[str, str]            # name -> why that baseline is not shown
+    metrics: dict[str, dict]                  # "model" and each baseline -> metrics()
+    skill_vs_naive: float | None              # 1 − RMSE_model / RMSE_naive; None if naive is exact
+    verdict: str                              # the skill in plain words
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def horizon(self) -> int:
+        """Values predicted per window."""
+        return int(self.actual.shape[1])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per predicted value: timestamp, origin, step, actual, model, each baseline."""
+        n, H = self.actual.shape
+        frame = pd.DataFrame({
+            "timestamp": self.step_timestamps.ravel(),
+            "origin": np.repeat(np.asarray(self.origins), H),
+            "step": np.tile(np.arange(1, H + 1), n),
+            "actual": self.actual.ravel(),
+            "model": self.predictions.ravel(),
+        })
+        for name, values in self.baselines.items():
+            frame[name] = values.ravel()
+        return frame
+
+    def summary(self) -> dict:
+        """Flat numbers for the run list: the model's metrics, naive RMSE and the skill."""
+        model = self.metrics["model"]
+        out = {k: model[k] for k in ("rmse", "mae", "mape", "r2", "n")}
+        out["naive_rmse"] = self.metrics["naive"]["rmse"]
+        out["skill_vs_naive"] = self.skill_vs_naive
+        out["kind"], out["split"] = self.kind, self.split
+        return out
+
+    def rmse_by_step(self) -> dict[str, list[float]]:
+        """RMSE for each horizon step (1..H), for the model and each baseline."""
+        series = {"model": self.predictions, **self.baselines}
+        return {name: np.sqrt(np.mean((v - self.actual) ** 2, axis=0)).tolist()
+                for name, v in series.items()}
+
+
+def evaluate(prepared, predict_fn: PredictFn, split: str = "test") -> Evaluation:
+    """Predict every window of a split from real inputs and compare with actuals and baselines."""
+    X, t = _split_windows(prepared, split)
+    rows = _target_rows(prepared, t)  # (n, H)
+    actual = np.asarray(prepared.values, dtype=float)[rows, 0]  # (n, H)
+    predictions = _predict(prepared, predict_fn, X)  # (n, H)
+    base, notes = _baselines(prepared, t)
+    scores = {"model": metrics(actual, predictions)}
+    scores.update({name: metrics(actual, values) for name, values in base.items()})
+    skill, verdict = _skill(scores["model"]["rmse"], scores["naive"]["rmse"])
+    index = prepared.index
+    return Evaluation(
+        split=split, kind=_kind(prepared.horizon), timestamps=index[t], rows=t,
+        origins=index[t - 1], step_timestamps=np.asarray(index[rows.ravel()]).reshape(rows.shape),
+        actual=actual, predictions=predictions, baselines=base, baseline_notes=notes,
+        metrics=scores, skill_vs_naive=skill, verdict=verdict,
+        notes=[scores["model"]["mape_note"]] if scores["model"]["mape_note"] else [],
+    )
+
+
+def _kind(horizon: int) -> str:
+    """Label for predictions made from real inputs."""
+    if horizon == 1:
+        return TEACHER_FORCED
+    return f"{horizon} steps at once from real inputs (teacher forced)"
+
+
+def _skill(rmse_model: float, rmse_naive: float) -> tuple[float | None, str]:
+    """Skill vs naive and a sentence a non-programmer can read."""
+    if not np.isfinite(rmse_model):
+        return None, "The model's predictions are not numbers (the training diverged)."
+    if rmse_naive == 0.0:
+        return None, ("Repeating the last value is exact on this part of the data, "
+                      "so there is nothing to beat.")
+    ratio = rmse_model / rmse_naive
+    shown = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.2g}"
+    if abs(ratio - 1.0) < SAME_TOLERANCE:
+        sentence = (f"The model's error is about the same as the naive forecast's ({shown}×): "
+                    "it does no better than repeating the last value.")
+    elif ratio > 1.0:
+        sentence = (f"The model's error is {shown}× the naive forecast's: "
+                    "it does worse than repeating the last value.")
+    else:
+        sentence = (f"The model's error is {shown}× the naive forecast's: "
+                    f"{round((1.0 - ratio) * 100)} % better than repeating the last value.")
+    return 1.0 - ratio, sentence
+
+
+# ---------------------------------------------------------------- free-running forecasts
+
+@dataclass
+class Trajectory:
+    """A free-running forecast: the model's own outputs fed back as its inputs."""
+
+    index: pd.Index          # (steps,) time of every forecast value
+    values: np.ndarray       # (steps,) forecast in original units
+    actual: np.ndarray       # (steps,) actual values where the data has them, else NaN
+    start_row: int           # first forecast row; the seed window is rows [start_row − lookback, start_row)
+    kind: str = FREE_RUNNING
+    note: str | None = None  # e.g. how inputs other than the target were filled in
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.values, dtype=dtype)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def free_running(prepared, predict_fn: PredictFn, start_row: int, steps: int) -> Trajectory:
+    """Seed with the real window ending just before start_row, then feed predictions back.
+
+    Each model call predicts `horizon` values; all of them are appended before the next call.
+    Inputs other than the target are unknown in the future: they are held at their last known
+    (seed window) values, and the trajectory's note says so.
+    """
+    T, L = len(prepared.values), prepared.lookback
+    _check_int("start_row", start_row, L, T,
+               f"The seed window needs {L} real rows before it (lookback {L}) and must end "
+               f"inside the data ({T} rows).")
+    _check_int("steps", steps, 1, 100_000, "Ask for at least one step.")
+    scaled = _roll(prepared, predict_fn, start_row, steps)  # (steps,)
+    values = np.asarray(prepared.scaler.inverse_target(scaled[:, None]), dtype=float).ravel()
+    rows = np.arange(start_row, start_row + steps)  # (steps,)
+    target = np.asarray(prepared.values, dtype=float)[:, 0]  # (T,)
+    actual = np.where(rows < T, target[np.minimum(rows, T - 1)], np.nan)  # (steps,)
+    return Trajectory(index=_rows_index(prepared, rows), values=values, actual=actual,
+                      start_row=int(start_row), note=_held_note(prepared))
+
+
+def forecast_beyond(prepared, predict_fn: PredictFn, steps: int) -> tuple[pd.Index, np.ndarray]:
+    """Free-running forecast past the last row: (future index, values in original units)."""
+    trajectory = free_running(prepared, predict_fn, len(prepared.values), steps)
+    return trajectory.index, trajectory.values
+
+
+def _roll(prepared, predict_fn: PredictFn, start_row: int, steps: int) -> np.ndarray:
+    """Scaled target forecasts for rows start_row .. start_row + steps − 1."""
+    L, H = prepared.lookback, prepared.horizon
+    seed = np.asarray(prepared.scaled, dtype=float)[start_row - L:start_row]  # (L, F)
+    held = seed[-1, 1:]  # (F − 1,) other inputs, held at their last known values
+    window, out = seed.copy(), []
+    while len(out) < steps:
+        y = np.asarray(predict_fn(window[None]), dtype=float).reshape(-1)[:H]  # (H,)
+        k = min(H, steps - len(out))
+        new = np.column_stack([y[:k], np.tile(held, (k, 1))])  # (k, F)
+        window = np.concatenate([window, new])[-L:]  # (L, F)
+        out.extend(y[:k].tolist())
+    return np.asarray(out)  # (steps,)
+
+
+def _held_note(prepared) -> str | None:
+    """Say how non-target inputs were filled in, when there are any."""
+    if np.asarray(prepared.values).shape[1] <= 1:
+        return None
+    others = list(getattr(prepared, "inputs", None) or [])[1:]
+    names = ", ".join(others) if others else "the other inputs"
+    return (f"The future of {names} is unknown, so the forecast holds them at their last known "
+            "values. Treat it as a what-if, not a prediction of those inputs.")
+
+
+def _rows_index(prepared, rows: np.ndarray) -> pd.Index:
+    """Timestamps (or positions) for rows, continuing the data's frequency past its end."""
+    index, T = prepared.index, len(prepared.values)
+    inside = index[rows[rows < T]]
+    n_future = int(np.sum(rows >= T))
+    if n_future == 0:
+        return inside
+    return inside.append(future_index(prepared, n_future))
+
+
+def future_index(prepared, steps: int) -> pd.Index:
+    """The next `steps` timestamps after the data's last row (positions if there are no dates)."""
+    index = prepared.index
+    if not isinstance(index, pd.DatetimeIndex):
+        last = int(index[-1]) if len(index) else -1
+        return pd.RangeIndex(last + 1, last + 1 + steps)
+    freq = _frequency(prepared)
+    if freq is not None:
+        return pd.date_range(index[-1], periods=steps + 1, freq=freq, name=index.name)[1:]
+    gap = pd.Series(index).diff().median() if len(index) > 1 else pd.Timedelta(days=1)
+    return pd.DatetimeIndex([index[-1] + gap * (i + 1) for i in range(steps)], name=index.name)
+
+
+def _frequency(prepared):
+    """The data's frequency: the loader's, the index's own, or inferred; None if irregular."""
+    loaded = getattr(prepared, "loaded", None)
+    freq = getattr(loaded, "frequency", None) or prepared.index.freq
+    if freq is None and len(prepared.index) >= 3:
+        try:
+            freq = pd.infer_freq(prepared.index)
+        except (TypeError, ValueError):
+            freq = None
+    return freq
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int, fix: str) -> None:
+    """ConfigError unless value is a whole number in [lo, hi]."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok or not lo <= value <= hi:
+        raise ConfigError(f"{name} must be a whole number in [{lo}, {hi}]. "
+                          f"Received: {name}={value!r}. {fix}")

@@ -1,0 +1,410 @@
+"""Shared helpers for the dashboard pages: session state, sidebar, run pickers, formatting.
+
+Pages stay thin: they read widgets (through the `*_ui()` helpers here and in the pages), build
+a config, call the engine and draw figures. Nothing here imports TensorFlow: the training side
+(model, train, gradients, worker) runs in worker processes.
+
+Session state holds one source of truth for the user's choices: `st.session_state["run_config"]`,
+a `RunConfig` dict. Widgets are seeded from it (so a page left and re-entered shows the same
+choices) and write back into it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+import streamlit as st
+
+from rnnlab import config as cfgmod
+from rnnlab.errors import RnnlabError
+from rnnlab.store import RunRecord, RunStatus, Store, default_home
+
+CONFIG_KEY = "run_config"
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+FINISHED = (RunStatus.DONE, RunStatus.DIVERGED, RunStatus.FAILED, RunStatus.CANCELLED,
+            RunStatus.INTERRUPTED)
+STATUS_ICONS = {
+    RunStatus.QUEUED: "⏳", RunStatus.RUNNING: "🏃", RunStatus.DONE: "✅",
+    RunStatus.FAILED: "❌", RunStatus.CANCELLED: "⏹️", RunStatus.INTERRUPTED: "⚠️",
+    RunStatus.DIVERGED: "💥",
+}
+PAGES = {  # page file -> url path; one place so links and tests agree
+    "data": "pages/data.py", "model": "pages/model.py", "train": "pages/train.py",
+    "results": "pages/results.py", "gradients": "pages/gradients.py",
+    "compare": "pages/compare.py",
+}
+
+
+# -- optional engine modules ------------------------------------------------------------------
+def engine(name: str):
+    """The module rnnlab.<name>, or None when it is not available yet (pages then say so)."""
+    try:
+        return importlib.import_module(f"rnnlab.{name}")
+    except ImportError:
+        return None
+
+
+def missing_module(name: str, what: str) -> None:
+    """Say, without crashing, that a part of the engine is not there."""
+    st.info(f"{what} is not available in this installation (the module `rnnlab.{name}` is "
+            "missing or incomplete). The rest of the page still works.", icon="ℹ️")
+
+
+# -- store and runner ---------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _store_at(home: str) -> Store:
+    return Store(home)
+
+
+def store() -> Store:
+    """The run store under RNNLAB_HOME (one per home, shared by every session)."""
+    return _store_at(str(default_home().resolve()))
+
+
+@st.cache_resource(show_spinner=False)
+def _runner_at(home: str):
+    jobs = engine("jobs")
+    if jobs is None or not hasattr(jobs, "get_runner"):
+        return None
+    return jobs.get_runner(_store_at(home))
+
+
+def runner():
+    """The job runner that starts workers for queued runs; None if jobs are unavailable."""
+    return _runner_at(str(default_home().resolve()))
+
+
+# -- the config in session state --------------------------------------------------------------
+def config_dict() -> dict:
+    """The user's current choices as a RunConfig dict (created with defaults on first use)."""
+    if CONFIG_KEY not in st.session_state:
+        st.session_state[CONFIG_KEY] = cfgmod.RunConfig().to_dict()
+    return st.session_state[CONFIG_KEY]
+
+
+def set_config(run_cfg: cfgmod.RunConfig | dict, *, forget_widgets: bool = True) -> None:
+    """Replace the whole config (a preset, a run's config); widgets re-read it."""
+    raw = run_cfg.to_dict() if isinstance(run_cfg, cfgmod.RunConfig) else dict(run_cfg)
+    st.session_state[CONFIG_KEY] = json.loads(json.dumps(raw))
+    if forget_widgets:
+        for key in [k for k in st.session_state if str(k).startswith(("data_", "model_", "train_"))]:
+            del st.session_state[key]
+
+
+def set_value(section: str, name: str, value: Any) -> None:
+    """Set one setting of the config dict."""
+    config_dict()[section][name] = value
+
+
+def get_value(section: str, name: str, default: Any = None) -> Any:
+    """One setting of the config dict."""
+    return config_dict().get(section, {}).get(name, default)
+
+
+def seed(key: str, value: Any) -> None:
+    """Give a widget its starting value from the config, unless the user already set it."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def validated_config() -> tuple[cfgmod.RunConfig | None, str | None]:
+    """The config as a validated RunConfig, or None and the error message."""
+    try:
+        return cfgmod.RunConfig.from_dict(config_dict()), None
+    except RnnlabError as exc:
+        return None, str(exc)
+
+
+def apply_query_params() -> None:
+    """A link with ?preset=NAME loads that preset once per session (teachers share these)."""
+    name = st.query_params.get("preset")
+    if not name or st.session_state.get("_applied_preset") == name:
+        return
+    st.session_state["_applied_preset"] = name
+    try:
+        run_cfg = preset_config(name)
+    except RnnlabError as exc:
+        st.session_state["_preset_error"] = str(exc)
+        return
+    set_config(run_cfg)
+    st.session_state["_preset_note"] = f"Loaded the preset “{run_cfg.name or name}” from the link."
+
+
+def preset_names() -> dict[str, str]:
+    """Preset name -> title: the config presets, then one per run of each lesson."""
+    names = {name: factory().name or name for name, factory in cfgmod.PRESETS.items()}
+    for name, (title, _) in _lesson_presets().items():
+        names.setdefault(name, title)
+    return names
+
+
+def _lesson_presets() -> dict[str, tuple[str, cfgmod.RunConfig]]:
+    """'lesson-id:label' -> (title, config) for every run of every lesson (none if unreadable)."""
+    lessons = engine("lessons")
+    if lessons is None or not hasattr(lessons, "load_lessons"):
+        return {}
+    try:
+        found = lessons.load_lessons()
+    except RnnlabError:
+        return {}
+    return {f"{lesson.id}:{label}": (f"Lesson · {lesson.title} · {label}", run_cfg)
+            for lesson in found.values() for label, run_cfg in lesson.runs}
+
+
+def preset_config(name: str) -> cfgmod.RunConfig:
+    """The RunConfig of a preset (or of one run of a lesson) by name; ConfigError if unknown."""
+    if name in cfgmod.PRESETS:
+        return cfgmod.preset(name)
+    lesson = _lesson_presets().get(name)
+    if lesson is not None:
+        return lesson[1]
+    return cfgmod.preset(name)  # raises ConfigError naming the known presets
+
+
+# -- data -------------------------------------------------------------------------------------
+def uploads_dir() -> Path:
+    """Where uploaded files are kept, so worker processes can read them."""
+    path = store().home / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_upload(raw: bytes, filename: str) -> Path:
+    """Keep an uploaded file under the store (name = content hash + a safe file name)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(filename).name).strip("._") or "data.csv"
+    path = uploads_dir() / f"{hashlib.sha256(raw).hexdigest()[:12]}-{safe}"
+    if not path.exists():
+        path.write_bytes(raw)
+    return path
+
+
+def source_label(source: str | None) -> str:
+    """A short name for a data source: the sample's title or the uploaded file's name."""
+    if not source:
+        return "none"
+    samples = engine("samples")
+    sample = getattr(samples, "SAMPLES", {}).get(source) if samples else None
+    if sample is not None:
+        return getattr(sample, "title", source)
+    name = Path(source).name
+    return re.sub(r"^[0-9a-f]{12}-", "", name)
+
+
+# -- runs -------------------------------------------------------------------------------------
+def run_label(run: RunRecord) -> str:
+    """How a run is named in pickers: icon, name, cell, id."""
+    model = run.config.get("model", {})
+    cell = cfgmod.CELL_LABELS.get(model.get("cell"), model.get("cell", "?"))
+    shape = f"{model.get('n_layers', '?')}×{cell}({_units(model)})"
+    name = f"{run.name} · " if run.name else ""
+    return f"{STATUS_ICONS.get(run.status, '')} {name}{shape} · {run.id}"
+
+
+def _units(model: dict) -> str:
+    units = model.get("units", "?")
+    if isinstance(units, (list, tuple)):
+        return ",".join(str(u) for u in units)
+    return str(units)
+
+
+def run_picker_ui(label: str, key: str, *, statuses: Iterable[RunStatus] | None = None,
+                  help: str, use_query: bool = True, index_default: int = 0,
+                  exclude: str | None = None) -> str | None:
+    """Pick one run; the URL's ?run=ID preselects it, and the choice is written back to the URL."""
+    runs = [r for r in store().list_runs(tuple(statuses) if statuses else None) if r.id != exclude]
+    if not runs:
+        return None
+    ids = [r.id for r in runs]
+    labels = {r.id: run_label(r) for r in runs}
+    wanted = st.query_params.get("run") if use_query else None
+    if wanted in ids and st.session_state.get(f"_{key}_from_url") != wanted:
+        st.session_state[key] = wanted  # a shared link wins once
+        st.session_state[f"_{key}_from_url"] = wanted
+    elif st.session_state.get(key) not in ids:
+        remembered = st.session_state.get("selected_run")
+        st.session_state[key] = remembered if (use_query and remembered in ids) else \
+            ids[min(index_default, len(ids) - 1)]
+    run_id = st.selectbox(label, ids, format_func=labels.get, key=key, help=help)
+    if use_query:
+        st.session_state["selected_run"] = run_id
+        if st.query_params.get("run") != run_id:
+            st.query_params["run"] = run_id
+    return run_id
+
+
+def status_counts() -> dict[RunStatus, int]:
+    """How many runs are in each status."""
+    return store().count_by_status()
+
+
+def sidebar() -> None:
+    """The status line: the active dataset and how many runs are training or waiting."""
+    with st.sidebar:
+        st.caption("Active dataset")
+        data = config_dict().get("data", {})
+        target = data.get("target") or "default column"
+        st.markdown(f"**{source_label(data.get('source'))}** → `{target}`")
+        _run_status_fragment()
+
+
+@st.fragment(run_every=3)
+def _run_status_fragment() -> None:
+    counts = status_counts()
+    running, queued = counts.get(RunStatus.RUNNING, 0), counts.get(RunStatus.QUEUED, 0)
+    done = sum(counts.get(s, 0) for s in FINISHED)
+    st.caption("Runs")
+    st.markdown(f"🏃 **{running}** training · ⏳ **{queued}** queued · {done} finished")
+
+
+# -- formatting -------------------------------------------------------------------------------
+def fmt_seconds(seconds: float | None) -> str:
+    """Seconds as '42 s', '3 min 05 s', '1 h 02 min'; '—' when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
+
+
+def fmt_when(timestamp: float | None) -> str:
+    """A timestamp as local 'YYYY-MM-DD HH:MM'."""
+    if not timestamp:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def fmt_number(value: Any, digits: int = 4) -> str:
+    """A metric for a table: significant digits, '—' when missing."""
+    if value is None:
+        return "—"
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(value):
+        return "not a number"
+    return f"{value:.{digits}g}"
+
+
+def skill_sentence(summary: dict) -> str | None:
+    """The model's error compared with the naive forecast, in words."""
+    if summary.get("sentence"):
+        return summary["sentence"]
+    test = summary.get("metrics", {}).get("test", {})
+    model, naive = test.get("model", {}).get("rmse"), test.get("naive", {}).get("rmse")
+    if model is None or not naive:
+        return None
+    ratio = model / naive
+    verdict = "worse than" if ratio > 1 else "better than"
+    return (f"The model's error is {ratio:.2g}× the naive forecast's: "
+            f"it does {verdict} repeating the last value.")
+
+
+METRIC_COLUMNS = {"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "r2": "R²"}
+PREDICTOR_LABELS = {"model": "the model", "naive": "naive (last value)",
+                    "seasonal_naive": "seasonal naive", "mean": "mean of training data"}
+
+
+def metrics_table(split_metrics: dict) -> pd.DataFrame:
+    """Model vs baselines: one row per predictor, RMSE/MAE/MAPE/R² and skill vs naive."""
+    naive = (split_metrics.get("naive") or {}).get("rmse")
+    rows = []
+    for name, scores in split_metrics.items():
+        if not isinstance(scores, dict):
+            continue
+        row = {"predictor": PREDICTOR_LABELS.get(name, name)}
+        row.update({label: scores.get(k) for k, label in METRIC_COLUMNS.items()})
+        rmse = scores.get("rmse")
+        row["skill vs naive"] = (1 - rmse / naive) if (naive and rmse is not None) else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def flatten(raw: dict, prefix: str = "") -> dict[str, Any]:
+    """{'model': {'units': 8}} -> {'model.units': 8}."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def differing_settings(configs: dict[str, dict]) -> pd.DataFrame:
+    """Rows = runs, columns = only the settings that are not the same in every run."""
+    flat = {run_id: flatten(c) for run_id, c in configs.items()}
+    keys = sorted({k for f in flat.values() for k in f})
+    differ = [k for k in keys if len({repr(f.get(k)) for f in flat.values()}) > 1]
+    frame = pd.DataFrame({k: [_cell(flat[r].get(k)) for r in flat] for k in differ},
+                         index=list(flat))
+    frame.index.name = "run"
+    return frame
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value) or "—"
+    return "—" if value is None else str(value)
+
+
+def best_run(scores: dict[str, float | None]) -> str | None:
+    """The run with the lowest finite score (test RMSE or final validation loss)."""
+    finite = {k: v for k, v in scores.items() if v is not None and math.isfinite(v)}
+    return min(finite, key=finite.get) if finite else None
+
+
+def run_score(run: RunRecord, epochs: list[dict]) -> tuple[float | None, str]:
+    """A number to rank a run by, and what it is: test RMSE, else the last validation loss."""
+    test = run.summary.get("metrics", {}).get("test", {}).get("model", {})
+    if test.get("rmse") is not None:
+        return float(test["rmse"]), "test RMSE"
+    losses = [e.get("val_loss") for e in epochs if e.get("val_loss") is not None]
+    if losses:
+        return float(losses[-1]), "last validation loss"
+    return None, ""
+
+
+def read_csv_artefact(run_id: str, name: str) -> pd.DataFrame | None:
+    """A CSV artefact of a run as a frame, or None if the run has not written it."""
+    path = store().artefact(run_id, name)
+    if not path.exists():
+        return None
+    return _read_csv(str(path), path.stat().st_mtime)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _read_csv(path: str, mtime: float) -> pd.DataFrame:
+    return pd.read_csv(path)
+
+
+def read_bytes(run_id: str, name: str) -> bytes | None:
+    """An artefact's bytes, or None if missing."""
+    path = store().artefact(run_id, name)
+    return path.read_bytes() if path.exists() else None
+
+
+def page_link(name: str, label: str, icon: str | None = None, **query: str) -> None:
+    """A link to another page of the app, carrying query parameters (e.g. run=ID)."""
+    st.page_link(PAGES[name], label=label, icon=icon, query_params=query or None)
+
+
+def guarded(fn: Callable[[], Any], what: str) -> Any:
+    """Call fn; a user mistake (RnnlabError) becomes st.error with its advice, then the page stops."""
+    try:
+        return fn()
+    except RnnlabError as exc:
+        st.error(f"{what}: {exc}", icon="🚫")
+        st.stop()
