@@ -29,8 +29,7 @@ PredictFn = Callable[[np.ndarray], Any]
 SPLITS = {"train": "training", "val": "validation", "test": "test"}
 TEACHER_FORCED = "one-step-ahead (teacher forced)"
 FREE_RUNNING = "free-running"
-NEAR_ZERO = 0.01  # MAPE is refused when some |actual| < NEAR_ZERO × max |actual|
-SAME_TOLERANCE = 0.005  # |ratio − 1| below this reads as "about the same as naive"
+NEAR_ZERO = 0.05  # MAPE is refused when actuals cross 0 or some |actual| < NEAR_ZERO × max |actual|
 
 
 # ---------------------------------------------------------------- metrics
@@ -53,13 +52,15 @@ def metrics(y_true, y_pred) -> dict:
 
 
 def _mape(y: np.ndarray, err: np.ndarray) -> tuple[float | None, str | None]:
-    """MAPE in percent, or None and the reason when some actual value is near zero."""
+    """MAPE in percent, or None and the reason when actual values cross or come near zero."""
     scale = float(np.max(np.abs(y)))
     smallest = float(np.min(np.abs(y)))
-    if scale == 0.0 or smallest < NEAR_ZERO * scale:
-        return None, (f"MAPE is not shown: some actual values are near zero (smallest |value| "
-                      f"{smallest:.3g} against a largest of {scale:.3g}), and dividing by them "
-                      "would blow the percentage up. Use RMSE or MAE instead.")
+    crosses = bool(np.any(y < 0) and np.any(y > 0))
+    if scale == 0.0 or crosses or smallest < NEAR_ZERO * scale:
+        where = "cross zero" if crosses else "come near zero"
+        return None, (f"MAPE is not shown: the actual values {where} (smallest |value| "
+                      f"{smallest:.3g}, largest {scale:.3g}), and dividing by them would blow the "
+                      "percentage up. Use RMSE or MAE instead.")
     return float(np.mean(np.abs(err) / np.abs(y)) * 100.0), None
 
 
@@ -221,8 +222,8 @@ def _skill(rmse_model: float, rmse_naive: float) -> tuple[float | None, str]:
         return None, ("Repeating the last value is exact on this part of the data, "
                       "so there is nothing to beat.")
     ratio = rmse_model / rmse_naive
-    shown = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.2g}"
-    if abs(ratio - 1.0) < SAME_TOLERANCE:
+    shown = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.2f}".rstrip("0").rstrip(".")
+    if round(abs(1.0 - ratio) * 100) == 0:  # under half a percent apart
         sentence = (f"The model's error is about the same as the naive forecast's ({shown}×): "
                     "it does no better than repeating the last value.")
     elif ratio > 1.0:
@@ -243,7 +244,7 @@ class Trajectory:
     index: pd.Index          # (steps,) time of every forecast value
     values: np.ndarray       # (steps,) forecast in original units
     actual: np.ndarray       # (steps,) actual values where the data has them, else NaN
-    start_row: int           # first forecast row; the seed window is rows [start_row − lookback, start_row)
+    start_row: int           # first forecast row; the seed is rows [start_row − lookback, start_row)
     kind: str = FREE_RUNNING
     note: str | None = None  # e.g. how inputs other than the target were filled in
 

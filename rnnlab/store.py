@@ -189,6 +189,7 @@ class Store:
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
+                db.execute("PRAGMA journal_mode = WAL")  # persistent: set once per database file
                 db.executescript(_SCHEMA)
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                            (str(SCHEMA_VERSION),))
@@ -203,7 +204,6 @@ class Store:
         db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
         try:
             db.execute("PRAGMA busy_timeout = 30000")
-            db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.row_factory = sqlite3.Row
             yield db
@@ -229,6 +229,14 @@ class Store:
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._connect() as db:
             return db.execute(sql, args).fetchall()
+
+    def _read_dicts(self, sql: str, args: tuple = ()) -> list[dict]:
+        """Rows as plain dicts (several times faster than sqlite3.Row for long curves)."""
+        with self._connect() as db:
+            db.row_factory = None
+            cur = db.execute(sql, args)
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
 
     def schema_version(self) -> int:
         """The schema version recorded in the store."""
@@ -408,14 +416,13 @@ class Store:
 
     def epochs(self, run_id: str) -> list[dict]:
         """Epoch rows in order: epoch, train_loss, val_loss, lr, seconds, grad norms."""
-        rows = self._read("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
-        return [{k: r[k] for k in r.keys() if k != "run_id"} for r in rows]
+        return self._read_dicts("SELECT epoch, train_loss, val_loss, lr, seconds, grad_norm_mean, "
+                                "grad_norm_max FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
 
     def tensor_norms(self, run_id: str) -> list[dict]:
         """Per-tensor gradient norms: rows of epoch, tensor, mean, max."""
-        rows = self._read("SELECT epoch, tensor, mean, max FROM grad_tensors WHERE run_id = ? "
-                          "ORDER BY epoch, rowid", (run_id,))
-        return [dict(r) for r in rows]
+        return self._read_dicts("SELECT epoch, tensor, mean, max FROM grad_tensors WHERE run_id = ? "
+                                "ORDER BY epoch, rowid", (run_id,))
 
     def step_norms(self, run_id: str) -> dict[int, list[float]]:
         """The global gradient norm of every step, by epoch."""

@@ -13,16 +13,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 from rnnlab.errors import ConfigError
 
 
-def _check_positive(name: str, value: object) -> int:
+def check_positive_int(name: str, value: object) -> int:
     """A whole number >= 1, or ConfigError naming the value received."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a whole number >= 1. Received: {name}={value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"{name} must be a whole number. Received: {name}={value!r}")
+    if value < 1:
+        raise ConfigError(f"{name} must be >= 1. Received: {name}={value!r}")
     return int(value)
 
 
 def window_range(n_rows: int, lookback: int, horizon: int, start: int | None = None,
                  stop: int | None = None) -> tuple[int, int]:
-    """First predicted row and count of the windows with start <= t, t >= lookback, t + horizon <= stop."""
+    """(first predicted row, number of windows) with t >= start, t >= lookback, t + horizon <= stop."""
     first = lookback if start is None else max(int(start), lookback)
     end = n_rows if stop is None else min(int(stop), n_rows)
     return first, max(0, end - horizon - first + 1)
@@ -35,16 +37,18 @@ def make_windows(series: np.ndarray, lookback: int, horizon: int, target_col: in
     Only windows whose first predicted row t satisfies start <= t and t + horizon <= stop are
     returned, in order of t; t also needs t >= lookback so the whole input lies in the series.
     """
-    lookback = _check_positive("lookback", lookback)
-    horizon = _check_positive("horizon", horizon)
+    lookback = check_positive_int("lookback", lookback)
+    horizon = check_positive_int("horizon", horizon)
     series = np.asarray(series)
     if series.ndim == 1:
         series = series[:, None]                                   # (T, 1)
     if series.ndim != 2:
-        raise ConfigError(f"series must be a table of shape (rows, columns). Received shape {series.shape}")
+        raise ConfigError("series must be a table of shape (rows, columns). "
+                          f"Received shape {series.shape}")
     n_rows, n_features = series.shape
     if not -n_features <= target_col < n_features:
-        raise ConfigError(f"target_col must name one of the {n_features} columns. Received: target_col={target_col}")
+        raise ConfigError(f"target_col must name one of the {n_features} columns. "
+                          f"Received: target_col={target_col}")
     first, count = window_range(n_rows, lookback, horizon, start, stop)
     if count == 0:
         return (np.empty((0, lookback, n_features), dtype=series.dtype),

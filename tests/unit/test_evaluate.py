@@ -87,11 +87,20 @@ def test_metrics_match_plain_numpy(seed):
     assert m["n"] == 90 and m["mape_note"] is None
 
 
-def test_mape_is_refused_with_a_reason_when_an_actual_is_near_zero():
-    m = metrics([1.0, 0.0001, -2.0, 3.0], [1.1, 0.1, -2.2, 2.9])
-    assert m["mape"] is None
-    assert "near zero" in m["mape_note"] and "RMSE or MAE" in m["mape_note"]
-    assert m["rmse"] > 0
+@pytest.mark.parametrize("actual, where", [
+    ([1.0, -0.5, 2.0, 3.0], "cross zero"),
+    ([-10.0, -0.4, -8.0], "come near zero"),  # 0.4 < 5 % of 10
+    ([0.0, 0.0], "come near zero"),
+])
+def test_mape_is_refused_with_a_reason_when_actuals_cross_or_near_zero(actual, where):
+    m = metrics(actual, np.asarray(actual) + 0.1)
+    assert m["mape"] is None and m["rmse"] == pytest.approx(0.1)
+    assert f"the actual values {where}" in m["mape_note"] and "RMSE or MAE" in m["mape_note"]
+
+
+def test_mape_is_kept_for_series_well_away_from_zero():
+    m = metrics([-10.0, -0.6, -8.0], [-11.0, -0.6, -8.0])
+    assert m["mape"] == pytest.approx(100 * 0.1 / 3)
 
 
 def test_r2_is_none_when_actuals_are_constant_and_perfect_fit_is_zero_error():
@@ -180,6 +189,12 @@ def test_actuals_come_from_the_raw_values_not_from_the_scaled_windows():
           "last value."),
     (0.6, "The model's error is 0.6× the naive forecast's: 40 % better than repeating the "
           "last value."),
+    (1.003, "The model's error is about the same as the naive forecast's (1×): it does no "
+            "better than repeating the last value."),
+    (0.97, "The model's error is 0.97× the naive forecast's: 3 % better than repeating the "
+           "last value."),
+    (12.4, "The model's error is 12× the naive forecast's: it does worse than repeating the "
+           "last value."),
 ])
 def test_verdict_in_plain_words(scale, expected):
     """A predictor whose error is exactly `scale` times the naive error."""
@@ -220,7 +235,8 @@ def test_unknown_or_empty_split_is_refused_with_what_to_do():
 
 def test_a_predict_fn_with_the_wrong_shape_is_a_bug_reported_with_shapes():
     p = fake_prepared(series(), n_val=20, n_test=20, lookback=6, horizon=2)
-    with pytest.raises(ValueError, match=r"return 19 × 2 values for 19 windows and horizon 2. Received: shape \(19, 1\)"):
+    with pytest.raises(ValueError, match=r"return 19 × 2 values for 19 windows and horizon 2. "
+                                         r"Received: shape \(19, 1\)"):
         evaluate(p, last_value)
 
 
@@ -310,5 +326,31 @@ def test_free_running_refuses_a_start_without_a_full_seed_window():
 
 
 def test_evaluate_imports_no_tensorflow():
-    code = "import sys, rnnlab.evaluate; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    code = ("import sys, rnnlab.evaluate\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_diverged_model_gets_no_skill_and_says_why():
+    p = fake_prepared(series(), n_val=20, n_test=20, lookback=6)
+    ev = evaluate(p, lambda X: np.full((len(X), 1), np.nan))
+    assert ev.skill_vs_naive is None and "diverged" in ev.verdict
+    assert np.isnan(ev.metrics["model"]["rmse"]) and ev.metrics["naive"]["rmse"] > 0
+
+
+def test_on_the_apps_own_prepared_data():
+    data = pytest.importorskip("rnnlab.data")
+    from rnnlab.config import DataConfig
+
+    p = data.prepare(DataConfig(source="noisy_sine.csv"), 10, 1)
+    ev = evaluate(p, lambda X: X[:, -1, :1])
+    assert ev.skill_vs_naive == pytest.approx(0.0, abs=1e-9)
+    assert "seasonal_naive" in ev.baselines  # the sample's season (50 days)
+    assert ev.metrics["model"]["mape"] is None  # a sine crosses zero
+    g = data.prepare(DataConfig(source="google_stock_price_train.csv", target="Open",
+                                test_source="google_stock_price_test.csv", val_fraction=0.0), 60, 1)
+    ev = evaluate(g, lambda X: X[:, -1, :1])
+    assert len(ev.actual) == 20 and ev.metrics["model"]["mape"] is not None
+    index, values = forecast_beyond(g, lambda X: X[:, -1, :1], 4)
+    assert [d.strftime("%a %d") for d in index] == ["Wed 01", "Thu 02", "Fri 03", "Mon 06"]
+    assert values == pytest.approx([g.values[-1, 0]] * 4)

@@ -1,0 +1,491 @@
+"""A run -> a standalone Python script that reproduces it with keras, numpy and pandas only.
+
+The script reads top to bottom: a header naming the run, a block of plain constants a student
+can edit (EPOCHS = ...), then the data steps (read, clean, split, scale on the training rows
+only, windows), the model, the fit, and the test scores next to the naive baseline. It never
+imports rnnlab. An echo state network (cell "esn") is exported as numpy code instead of Keras.
+
+User text (run name, paths, column names) only ever enters the script as a Python literal
+(`repr`) or as JSON inside a comment, so no name can break or inject code.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from rnnlab.config import CELL_LABELS, RunConfig
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+COMMENT_COLUMN = 28  # settings comments line up here
+
+
+def export(run_config: RunConfig, data_path_hint: str | None = None, *,
+           run_id: str | None = None, data_sha256: str | None = None) -> str:
+    """The script's text. data_path_hint replaces the data file's path (the test file sits beside it)."""
+    data_file, test_file = _data_paths(run_config, data_path_hint)
+    esn = run_config.model.cell == "esn"
+    parts = [
+        _header(run_config, data_file, test_file, run_id, data_sha256),
+        _ESN_IMPORTS if esn else _KERAS_IMPORTS,
+        _SETTINGS_TITLE + "\n" + _settings_block(_data_settings(run_config, data_file, test_file)),
+        _settings_block(_esn_settings(run_config) if esn else _keras_settings(run_config)),
+        _DATA_CODE,
+        _ESN_CODE if esn else _KERAS_CODE,
+        _SCORE_CODE,
+        _ESN_MAIN if esn else _KERAS_MAIN,
+    ]
+    return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
+
+
+# ---------------------------------------------------------------- header and settings
+
+def _data_paths(cfg: RunConfig, hint: str | None) -> tuple[str, str | None]:
+    """Where the script reads its data: the hint, else the sample file, else the source as given."""
+    test = cfg.data.test_source
+    if hint:
+        beside = str(Path(hint).parent / Path(test).name) if test else None
+        return str(hint), beside
+    return _resolve(cfg.data.source), (_resolve(test) if test else None)
+
+
+def _resolve(source: str) -> str:
+    """A sample name becomes the absolute path of the sample file; anything else stays as given."""
+    candidate = SAMPLE_DIR / source
+    if "/" not in source and "\\" not in source and candidate.is_file():
+        return str(candidate)
+    return source
+
+
+def _sample_defaults(source: str) -> dict[str, Any]:
+    """Target and date column that the sample catalogue names, when the config leaves them open."""
+    try:
+        from rnnlab.samples import SAMPLES
+    except ImportError:
+        return {}
+    sample = SAMPLES.get(source)
+    if sample is None:
+        return {}
+    return {"target": sample.target, "date_column": sample.date_column}
+
+
+def _header(cfg: RunConfig, data_file: str, test_file: str | None, run_id: str | None,
+            data_sha256: str | None) -> str:
+    """Comment lines naming the run, its data and its full config (user text JSON-escaped)."""
+    cell = CELL_LABELS[cfg.model.cell]
+    lines = [
+        "# Reproduces an RNN Lab run as a standalone script (keras, numpy and pandas only).",
+        f"# Run: {_safe(cfg.name or '(unnamed)')}" + (f"  id {_safe(run_id)}" if run_id else ""),
+        f"# Model: {cell}, {cfg.model.n_layers} layer(s), lookback {cfg.model.lookback}, "
+        f"horizon {cfg.model.horizon}",
+        f"# Data: {_safe(data_file)}" + (f"  test file: {_safe(test_file)}" if test_file else ""),
+    ]
+    if data_sha256:
+        lines.append(f"# Data sha256: {_safe(data_sha256)}")
+    lines += ["#", "# Run it:  python this_script.py    (edit the settings below and run again)",
+              "# Results differ slightly from the app's run: thread timing and library versions",
+              "# change the last digits even with the same seed.", "#",
+              "# The run's full config:"]
+    for section, values in cfg.to_dict().items():
+        text = f"{section}: {json.dumps(values, sort_keys=True, ensure_ascii=False)}"
+        lines += ["#   " + line for line in textwrap.wrap(text, 95, subsequent_indent="    ")]
+    return "\n".join(lines)
+
+
+def _safe(text: Any) -> str:
+    """Text for a comment: one line, quoted (JSON escapes every line break and control character)."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def _settings_block(rows: list[tuple[str, Any, str]]) -> str:
+    """`NAME = value   # comment` lines; values are Python literals."""
+    out = []
+    for name, value, comment in rows:
+        line = f"{name} = {value!r}"
+        out.append(f"{line.ljust(COMMENT_COLUMN)}  # {comment}" if comment else line)
+    return "\n".join(out)
+
+
+def _data_settings(cfg: RunConfig, data_file: str, test_file: str | None) -> list[tuple]:
+    """Settings for reading, cleaning, splitting and scaling the data."""
+    d, m = cfg.data, cfg.model
+    defaults = _sample_defaults(d.source)
+    return [
+        ("DATA_FILE", data_file, "CSV with a date column and numeric columns"),
+        ("TEST_FILE", test_file, "later rows to test on; None: the last TEST_FRACTION of DATA_FILE"),
+        ("DATE_COLUMN", d.date_column or defaults.get("date_column"),
+         "None: the first column that reads as dates"),
+        ("TARGET", d.target or defaults.get("target"),
+         "the column to forecast; None: the first numeric one"),
+        ("FEATURES", list(d.features), "extra input columns; the target is always the first input"),
+        ("ONE_HOT", d.categorical == "onehot", "turn text columns into 0/1 columns (weather=rain, ...)"),
+        ("FILL", d.fill, "missing values: 'interpolate', 'ffill' or 'drop'"),
+        ("VAL_FRACTION", d.val_fraction, "share of the rows kept for validation (after training rows)"),
+        ("TEST_FRACTION", d.test_fraction, "share of the rows kept for testing (the last ones)"),
+        ("SCALING", d.scaling, "'minmax', 'standard' or 'none'; fitted on training rows only"),
+        ("LOOKBACK", m.lookback, "past steps the network sees: the unrolled length"),
+        ("HORIZON", m.horizon, "values predicted at once"),
+        ("SAVE_MODEL_TO", None, f"e.g. {'esn.npz' if m.cell == 'esn' else 'model.keras'!r} "
+                                "to keep the trained model"),
+    ]
+
+
+def _keras_settings(cfg: RunConfig) -> list[tuple]:
+    """Settings for the Keras model and its training."""
+    m, t = cfg.model, cfg.train
+    cell = {"simple_rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}[m.cell]
+    return [
+        ("CELL", cell, "'SimpleRNN', 'GRU' or 'LSTM'"),
+        ("UNITS", list(m.units_per_layer), "one entry per recurrent layer, bottom to top"),
+        ("DROPOUT", list(m.dropout_per_layer), "Dropout layer after each recurrent layer"),
+        ("RECURRENT_DROPOUT", list(m.recurrent_dropout_per_layer), "dropout on the recurrent state"),
+        ("BIDIRECTIONAL", m.bidirectional, "read each window forwards and backwards"),
+        ("KERNEL_INITIALIZER", m.kernel_initializer,
+         "'glorot_uniform', 'orthogonal', 'identity' or 'random_normal'"),
+        ("RECURRENT_INITIALIZER", m.recurrent_initializer, "same choices"),
+        ("INIT_SCALE", m.init_scale, "gain for orthogonal/identity, stddev for random_normal"),
+        ("L1", m.l1, "penalty on the kernel and recurrent kernel"),
+        ("L2", m.l2, "penalty on the kernel and recurrent kernel"),
+        ("OPTIMIZER", t.optimizer, "'adam', 'sgd' or 'rmsprop'"),
+        ("LEARNING_RATE", t.learning_rate, ""),
+        ("CLIPNORM", t.clipnorm, "clip each gradient's norm; None: off"),
+        ("CLIPVALUE", t.clipvalue, "clip each gradient value; None: off"),
+        ("LOSS", t.loss, "'mse', 'mae' or 'huber'"),
+        ("EPOCHS", t.epochs, ""),
+        ("BATCH_SIZE", t.batch_size, ""),
+        ("EARLY_STOPPING_PATIENCE", t.early_stopping_patience, "0: off"),
+        ("SEED", t.seed, "same seed, same starting weights"),
+    ]
+
+
+def _esn_settings(cfg: RunConfig) -> list[tuple]:
+    """Settings for the echo state network."""
+    m = cfg.model
+    return [
+        ("RESERVOIR_SIZE", m.reservoir_size, "neurons in the fixed random reservoir"),
+        ("SPECTRAL_RADIUS", m.spectral_radius, "largest |eigenvalue| of the reservoir; < 1 fades memory"),
+        ("LEAK_RATE", m.leak_rate, "1: no leak; smaller: slower, smoother state"),
+        ("INPUT_SCALING", m.input_scaling, "range of the input weights"),
+        ("RIDGE", m.ridge, "penalty of the ridge-regression readout"),
+        ("SEED", cfg.train.seed, "same seed, same reservoir"),
+    ]
+
+
+# ---------------------------------------------------------------- the script's code
+
+_SETTINGS_TITLE = "# ---------------------------------------------------------------- settings: edit these"
+
+_KERAS_IMPORTS = """
+import numpy as np
+import pandas as pd
+import keras
+"""
+
+_ESN_IMPORTS = """
+import numpy as np
+import pandas as pd
+"""
+
+_DATA_CODE = '''
+# ---------------------------------------------------------------- data
+
+
+def find_date_column(frame):
+    """The first text column whose values read as dates, or None."""
+    for name in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[name]):
+            continue
+        parsed = pd.to_datetime(frame[name], errors="coerce", format="mixed")
+        if parsed.notna().mean() > 0.9:
+            return name
+    return None
+
+
+def numeric_table(frame):
+    """Numbers as floats: text that mostly reads as numbers becomes numbers, other text becomes
+    0/1 columns ("weather=rain") when ONE_HOT is on, and is left out otherwise."""
+    for name in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            numbers = pd.to_numeric(frame[name], errors="coerce")
+            if numbers.notna().sum() >= 0.9 * frame[name].notna().sum():
+                frame[name] = numbers
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if ONE_HOT and text:
+        return pd.get_dummies(frame, columns=text, prefix_sep="=", dtype=float)
+    return frame.drop(columns=text).astype(float)
+
+
+def add_missing_dates(frame):
+    """A missing day (or hour, week, ...) becomes a row to fill, when at most 10 % are missing."""
+    steps = frame.index.to_series().diff().dropna()
+    if FILL == "drop" or steps.empty or (frame.index.dayofweek < 5).all():
+        return frame  # weekday-only data (trading days) keeps its rows as they are
+    grid = pd.date_range(frame.index[0], frame.index[-1], freq=steps.min())
+    if not frame.index.isin(grid).all() or len(grid) - len(frame) > 0.1 * len(grid):
+        return frame
+    return frame.reindex(grid.rename(frame.index.name))
+
+
+def read_clean(path):
+    """Read a CSV: dates parsed and sorted, numbers numeric ("1,008.64" too), gaps filled."""
+    frame = pd.read_csv(path, thousands=",")
+    date_column = DATE_COLUMN or find_date_column(frame)
+    if date_column is not None:
+        frame[date_column] = pd.to_datetime(frame[date_column], errors="coerce")
+        frame = frame.dropna(subset=[date_column]).set_index(date_column)
+    frame = numeric_table(frame)
+    if date_column is not None:
+        frame = frame.groupby(level=0).mean()  # sorted by date; rows of a repeated date averaged
+        frame = add_missing_dates(frame)
+    if FILL == "interpolate":
+        return frame.interpolate(limit_direction="both")
+    if FILL == "ffill":
+        return frame.ffill().bfill()
+    return frame.dropna()
+
+
+def input_columns(frame):
+    """The target first, then FEATURES; a text column's name stands for all its 0/1 columns."""
+    target = TARGET or frame.columns[0]
+    columns = [target]
+    for name in FEATURES:
+        expanded = [name] if name in frame.columns else [
+            c for c in frame.columns if c.startswith(f"{name}=")]
+        if not expanded:
+            raise SystemExit(f"No column {name!r} in {DATA_FILE}; columns: {list(frame.columns)}")
+        columns += [c for c in expanded if c not in columns]
+    return columns
+
+
+def part_size(n_rows, fraction):
+    """Rows for a part: the fraction rounded, at least one row unless the fraction is 0."""
+    return 0 if fraction <= 0 else max(1, round(n_rows * fraction))
+
+
+def load_values():
+    """All rows (training file, then test file) and how many are train, validation, test."""
+    frame = read_clean(DATA_FILE)
+    frame = frame[input_columns(frame)]
+    if TEST_FILE:
+        test = read_clean(TEST_FILE).reindex(columns=frame.columns, fill_value=0.0)
+        n_test, n_val = len(test), part_size(len(frame), VAL_FRACTION)
+        frame = pd.concat([frame, test])
+    else:
+        n_test, n_val = part_size(len(frame), TEST_FRACTION), part_size(len(frame), VAL_FRACTION)
+    print(f"{len(frame)} rows; inputs {list(frame.columns)}; target {frame.columns[0]!r}")
+    return frame.to_numpy(), len(frame) - n_val - n_test, n_val, n_test
+
+
+def fit_scaler(train):
+    """Per-column offset and span from the training rows only (no peeking at the future)."""
+    if SCALING == "minmax":
+        offset, span = train.min(axis=0), train.max(axis=0) - train.min(axis=0)
+    elif SCALING == "standard":
+        offset, span = train.mean(axis=0), train.std(axis=0)
+    else:
+        offset, span = np.zeros(train.shape[1]), np.ones(train.shape[1])
+    return offset, np.where(span > 0, span, 1.0)
+
+
+def make_windows(series, start, stop):
+    """Windows predicting rows [t, t + HORIZON) from rows [t - LOOKBACK, t), for every t with
+    start <= t and t + HORIZON <= stop.
+
+    A window may read its inputs from an earlier part (the first test windows read the last
+    training rows), but every value it predicts lies in [start, stop).
+    """
+    starts = np.arange(max(start, LOOKBACK), stop - HORIZON + 1)  # (n,)
+    X = np.array([series[t - LOOKBACK:t] for t in starts], dtype="float32")
+    y = np.array([series[t:t + HORIZON, 0] for t in starts], dtype="float32")
+    X = X.reshape(len(starts), LOOKBACK, series.shape[1])  # (n, LOOKBACK, n_features)
+    return X, y.reshape(len(starts), HORIZON), starts  # y: (n, HORIZON)
+
+
+def prepare():
+    """Raw values, scaling, and the train / validation / test windows."""
+    values, n_train, n_val, n_test = load_values()  # values: (T, n_features)
+    offset, span = fit_scaler(values[:n_train])
+    scaled = (values - offset) / span  # (T, n_features)
+    windows = {
+        "train": make_windows(scaled, 0, n_train),
+        "val": make_windows(scaled, n_train, n_train + n_val),
+        "test": make_windows(scaled, n_train + n_val, len(values)),
+    }
+    for part in ("train", "test"):
+        if len(windows[part][0]) == 0:
+            raise SystemExit(f"The {part} part has no windows: lower LOOKBACK or HORIZON, "
+                             "or give that part more rows.")
+    print({part: len(w[0]) for part, w in windows.items()}, "windows")
+    return values, offset, span, windows
+'''
+
+_KERAS_CODE = '''
+# ---------------------------------------------------------------- model
+
+CELLS = {"SimpleRNN": keras.layers.SimpleRNN, "GRU": keras.layers.GRU, "LSTM": keras.layers.LSTM}
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
+              "rmsprop": keras.optimizers.RMSprop}
+
+
+def initializer(name):
+    """A weight initialiser; INIT_SCALE is the gain (orthogonal, identity) or stddev (random_normal)."""
+    if name == "orthogonal":
+        return keras.initializers.Orthogonal(gain=INIT_SCALE)
+    if name == "identity":
+        return keras.initializers.Identity(gain=INIT_SCALE)
+    if name == "random_normal":
+        return keras.initializers.RandomNormal(stddev=INIT_SCALE)
+    return keras.initializers.GlorotUniform()
+
+
+def penalty():
+    """L1/L2 penalty on a weight matrix, or None."""
+    return keras.regularizers.L1L2(l1=L1, l2=L2) if (L1 or L2) else None
+
+
+def recurrent_layer(i):
+    """Layer i of the stack; all but the last pass their whole sequence upwards."""
+    layer = CELLS[CELL](
+        UNITS[i],
+        return_sequences=i < len(UNITS) - 1,
+        recurrent_dropout=RECURRENT_DROPOUT[i],
+        kernel_initializer=initializer(KERNEL_INITIALIZER),
+        recurrent_initializer=initializer(RECURRENT_INITIALIZER),
+        kernel_regularizer=penalty(),
+        recurrent_regularizer=penalty(),
+    )
+    return keras.layers.Bidirectional(layer) if BIDIRECTIONAL else layer
+
+
+def make_optimizer():
+    """The optimiser with its learning rate and gradient clipping (each tensor on its own)."""
+    base = OPTIMIZERS[OPTIMIZER]
+    if not (CLIPNORM and CLIPVALUE):
+        clip = {"clipnorm": CLIPNORM} if CLIPNORM else {"clipvalue": CLIPVALUE} if CLIPVALUE else {}
+        return base(learning_rate=LEARNING_RATE, **clip)
+
+    class ClipValueThenNorm(base):
+        """Keras takes only one of clipnorm and clipvalue: clip values here, then Keras clips norms."""
+
+        def apply(self, grads, trainable_variables=None):
+            grads = [None if g is None else keras.ops.clip(g, -CLIPVALUE, CLIPVALUE) for g in grads]
+            return super().apply(grads, trainable_variables)
+
+    return ClipValueThenNorm(learning_rate=LEARNING_RATE, clipnorm=CLIPNORM)
+
+
+def build_model(n_features):
+    """Stacked recurrent layers, Dropout after each, then Dense(HORIZON)."""
+    if not len(UNITS) == len(DROPOUT) == len(RECURRENT_DROPOUT):
+        raise SystemExit("UNITS, DROPOUT and RECURRENT_DROPOUT need one entry per layer.")
+    model = keras.Sequential([keras.Input(shape=(LOOKBACK, n_features))])
+    for i in range(len(UNITS)):
+        model.add(recurrent_layer(i))
+        if DROPOUT[i] > 0:
+            model.add(keras.layers.Dropout(DROPOUT[i]))
+    model.add(keras.layers.Dense(HORIZON))  # (batch, HORIZON)
+    model.compile(optimizer=make_optimizer(), loss=LOSS)
+    return model
+
+
+def fit(model, windows):
+    """Train on the training windows, watching the validation windows if there are any."""
+    X_train, y_train, _ = windows["train"]
+    X_val, y_val, _ = windows["val"]
+    has_val = len(X_val) > 0
+    callbacks = []
+    if EARLY_STOPPING_PATIENCE > 0:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss" if has_val else "loss", patience=EARLY_STOPPING_PATIENCE,
+            restore_best_weights=True))
+    model.fit(X_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE, callbacks=callbacks,
+              validation_data=(X_val, y_val) if has_val else None, verbose=2)
+'''
+
+_ESN_CODE = '''
+# ---------------------------------------------------------------- echo state network
+
+
+class EchoStateNetwork:
+    """A fixed random reservoir; only the linear readout is fitted (ridge regression)."""
+
+    def __init__(self, n_features):
+        rng = np.random.default_rng(SEED)
+        self.w_in = rng.uniform(-INPUT_SCALING, INPUT_SCALING,
+                                size=(n_features, RESERVOIR_SIZE))  # (n_features, N)
+        w = rng.uniform(-0.5, 0.5, size=(RESERVOIR_SIZE, RESERVOIR_SIZE))  # (N, N)
+        self.w = w * SPECTRAL_RADIUS / np.max(np.abs(np.linalg.eigvals(w)))
+        self.w_out = None
+
+    def states(self, X):
+        """Final reservoir state of each window, plus a constant 1 for the readout's bias."""
+        h = np.zeros((len(X), RESERVOIR_SIZE))  # (n, N)
+        for t in range(X.shape[1]):
+            update = np.tanh(X[:, t] @ self.w_in + h @ self.w)  # (n, N)
+            h = (1 - LEAK_RATE) * h + LEAK_RATE * update
+        return np.hstack([h, np.ones((len(X), 1))])  # (n, N + 1)
+
+    def fit(self, X, y):
+        """Ridge regression from reservoir states to targets."""
+        s = self.states(X)  # (n, N + 1)
+        self.w_out = np.linalg.solve(s.T @ s + RIDGE * np.eye(s.shape[1]), s.T @ y)  # (N + 1, HORIZON)
+        return self
+
+    def predict(self, X, verbose=0):
+        """Scaled forecasts (n, HORIZON)."""
+        return self.states(X) @ self.w_out
+'''
+
+_SCORE_CODE = '''
+# ---------------------------------------------------------------- scores
+
+
+def report(model, values, offset, span, windows):
+    """Test RMSE and MAE in the data's own units, beside the naive forecast (repeat the last value)."""
+    X_test, _, starts = windows["test"]
+    scaled = model.predict(X_test, verbose=0)  # (n, HORIZON)
+    predicted = scaled * span[0] + offset[0]  # back to original units
+    rows = starts[:, None] + np.arange(HORIZON)  # (n, HORIZON)
+    actual = values[rows, 0]
+    naive = np.repeat(values[starts - 1, 0][:, None], HORIZON, axis=1)  # (n, HORIZON)
+    rmse = float(np.sqrt(np.mean((predicted - actual) ** 2)))
+    mae = float(np.mean(np.abs(predicted - actual)))
+    naive_rmse = float(np.sqrt(np.mean((naive - actual) ** 2)))
+    print(f"Test RMSE: {rmse:.4f}   MAE: {mae:.4f}   (original units, {len(starts)} windows)")
+    print(f"Naive RMSE: {naive_rmse:.4f}   (the next value equals the last)")
+    if naive_rmse > 0:
+        skill = 1 - rmse / naive_rmse
+        print(f"Skill vs naive: {skill:+.3f}   (1 - RMSE / naive RMSE; above 0 beats naive)")
+'''
+
+_KERAS_MAIN = '''
+def main():
+    keras.utils.set_random_seed(SEED)
+    values, offset, span, windows = prepare()
+    model = build_model(n_features=values.shape[1])
+    model.summary()
+    fit(model, windows)
+    report(model, values, offset, span, windows)
+    if SAVE_MODEL_TO:
+        model.save(SAVE_MODEL_TO)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+_ESN_MAIN = '''
+def main():
+    values, offset, span, windows = prepare()
+    X_train, y_train, _ = windows["train"]
+    model = EchoStateNetwork(n_features=values.shape[1]).fit(X_train, y_train)
+    report(model, values, offset, span, windows)
+    if SAVE_MODEL_TO:
+        np.savez(SAVE_MODEL_TO, w_in=model.w_in, w=model.w, w_out=model.w_out)
+
+
+if __name__ == "__main__":
+    main()
+'''

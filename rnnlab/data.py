@@ -1,0 +1,1349 @@
+"""Read a table of time series, clean it, scale it and cut it into training windows.
+
+`load` reads CSV/TSV, Excel (.xlsx) or Parquet from a path or from uploaded bytes, finds the date
+column and its format, turns the other columns into numbers, and writes a plain-language
+`CleaningReport` of everything it changed. `prepare` picks the target and input columns, splits
+the rows chronologically into train / validation / test, fits a `Scaler` on the training rows only
+and cuts windows with `windows.make_windows`.
+
+Everything here is pandas and numpy only: the web process imports it, so no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rnnlab.errors import ConfigError, DataError
+from rnnlab.samples import SAMPLE_DIR, SAMPLES, Sample, resolve_source, sample_for
+from rnnlab.windows import check_positive_int, make_windows, window_range
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_COLUMNS = 10_000
+MAX_CATEGORIES = 50          # more different labels than this is free text or an id, not a category
+MISSING_TOKENS = ("", "n/a", "na", "nan", "null", "none", "-", "--", "?", ".", "#n/a", "missing", "nil")
+FILLS = ("interpolate", "ffill", "drop")
+CATEGORICAL = ("exclude", "onehot")
+DELIMITERS = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma"}
+INSERT_GAPS_UP_TO = 0.1      # add missing periods as rows when at most this share of the grid is missing
+MIN_COVERAGE = 0.5           # a frequency must explain at least this share of the grid
+
+
+# --------------------------------------------------------------------------- report
+
+@dataclass
+class Finding:
+    """One thing the loader noticed: "info", "warning" or "action" (it changed the data)."""
+
+    kind: str
+    message: str
+
+
+@dataclass
+class CleaningReport:
+    """What the loader found and changed, in plain words, in the order it happened."""
+
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, kind: str, message: str) -> None:
+        """Append a finding."""
+        self.findings.append(Finding(kind, message))
+
+    def lines(self) -> list[str]:
+        """The messages, one per finding."""
+        return [f.message for f in self.findings]
+
+    def __str__(self) -> str:
+        return "\n".join(f"- {line}" for line in self.lines())
+
+
+@dataclass
+class LoadedData:
+    """A cleaned table: a date index (or row positions) and float64 columns."""
+
+    frame: pd.DataFrame              # DatetimeIndex named after the date column, or a RangeIndex
+    date_column: str | None
+    numeric_columns: list[str]
+    categorical_columns: list[str]   # text columns of the file (one-hot encoded or left out)
+    default_target: str
+    frequency: str | None            # pandas offset alias ("D", "B", "MS", ...) or None
+    report: CleaningReport
+    sha256: str                      # of the raw bytes
+    onehot_columns: list[str] = field(default_factory=list)      # "weather=sun", ... in frame
+    dropped_columns: dict[str, str] = field(default_factory=dict)  # name -> why it was left out
+    source_name: str = ""
+    sample: Sample | None = None
+
+
+# --------------------------------------------------------------------------- load
+
+def load(source: str | Path | bytes, *, filename: str | None = None, date_column: str | None = None,
+         fill: str = "interpolate", categorical: str = "exclude",
+         max_bytes: int = MAX_UPLOAD_BYTES) -> LoadedData:
+    """Read and clean a CSV/TSV, Excel or Parquet file given as a path, sample name or raw bytes."""
+    _check_choice("fill", fill, FILLS)
+    _check_choice("categorical", categorical, CATEGORICAL)
+    raw, name, sample = _read_source(source, filename, max_bytes)
+    report = CleaningReport()
+    table, decimal_comma = _read_table(raw, name, report)
+    if date_column is None and sample is not None:
+        date_column = sample.date_column
+    cleaner = _Cleaner(table, report, fill=fill, categorical=categorical, decimal_comma=decimal_comma)
+    loaded = cleaner.run(date_column)
+    loaded.sha256 = hashlib.sha256(raw).hexdigest()
+    loaded.source_name, loaded.sample = name, sample
+    if sample is not None and sample.target in loaded.numeric_columns:
+        loaded.default_target = sample.target
+    return loaded
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}. Received: {name}={value!r}")
+
+
+def _read_source(source: str | Path | bytes, filename: str | None,
+                 max_bytes: int) -> tuple[bytes, str, Sample | None]:
+    """The raw bytes, a display name and the sample it is (if any); checks the size first."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raw = bytes(source)
+        name = Path(filename).name if filename else "upload"
+        _check_size(len(raw), max_bytes, name)
+        return raw, name, _sample_of_bytes(raw, name)
+    path = resolve_source(source)
+    _check_size(path.stat().st_size, max_bytes, path.name)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"Could not read {path}: {exc.strerror}. Check that the file exists and "
+                        "that RNN Lab may read it.") from None
+    return raw, path.name, sample_for(path)
+
+
+def _sample_of_bytes(raw: bytes, name: str) -> Sample | None:
+    """An upload counts as a sample only if it is byte for byte the shipped file."""
+    sample = SAMPLES.get(name)
+    if sample is None:
+        return None
+    shipped = SAMPLE_DIR / sample.file
+    return sample if shipped.is_file() and shipped.read_bytes() == raw else None
+
+
+def _check_size(n_bytes: int, max_bytes: int, name: str) -> None:
+    if n_bytes > max_bytes:
+        raise DataError(f"{name} is {_megabytes(n_bytes)}; the limit is {_megabytes(max_bytes)}. "
+                        "Use a shorter time span or fewer columns, or save it as Parquet, "
+                        "which is smaller.")
+
+
+def _megabytes(n_bytes: int) -> str:
+    """'250.0 MB', '12.5 kB' or '80 bytes'."""
+    if n_bytes >= 1024 * 1024:
+        return f"{n_bytes / 1024 / 1024:.1f} MB"
+    return f"{n_bytes / 1024:.1f} kB" if n_bytes >= 1024 else _count(n_bytes, "byte")
+
+
+# --------------------------------------------------------------------------- reading the table
+
+def _read_table(raw: bytes, name: str, report: CleaningReport) -> tuple[pd.DataFrame, bool]:
+    """(the file as a raw DataFrame with string column names and rows, uses decimal commas)."""
+    kind = _file_kind(raw, name)
+    decimal_comma = False
+    if kind == "excel":
+        table = _read_excel(raw, name, report)
+    elif kind == "parquet":
+        table = _read_parquet(raw, name, report)
+    else:
+        table, decimal_comma = _read_text(raw, name, report)
+    if kind != "text" and Path(name).suffix.lower() not in (".xlsx", ".xlsm", ".parquet", ".pq"):
+        report.add("info", f"{name} is {'an Excel workbook' if kind == 'excel' else 'a Parquet file'} "
+                           "despite its name; read it as one.")
+    table.columns = _unique_names([str(c).strip() for c in table.columns])
+    if len(table.columns) > MAX_COLUMNS:
+        raise _too_many_columns(len(table.columns))
+    if len(table) == 0:
+        raise DataError(f"{name} has column names ({_preview(table.columns)}) but no rows of data. "
+                        "Add the data rows below the header and load it again.")
+    return table, decimal_comma
+
+
+def _file_kind(raw: bytes, name: str) -> str:
+    """"text", "excel" or "parquet", from the first bytes rather than the name."""
+    suffix = Path(name).suffix.lower()
+    if raw.startswith(b"PK\x03\x04"):
+        if _is_workbook(raw):
+            return "excel"
+        raise DataError(f"{name} is a ZIP archive, not a table. Unzip it and load the CSV, "
+                        "Excel or Parquet file inside.")
+    if raw.startswith(b"PAR1"):
+        return "parquet"
+    if raw.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataError(f"{name} is an old Excel 97-2003 workbook (.xls), which RNN Lab cannot read. "
+                        "Open it in Excel and save it as .xlsx or as CSV.")
+    if raw.startswith(b"\x1f\x8b"):
+        raise DataError(f"{name} is compressed with gzip. Decompress it and load the file inside.")
+    if suffix in (".xlsx", ".xlsm", ".parquet", ".pq") and raw.strip():
+        raise DataError(f"{name} is named like a {suffix} file but its content is not. Save it "
+                        "again from the program that made it, or rename it to .csv if it is text.")
+    return "text"
+
+
+def _is_workbook(raw: bytes) -> bool:
+    """A ZIP archive that holds an Excel workbook (.xlsx)."""
+    try:
+        return "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(raw)).namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _read_excel(raw: bytes, name: str, report: CleaningReport) -> pd.DataFrame:
+    """The first sheet of an .xlsx workbook; other sheets are named in the report."""
+    try:
+        book = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
+        sheets = book.sheet_names
+        table = pd.read_excel(book, sheet_name=sheets[0], keep_default_na=False, na_values=[])
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
+        raise DataError(f"{name} could not be read as an Excel workbook ({exc}). Open it in Excel "
+                        "and save it again as .xlsx, or save the sheet as CSV.") from None
+    report.add("info", f"Read {_shape(table)} from the sheet {sheets[0]!r} of the workbook {name}.")
+    if len(sheets) > 1:
+        others = ", ".join(repr(s) for s in sheets[1:])
+        report.add("warning", f"The workbook has {len(sheets)} sheets; used only the first, "
+                              f"{sheets[0]!r}, and ignored {others}. Move the data to the first "
+                              "sheet to use it.")
+    return table
+
+
+def _read_parquet(raw: bytes, name: str, report: CleaningReport) -> pd.DataFrame:
+    """A Parquet file; a named index (often the dates) becomes a column."""
+    try:
+        table = pd.read_parquet(io.BytesIO(raw))
+    except Exception as exc:  # pyarrow raises many kinds on damaged files
+        raise DataError(f"{name} could not be read as a Parquet file ({exc}). "
+                        "Write it again, or save the table as CSV.") from None
+    if not isinstance(table.index, pd.RangeIndex):
+        table = table.reset_index()
+    report.add("info", f"Read {_shape(table)} from the Parquet file {name}.")
+    return table
+
+
+def _read_text(raw: bytes, name: str, report: CleaningReport) -> tuple[pd.DataFrame, bool]:
+    """A delimited text table: decode, sniff the delimiter, parse with pandas' C parser."""
+    encoding, head = _decode(raw, name, report)
+    if not head.strip():
+        raise DataError(f"{name} is empty. Choose a file with a header row and rows of data "
+                        "below it.")
+    sep, decimal = _sniff(head)
+    n_header_fields = len(_unquote(head.splitlines()[0]).split(sep))
+    if n_header_fields > MAX_COLUMNS:
+        raise _too_many_columns(n_header_fields)
+    table = _parse_csv(raw, name, sep, decimal, encoding, header=0)
+    if len(table.columns) > 1 and all(_looks_numeric(str(c)) for c in table.columns):
+        table = _parse_csv(raw, name, sep, decimal, encoding, header=None)
+        table.columns = [f"column_{i + 1}" for i in range(len(table.columns))]
+        report.add("action", "The first row holds numbers, not column names; read it as data and "
+                             f"named the columns {_preview(table.columns)}.")
+    how = f"{DELIMITERS[sep]}-separated"
+    if decimal == ",":
+        how += ", decimal commas like 3,14"
+    report.add("info", f"Read {_shape(table)} from {name} ({how}).")
+    return table, decimal == ","
+
+
+def _parse_csv(raw: bytes, name: str, sep: str, decimal: str, encoding: str,
+               header: int | None) -> pd.DataFrame:
+    """pandas' C parser; every cell that is not a plain number stays text for the cleaner."""
+    try:
+        return pd.read_csv(io.BytesIO(raw), sep=sep, decimal=decimal, encoding=encoding,
+                           header=header, keep_default_na=False, na_values=[], engine="c",
+                           skipinitialspace=True, low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} is empty. Choose a file with a header row and rows of data "
+                        "below it.") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{name} could not be read as a {DELIMITERS[sep]}-separated table: "
+                        f"{str(exc).strip()}. Every row needs as many fields as the header; "
+                        "fix that row or save the file again as CSV.") from None
+
+
+def _decode(raw: bytes, name: str, report: CleaningReport) -> tuple[str, str]:
+    """(encoding for pandas, the first ~64 kB as text); refuses binary data."""
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8"
+        if b"\x00" in raw[:65536]:
+            raise _binary(name)
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        if encoding == "utf-16":
+            raise DataError(f"{name} starts like UTF-16 text but cannot be decoded. "
+                            "Save it again as CSV (UTF-8).") from None
+        encoding, text = "latin-1", raw.decode("latin-1")
+        report.add("warning", f"{name} is not UTF-8 text; read it as Latin-1 (Western European). "
+                              "If accented letters look wrong, save the file as CSV (UTF-8).")
+    head = text[:65536]
+    controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r")
+    if controls > 0.01 * max(len(head), 1):
+        raise _binary(name)
+    return encoding, head
+
+
+def _binary(name: str) -> DataError:
+    return DataError(f"{name} is not a text table: it contains binary data. Save your data as CSV "
+                     "(UTF-8), Excel (.xlsx) or Parquet and load that file.")
+
+
+def _too_many_columns(n: int) -> DataError:
+    return DataError(f"The file has {n:,} columns; RNN Lab reads at most {MAX_COLUMNS:,}. "
+                     "Keep only the date and the columns you want to forecast from, then load it "
+                     "again.")
+
+
+def _unquote(line: str) -> str:
+    """The line without its double-quoted parts, so delimiters inside quotes are not counted."""
+    return re.sub(r'"[^"]*"', '""', line)
+
+
+def _sniff(head: str) -> tuple[str, str]:
+    """(delimiter, decimal mark) from the first lines: a delimiter that splits every line alike."""
+    lines = [_unquote(x) for x in head.splitlines()[:40] if x.strip()]
+    if len(head) == 65536 and len(lines) > 1:
+        lines = lines[:-1]                        # the last line may be cut short
+    sep = ","
+    for candidate in DELIMITERS:
+        counts = [line.count(candidate) for line in lines]
+        if counts[0] >= 1 and sum(c == counts[0] for c in counts) >= 0.9 * len(counts):
+            sep = candidate
+            break
+    return sep, _decimal_mark(lines[1:], sep)
+
+
+def _decimal_mark(lines: list[str], sep: str) -> str:
+    """"," when numbers are written like 3,14 (possible only when the delimiter is not a comma)."""
+    if sep == ",":
+        return "."
+    cells = [c.strip().strip('"') for line in lines for c in line.split(sep)]
+    commas = sum(bool(re.fullmatch(r"[+-]?\d*,\d+", c)) for c in cells)
+    points = sum(bool(re.fullmatch(r"[+-]?\d*\.\d+", c)) for c in cells)
+    return "," if commas > points else "."
+
+
+def _looks_numeric(text: str) -> bool:
+    return bool(re.fullmatch(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*", text))
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Column names made unique ("x", "x.1") and never empty."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, n in enumerate(names):
+        n = n or f"Unnamed: {i}"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n}.{seen[n]}"
+        seen.setdefault(n, 0)
+        out.append(n)
+    return out
+
+
+def _shape(table: pd.DataFrame) -> str:
+    """'1,258 rows × 6 columns'."""
+    return f"{_count(len(table), 'row')} × {_count(len(table.columns), 'column')}"
+
+
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    """'1 day', '2 days', '1,234 entries'."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
+def _preview(items, limit: int = 6) -> str:
+    """'a, b, c' or 'a, b, c, … (12 in all)'."""
+    items = [str(x) for x in items]
+    text = ", ".join(items[:limit])
+    return text if len(items) <= limit else f"{text}, … ({len(items)} in all)"
+
+
+# --------------------------------------------------------------------------- dates
+
+DATE_HINT = re.compile(r"date|time|day|month|year|period|stamp|quarter|week|^ds$|^dt$|^t$|fecha|datum",
+                       re.IGNORECASE)
+DATE_FORMATS = (
+    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+    "%Y-%m", "%Y/%m/%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m",
+    "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S", "%m/%d/%y", "%d/%m/%y", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%d.%m.%y",
+    "%d-%m-%Y", "%m-%d-%Y", "%Y%m%d", "%b %Y", "%B %Y", "%Y-%b", "%b-%y", "%b-%Y", "%d %b %Y",
+    "%d-%b-%Y", "%d-%b-%y", "%b %d, %Y", "%B %d, %Y", "%d %B %Y", "ISO8601", "%Y",
+)
+_SWAPPED = {"%m/%d": "%d/%m", "%d/%m": "%m/%d", "%m-%d-": "%d-%m-", "%d-%m-": "%m-%d-"}
+QUARTER = re.compile(r"^\s*(?:(\d{4})\s*[-/ ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[-/ ]?\s*(\d{4}))\s*$")
+PART_NAMES = {"year": ("year", "yr", "yyyy"), "month": ("month", "mon", "mm", "mo"),
+              "day": ("day", "dd", "dom"), "hour": ("hour", "hr", "hh")}
+MONTH_NAMES = {m.lower(): i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+
+
+@dataclass
+class _Dates:
+    """Parsed dates for every row (NaT where unreadable) and how they were found."""
+
+    values: pd.Series                  # datetime64, aligned with the table's rows
+    name: str                          # the index name
+    columns: list[str]                 # the table columns they came from
+    how: str                           # plain words for the report
+
+
+def _format_label(fmt: str) -> str:
+    """'%m/%d/%Y' -> 'MM/DD/YYYY'."""
+    if fmt == "ISO8601":
+        return "ISO 8601"
+    for code, word in (("%Y", "YYYY"), ("%y", "YY"), ("%m", "MM"), ("%d", "DD"), ("%H", "hh"),
+                       ("%M", "mm"), ("%S", "ss"), ("%b", "Mon"), ("%B", "Month")):
+        fmt = fmt.replace(code, word)
+    return fmt
+
+
+def _arrow_text(column: pd.Series) -> pa.ChunkedArray | pa.Array:
+    """The column as Arrow strings without surrounding blanks; missing cells are null."""
+    return pc.utf8_trim_whitespace(pa.Array.from_pandas(column.astype("str")))
+
+
+def _mask(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An Arrow boolean array as a numpy bool array, null counted as False."""
+    return np.asarray(pc.fill_null(values, False), dtype=bool)          # (n,)
+
+
+def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
+    """Parse with one explicit format; unreadable values become NaT; time zones become UTC."""
+    if fmt == "ISO8601" or "%b" in fmt or "%B" in fmt:
+        return _pandas_datetime(values, fmt)
+    parsed = pc.strptime(_arrow_text(values), format=fmt, unit="s", error_is_null=True)
+    out = pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index).astype("datetime64[us]")
+    out = out.where(out.dt.year.between(1000, 2999))
+    # Arrow's strptime rolls 30 February over into March; pandas' strict parser re-checks those rows
+    suspect = (out.dt.day <= 3).to_numpy() if "%d" in fmt else np.zeros(len(out), dtype=bool)
+    if suspect.any():
+        out[suspect] = _pandas_datetime(values[suspect], fmt).to_numpy()
+    return out
+
+
+def _pandas_datetime(values: pd.Series, fmt: str) -> pd.Series:
+    """pandas' parser for ISO 8601 and month names; unreadable values become NaT."""
+    try:
+        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    except (ValueError, TypeError):  # mixed UTC offsets
+        parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.astype("datetime64[us]")
+
+
+def _text_dates(column: pd.Series, allow_guess: bool) -> tuple[pd.Series, str] | None:
+    """(dates, how they were read) if one explicit format (or a quarter pattern) reads the column."""
+    text = column.astype("str").str.strip()
+    present = text.notna().to_numpy() & (text != "").to_numpy()          # (n,)
+    sample = text[present].head(50)
+    if sample.empty or not sample.str.contains(r"\d", regex=True).all():
+        return None
+    quarters = _quarter_dates(text, sample)
+    if quarters is not None:
+        return quarters, "format YYYY Qn (quarters)"
+    numeric_like = sample.map(_looks_numeric).all()
+    for fmt in DATE_FORMATS:
+        if numeric_like and fmt not in ("%Y%m%d", "%Y"):
+            continue
+        if fmt == "%Y" and not allow_guess:
+            continue
+        if _to_datetime(sample, fmt).notna().mean() < 0.8:
+            continue
+        parsed = _to_datetime(text, fmt)
+        if parsed[present].notna().mean() >= 0.95:
+            dates, label = _prefer_order(text, parsed, fmt, present)
+            return dates, f"format {label}"
+    if allow_guess and not numeric_like:
+        return _guessed_dates(text, present)
+    return None
+
+
+def _prefer_order(text: pd.Series, parsed: pd.Series, fmt: str,
+                  present: np.ndarray) -> tuple[pd.Series, str]:
+    """Between month/day and day/month, keep the reading that fits every value and runs in order."""
+    swapped_fmt = next((fmt.replace(a, b) for a, b in _SWAPPED.items() if a in fmt), None)
+    if swapped_fmt is None or parsed.dt.day.max() > 12:
+        return parsed, _format_label(fmt)          # only one reading fits every value
+    swapped = _to_datetime(text, swapped_fmt)
+    if not swapped[present].notna().all():
+        return parsed, _format_label(fmt)
+    if _order_score(swapped) < _order_score(parsed):
+        return swapped, _format_label(swapped_fmt)
+    return parsed, (_format_label(fmt) + " (every date also reads the other way round, day and "
+                                          "month swapped; check that this reading is right)")
+
+
+def _order_score(dates: pd.Series) -> tuple[bool, int]:
+    """Lower is likelier: (not in date order, number of different steps between sorted dates)."""
+    present = dates.dropna()
+    steps = np.diff(np.sort(present.to_numpy()))
+    return (not present.is_monotonic_increasing, len(np.unique(steps)))
+
+
+def _quarter_dates(text: pd.Series, sample: pd.Series) -> pd.Series | None:
+    """'1970 Q1', '1970Q1', 'Q1 1970' -> the first day of each quarter."""
+    if not sample.str.match(QUARTER).all():
+        return None
+    parts = text.str.extract(QUARTER)
+    year = parts[0].fillna(parts[3]).astype("float64")
+    quarter = parts[1].fillna(parts[2]).astype("float64")
+    frame = pd.DataFrame({"year": year, "month": (quarter - 1) * 3 + 1, "day": 1.0})
+    return pd.to_datetime(frame, errors="coerce")
+
+
+def _guessed_dates(text: pd.Series, present: np.ndarray) -> tuple[pd.Series, str] | None:
+    """Last resort: let pandas guess each value's format (slow; only for columns named like dates)."""
+    sample = text[present].head(50)
+    try:
+        if _pandas_datetime(sample, "mixed").notna().mean() < 0.9:
+            return None
+        parsed = _pandas_datetime(text, "mixed")
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if parsed[present].notna().mean() < 0.9:
+        return None
+    return parsed, "dates in mixed formats, each read on its own"
+
+
+def _part_columns(table: pd.DataFrame) -> dict[str, str]:
+    """{"year": column, "month": column, ...} for columns named like date parts."""
+    found = {}
+    for col in table.columns:
+        for part, names in PART_NAMES.items():
+            if col.strip().lower() in names and part not in found:
+                found[part] = col
+    return found
+
+
+def _parts_dates(table: pd.DataFrame) -> _Dates | None:
+    """Dates assembled from year / month (/ day / hour) columns."""
+    parts = _part_columns(table)
+    if "year" not in parts or "month" not in parts:
+        return None
+    pieces = {part: _part_numbers(table[col], part) for part, col in parts.items()}
+    pieces.setdefault("day", pd.Series(1.0, index=table.index))
+    values = pd.to_datetime(pd.DataFrame(pieces), errors="coerce")
+    if values.notna().mean() < 0.9:
+        return None
+    used = list(parts.values())
+    name = _free_name("date", table.columns)
+    return _Dates(values, name, used, f"built from the columns {', '.join(used)}")
+
+
+def _part_numbers(column: pd.Series, part: str) -> pd.Series:
+    """A date part as numbers; month names ('Jan', 'January') become 1..12."""
+    if part == "month" and not pd.api.types.is_numeric_dtype(column):
+        text = column.astype("str").str.strip().str.lower().str[:3]
+        return text.map(MONTH_NAMES).astype("float64")
+    return pd.to_numeric(column, errors="coerce")
+
+
+def _free_name(name: str, taken) -> str:
+    taken = set(taken)
+    while name in taken:
+        name = f"{name}_"
+    return name
+
+
+def _integer_dates(column: pd.Series, allow_year: bool) -> tuple[pd.Series, str] | None:
+    """Whole numbers written as YYYYMMDD, or years alone in a column named like a year."""
+    values = pd.to_numeric(column, errors="coerce")
+    present = values.dropna()
+    if present.empty or not (present == present.round()).all():
+        return None
+    if present.between(10000101, 99991231).all():
+        parsed = pd.to_datetime(values.astype("Int64").astype("str"), format="%Y%m%d", errors="coerce")
+        if parsed[present.index].notna().all():
+            return parsed, "YYYYMMDD numbers"
+    if allow_year and present.between(1000, 2999).all():
+        parsed = pd.to_datetime(values.astype("Int64").astype("str"), format="%Y", errors="coerce")
+        return parsed, "years (one row per year)"
+    return None
+
+
+def _find_dates(table: pd.DataFrame, wanted: str | None) -> _Dates | None:
+    """The date column (the one named, or the first readable one), or None for a plain sequence."""
+    if wanted is not None:
+        return _named_dates(table, wanted)
+    for col in table.columns:
+        if pd.api.types.is_datetime64_any_dtype(table[col]):
+            return _Dates(_naive(table[col]), col, [col], "already stored as dates")
+    text_cols = [c for c in table.columns if _is_text(table[c])]
+    ordered = sorted(text_cols, key=lambda c: not DATE_HINT.search(c))
+    for col in ordered:
+        hinted = bool(DATE_HINT.search(col)) or col == table.columns[0]
+        found = _text_dates(table[col], allow_guess=hinted)
+        if found is not None:
+            return _Dates(found[0], col, [col], found[1])
+    parts = _parts_dates(table)
+    if parts is not None:
+        return parts
+    for col in table.columns:
+        if col in text_cols or not (DATE_HINT.search(col) or col == table.columns[0]):
+            continue
+        found = _integer_dates(table[col], allow_year=col.strip().lower() in PART_NAMES["year"])
+        if found is not None:
+            return _Dates(found[0], col, [col], found[1])
+    return None
+
+
+def _named_dates(table: pd.DataFrame, wanted: str) -> _Dates:
+    """The dates in the column the user named; DataError if it is missing or unreadable."""
+    if wanted not in table.columns:
+        raise DataError(f"There is no column {wanted!r} to read dates from. Columns: "
+                        f"{_preview(table.columns, 20)}. Pick one of them, or leave the date "
+                        "column empty to detect it.")
+    column = table[wanted]
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return _Dates(_naive(column), wanted, [wanted], "already stored as dates")
+    if _is_text(column):
+        found = _text_dates(column, allow_guess=True)
+    else:
+        found = _integer_dates(column, allow_year=True)
+    if found is None:
+        examples = ", ".join(repr(str(v)) for v in column.dropna().head(3))
+        raise DataError(f"Column {wanted!r} does not hold dates RNN Lab can read (it starts with "
+                        f"{examples}). Pick the column with the dates, or leave the date column "
+                        "empty to detect it.")
+    return _Dates(found[0], wanted, [wanted], found[1])
+
+
+def _naive(column: pd.Series) -> pd.Series:
+    if getattr(column.dt, "tz", None) is not None:
+        return column.dt.tz_convert("UTC").dt.tz_localize(None)
+    return column
+
+
+def _is_text(column: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(column) or pd.api.types.is_object_dtype(column)
+
+
+# --------------------------------------------------------------------------- frequency and gaps
+
+_MONTH_CODES = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_DAY_CODES = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+
+
+@dataclass
+class _Frequency:
+    """A regular grid the timestamps sit on."""
+
+    alias: str                 # pandas offset alias
+    unit: str                  # "day", "business day", "month", ...
+    grid: pd.DatetimeIndex     # every period from the first to the last timestamp
+
+
+def _infer_frequency(index: pd.DatetimeIndex) -> _Frequency | None:
+    """The coarsest regular grid holding every timestamp and at least half filled, or None."""
+    if len(index) < 3:
+        return None
+    for finder in (_calendar_frequency, _business_frequency, _fixed_frequency):
+        found = finder(index)
+        if found is not None:
+            return found if len(index) >= MIN_COVERAGE * len(found.grid) else None
+    return None
+
+
+def _calendar_frequency(index: pd.DatetimeIndex) -> _Frequency | None:
+    """Month, quarter or year starts (or ends): the steps are whole months."""
+    if not (index == index.normalize()).all():
+        return None
+    if (index.day == 1).all():
+        end = False
+    elif index.is_month_end.all():
+        end = True
+    else:
+        return None
+    months = np.asarray(index.year * 12 + index.month - 1, dtype=np.int64)   # (n,)
+    step = int(np.gcd.reduce(np.diff(months)))
+    if step < 1 or (months[-1] - months[0]) // step + 1 > 20 * len(index):
+        return None
+    alias, unit = _month_alias(step, int(index[0].month), end)
+    return _Frequency(alias, unit, pd.date_range(index[0], index[-1], freq=alias))
+
+
+def _month_alias(step: int, first_month: int, end: bool) -> tuple[str, str]:
+    """An offset alias for a step of `step` months: MS/ME, QS/QE(-anchor), YS/YE(-anchor)."""
+    tail = "E" if end else "S"
+    if step == 3:
+        anchor = _MONTH_CODES[(first_month - 1) % 3 + (9 if end else 0)]
+        default = "DEC" if end else "JAN"
+        return (f"Q{tail}" if anchor == default else f"Q{tail}-{anchor}"), "quarter"
+    if step == 12:
+        anchor = _MONTH_CODES[first_month - 1]
+        default = "DEC" if end else "JAN"
+        return (f"Y{tail}" if anchor == default else f"Y{tail}-{anchor}"), "year"
+    if step == 1:
+        return f"M{tail}", "month"
+    return f"{step}M{tail}", f"{step}-month step"
+
+
+def _business_frequency(index: pd.DatetimeIndex) -> _Frequency | None:
+    """Weekdays only, stepping by a day (e.g. trading days)."""
+    if not (index == index.normalize()).all() or (index.day_of_week >= 5).any():
+        return None
+    if (index[-1] - index[0]).days < 7 or np.diff(index.values).min() != np.timedelta64(1, "D"):
+        return None
+    return _Frequency("B", "business day", pd.bdate_range(index[0], index[-1]))
+
+
+def _fixed_frequency(index: pd.DatetimeIndex) -> _Frequency | None:
+    """A fixed step (days, hours, minutes, ...) that divides every gap."""
+    deltas = np.diff(index.values)                                  # (n - 1,) timedelta64
+    step = deltas.min()
+    if step <= np.timedelta64(0) or (deltas % step != np.timedelta64(0)).any():
+        return None
+    step = pd.Timedelta(step)
+    if (index[-1] - index[0]) // step + 1 > 20 * len(index):
+        return None
+    alias, unit = _fixed_alias(step, index[0])
+    return _Frequency(alias, unit, pd.date_range(index[0], index[-1], freq=step))
+
+
+def _fixed_alias(step: pd.Timedelta, first: pd.Timestamp) -> tuple[str, str]:
+    """'D', 'W-MON', '3D', 'h', '15min', ... for a fixed step."""
+    day = pd.Timedelta(days=1)
+    if step % day == pd.Timedelta(0):
+        days = step // day
+        if days == 7:
+            return f"W-{_DAY_CODES[first.day_of_week]}", "week"
+        return ("D", "day") if days == 1 else (f"{days}D", f"{days}-day step")
+    alias = pd.tseries.frequencies.to_offset(step).freqstr
+    units = {"h": "hour", "min": "minute", "s": "second"}
+    return alias, units.get(alias, f"{alias} step")
+
+
+def _period_label(stamp: pd.Timestamp, unit: str) -> str:
+    """How to name one period in a report: '1984-12-31', '1960-03', '1970 Q2', '2020-01-01 10:00'."""
+    if unit == "quarter":
+        return f"{stamp.year} Q{stamp.quarter}"
+    if unit == "year":
+        return f"{stamp.year}"
+    if "month" in unit:
+        return stamp.strftime("%Y-%m")
+    if stamp == stamp.normalize():
+        return stamp.strftime("%Y-%m-%d")
+    return stamp.strftime("%Y-%m-%d %H:%M:%S" if stamp.second else "%Y-%m-%d %H:%M")
+
+
+def _describe_missing(missing: pd.DatetimeIndex, grid: pd.DatetimeIndex, unit: str,
+                      limit: int = 8) -> str:
+    """'1984-12-31, 1988-12-31' or '2001-03-01 to 2001-03-07, …' (runs of consecutive periods)."""
+    positions = grid.get_indexer(missing)                           # (n_missing,)
+    breaks = np.flatnonzero(np.diff(positions) != 1) + 1
+    runs = np.split(positions, breaks)
+    texts = []
+    for run in runs[:limit]:
+        first, last = _period_label(grid[run[0]], unit), _period_label(grid[run[-1]], unit)
+        texts.append(first if len(run) == 1 else f"{first} to {last}")
+    more = f", and {len(runs) - limit} more gaps" if len(runs) > limit else ""
+    return ", ".join(texts) + more
+
+
+# --------------------------------------------------------------------------- numbers
+
+@dataclass
+class _Column:
+    """A column turned into numbers, with what was done to it."""
+
+    values: pd.Series           # float64
+    notes: list[str]
+
+
+NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _numbers_from_text(column: pd.Series, name: str, decimal_comma: bool) -> _Column | None:
+    """Text cells read as numbers (thousands separators, stray text -> missing), or None if text."""
+    text = _arrow_text(column)
+    blank = ~_mask(pc.is_valid(text)) | _mask(pc.is_in(pc.utf8_lower(text),
+                                                       value_set=pa.array(MISSING_TOKENS)))
+    n_present = int((~blank).sum())
+    if n_present == 0:
+        return _Column(pd.Series(np.nan, index=column.index, dtype="float64"), [])
+    group, point = (".", ",") if decimal_comma else (",", ".")
+    pattern = rf"^[+-]?\d{{1,3}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(point)}\d*)?$"
+    has_groups = pc.fill_null(pc.match_substring_regex(text, pattern), False)
+    thousands = _mask(has_groups)
+    cleaned = text
+    if thousands.any():
+        cleaned = pc.if_else(has_groups, pc.replace_substring(text, group, ""), text)
+    if decimal_comma:
+        cleaned = pc.replace_substring(cleaned, ",", ".")
+    is_number = pc.fill_null(pc.match_substring_regex(cleaned, NUMBER), False)
+    numeric = _mask(is_number)
+    if numeric.sum() < 0.9 * n_present:
+        return None
+    numbers = pc.cast(pc.if_else(is_number, cleaned, pa.scalar(None, cleaned.type)), pa.float64())
+    values = pd.Series(numbers.to_numpy(zero_copy_only=False), index=column.index, dtype="float64")
+    return _Column(values, _number_notes(column, name, thousands, blank | ~numeric))
+
+
+def _number_notes(column: pd.Series, name: str, thousands: np.ndarray,
+                  not_number: np.ndarray) -> list[str]:
+    """Report lines for thousands separators and for cells that are not numbers."""
+    notes = []
+    if thousands.any():
+        example = str(column[thousands].iloc[0]).strip()
+        notes.append(f"Column {name} had {_count(int(thousands.sum()), 'value')} with thousands "
+                     f"separators like {example!r}; read them as numbers.")
+    if not_number.any():
+        tokens = column[not_number].astype("str").str.strip()
+        one = not_number.sum() == 1
+        notes.append(f"Column {name} had {_count(int(not_number.sum()), 'entry', 'entries')} that "
+                     f"{'is not a number' if one else 'are not numbers'} ({_token_counts(tokens)}); "
+                     f"treated {'it' if one else 'them'} as missing.")
+    return notes
+
+
+def _categories_text(n_kinds: int, listing: str) -> str:
+    """'5 categories: drizzle, fog, rain, snow, sun'."""
+    return f"{_count(n_kinds, 'category', 'categories')}: {listing}"
+
+
+def _token_counts(tokens: pd.Series, limit: int = 4) -> str:
+    """"'n/a' ×7, '-' ×3, empty ×2"."""
+    labels = tokens.fillna("").map(lambda t: "empty" if t == "" else repr(t))
+    counts = labels.value_counts()
+    parts = [f"{label} ×{n:,}" for label, n in counts.head(limit).items()]
+    if len(counts) > limit:
+        parts.append(f"{len(counts) - limit} other kinds")
+    return ", ".join(parts)
+
+
+def _is_counter(values: np.ndarray) -> bool:
+    """Whole numbers that only go up (0, 1, 2, …, maybe with rows filtered out): a saved index."""
+    return (len(values) > 1 and not np.isnan(values).any() and np.all(values == np.round(values))
+            and bool(np.all(np.diff(values) > 0)))
+
+
+ID_NAME = re.compile(r"(^|[_\s.])(id|idx|index|key|code|no|nr|number|year|yr|month|day|hour|"
+                     r"week|quarter)$|^unnamed", re.IGNORECASE)
+
+
+def _id_or_year_like(name: str, values: np.ndarray) -> bool:
+    """A column that counts rows or years rather than measuring something."""
+    if ID_NAME.search(name):
+        return True
+    present = values[~np.isnan(values)]
+    if len(present) < 2 or not np.all(present == np.round(present)):
+        return False
+    steps = np.diff(present)
+    counter = np.all(steps == 1)
+    years = np.all(steps >= 0) and present.min() >= 1800 and present.max() <= 2200
+    return bool(counter or years)
+
+
+# --------------------------------------------------------------------------- the cleaner
+
+class _Cleaner:
+    """Turns a raw table into LoadedData, one step per method, each writing to the report."""
+
+    def __init__(self, table: pd.DataFrame, report: CleaningReport, *, fill: str, categorical: str,
+                 decimal_comma: bool = False):
+        self.table, self.report, self.fill, self.categorical = table, report, fill, categorical
+        self.decimal_comma = decimal_comma
+        self.dropped: dict[str, str] = {}
+        self.onehot_names: list[str] = []
+
+    def run(self, date_column: str | None) -> LoadedData:
+        """All cleaning steps in order."""
+        self._drop_row_counters()
+        dates = _find_dates(self.table, date_column)
+        if dates is not None:
+            self.report.add("info", f"Dates: column {dates.name}, {dates.how}.")
+        rest = self.table.drop(columns=dates.columns) if dates else self.table
+        numeric, texts = self._split_columns(rest)
+        onehot = self._categories(texts)
+        self.onehot_names = list(onehot.columns)
+        frame = pd.concat([numeric, onehot], axis=1)
+        frame, frequency = self._index(frame, dates)
+        frame = self._fill(frame)
+        return LoadedData(frame=frame, date_column=dates.name if dates else None,
+                          numeric_columns=list(numeric.columns),
+                          categorical_columns=list(texts.columns),
+                          default_target=self._default_target(numeric), frequency=frequency,
+                          report=self.report, sha256="", onehot_columns=list(onehot.columns),
+                          dropped_columns=self.dropped)
+
+    def _drop_row_counters(self) -> None:
+        """An unnamed first column holding 0..n-1 is a saved row index, not data."""
+        for col in [c for c in self.table.columns if c.startswith("Unnamed:")]:
+            values = pd.to_numeric(self.table[col], errors="coerce").to_numpy()
+            if _is_counter(values):
+                self.table = self.table.drop(columns=[col])
+                self.dropped[col] = "it only numbers the rows"
+                self.report.add("action", f"Column {col!r} only numbers the rows (0, 1, 2, …, as a "
+                                          "saved row index); left it out.")
+
+    def _split_columns(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(numeric float64 columns, text columns); other date columns and empty ones left out."""
+        numeric, texts = {}, {}
+        for col in table.columns:
+            if pd.api.types.is_datetime64_any_dtype(table[col]):
+                self.dropped[col] = "it holds dates; only one date column is used"
+                self.report.add("info", f"Column {col} holds dates too; left it out (only one "
+                                        "date column is used).")
+                continue
+            values = self._numeric(table[col], col)
+            if values is None:
+                texts[col] = table[col]
+            elif values.isna().all():
+                self.dropped[col] = "it has no values (every cell is empty or not a number)"
+                self.report.add("warning", f"Column {col} has no values (every cell is empty or not "
+                                           "a number); left it out.")
+            else:
+                numeric[col] = values
+        if not numeric:
+            raise DataError(self._no_numbers_message(list(table.columns)))
+        return pd.DataFrame(numeric, index=table.index), pd.DataFrame(texts, index=table.index)
+
+    def _numeric(self, column: pd.Series, name: str) -> pd.Series | None:
+        """The column as float64, or None when it holds text (categories, notes)."""
+        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            return column.astype("float64")
+        found = _numbers_from_text(column, name, self.decimal_comma)
+        if found is None:
+            return None
+        for note in found.notes:
+            self.report.add("action", note)
+        return found.values
+
+    def _no_numbers_message(self, columns: list[str]) -> str:
+        listing = _preview(columns, 12) or "none besides the date"
+        return (f"No column holds numbers (columns: {listing}). "
+                "RNN Lab forecasts a numeric column: add one, or check that the numbers are not "
+                "written with units or words (like '12 kg').")
+
+    def _categories(self, texts: pd.DataFrame) -> pd.DataFrame:
+        """Text columns: left out, or one 0/1 column per category when categorical == 'onehot'."""
+        parts = []
+        for col in texts.columns:
+            labels = texts[col].astype("str").str.strip().replace("", np.nan)
+            kinds = labels.dropna().unique()
+            listing = _preview(sorted(kinds), 5)
+            if self.categorical == "exclude" or len(kinds) > MAX_CATEGORIES:
+                parts.append(None)
+                self._leave_out_text(col, len(kinds), listing)
+                continue
+            dummies = pd.get_dummies(labels, prefix=col, prefix_sep="=", dtype="float64")
+            parts.append(dummies)
+            kinds_text = _categories_text(len(kinds), listing)
+            self.report.add("action", f"Column {col} holds text ({kinds_text}); made one 0/1 column "
+                                      f"per category ({col}=…).")
+        kept = [p for p in parts if p is not None]
+        return pd.concat(kept, axis=1) if kept else pd.DataFrame(index=texts.index)
+
+    def _leave_out_text(self, col: str, n_kinds: int, listing: str) -> None:
+        if n_kinds > MAX_CATEGORIES:
+            self.dropped[col] = f"it holds free text ({n_kinds} different values)"
+            self.report.add("info", f"Column {col} holds text with {n_kinds:,} different values "
+                                    f"(like {listing}); too many to use as categories, so left it out.")
+        else:
+            self.dropped[col] = "it holds text categories"
+            self.report.add("info", f"Column {col} holds text ({_categories_text(n_kinds, listing)}); "
+                                    "left it out. Choose one-hot encoding to use it as an input.")
+
+    def _index(self, frame: pd.DataFrame, dates: _Dates | None) -> tuple[pd.DataFrame, str | None]:
+        """Date index: drop undated rows, sort, merge duplicates, find the frequency, fill in gaps."""
+        if dates is None:
+            self.report.add("info", "Found no date column; each row counts as one time step, in "
+                                    "file order.")
+            return frame[self._rows_with_numbers(frame)].reset_index(drop=True), None
+        stamps = dates.values.to_numpy()                                   # (n,) datetime64
+        keep = self._rows_with_dates(stamps, dates)                        # (n,) bool
+        frame = frame[keep]
+        frame.index = pd.DatetimeIndex(stamps[keep], name=dates.name)
+        frame = self._sort(frame)
+        frame = self._merge_duplicates(frame)
+        return self._gaps(frame)
+
+    def _rows_with_numbers(self, frame: pd.DataFrame) -> np.ndarray:
+        """Without dates, rows with no number at all are blank lines: reported and left out."""
+        empty = frame.isna().to_numpy().all(axis=1)                        # (n,)
+        if empty.any():
+            self.report.add("action", f"Left out {_count(int(empty.sum()), 'row')} with no numbers "
+                                      "at all.")
+        return ~empty
+
+    def _rows_with_dates(self, stamps: np.ndarray, dates: _Dates) -> np.ndarray:
+        """Rows with a readable date; the others are reported and left out."""
+        undated = np.isnat(stamps)                                         # (n,)
+        if undated.any():
+            raw = self.table[dates.columns[0]][undated].astype("str").str.strip().fillna("")
+            self.report.add("warning", f"Left out {_count(int(undated.sum()), 'row')} without a "
+                                       f"readable date in {dates.name} ({_token_counts(raw)}).")
+        return ~undated
+
+    def _sort(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.index.is_monotonic_increasing:
+            return frame
+        self.report.add("action", "The rows were not in date order; sorted them by date.")
+        return frame.sort_index(kind="stable")
+
+    def _merge_duplicates(self, frame: pd.DataFrame) -> pd.DataFrame:
+        repeated = frame.index.duplicated(keep=False)
+        if not repeated.any():
+            return frame
+        stamps = frame.index[repeated]
+        example = stamps[0]
+        n_dates = stamps.nunique()
+        self.report.add("action", f"{_count(n_dates, 'date')} appear{'s' if n_dates == 1 else ''} more "
+                                  f"than once (like {_period_label(example, 'day')} "
+                                  f"×{int((stamps == example).sum())}); averaged the rows of each "
+                                  "date into one.")
+        return frame.groupby(level=0, sort=True).mean()
+
+    def _gaps(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+        """Name the frequency and the missing periods; add them as rows when few are missing."""
+        index = frame.index
+        found = _infer_frequency(index)
+        if found is None:
+            if len(index) >= 3:
+                self.report.add("warning", "The dates are not evenly spaced (no regular frequency "
+                                           "found); each row counts as one time step.")
+            return frame, None
+        missing = found.grid.difference(index)
+        span = f"from {_period_label(index[0], found.unit)} to {_period_label(index[-1], found.unit)}"
+        self.report.add("info", f"One row per {found.unit} (frequency {found.alias}), {span}.")
+        if len(missing):
+            frame = self._report_gaps(frame, found, missing)
+        return frame, found.alias
+
+    def _report_gaps(self, frame: pd.DataFrame, found: _Frequency,
+                     missing: pd.DatetimeIndex) -> pd.DataFrame:
+        n, unit = len(missing), found.unit
+        listing = _describe_missing(missing, found.grid, unit)
+        plural = _count(n, unit)
+        if found.alias == "B":
+            self.report.add("info", f"{plural} {'has' if n == 1 else 'have'} no row (holidays?), like "
+                                    f"{listing}; kept the rows as they are.")
+            return frame
+        if self.fill == "drop" or n > INSERT_GAPS_UP_TO * len(found.grid):
+            self.report.add("warning", f"{plural} {'is' if n == 1 else 'are'} missing: {listing}. "
+                                       "Kept the rows as they are, so a window may step over a gap.")
+            return frame
+        one = n == 1
+        self.report.add("action", f"{plural} {'is' if one else 'are'} missing: {listing}. Added "
+                                  f"{'a row' if one else 'rows'} for {'it' if one else 'them'}; "
+                                  f"{'its' if one else 'their'} values are filled in as missing values.")
+        return frame.reindex(found.grid.rename(frame.index.name))
+
+    def _fill(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Count the missing values per column, then interpolate, carry forward or drop rows."""
+        if self.onehot_names:  # categories of added rows: the category of the row before
+            frame[self.onehot_names] = frame[self.onehot_names].ffill().bfill()
+        counts = frame.isna().sum()
+        counts = counts[counts > 0]
+        if counts.empty:
+            return frame
+        listing = _preview([f"{col} {n:,}" for col, n in counts.items()], 10)
+        if self.fill == "interpolate":
+            frame = frame.interpolate(method="linear", limit_direction="both")
+            how = ("filled them by straight lines between neighbouring values (at the start or "
+                   "end, the nearest value)")
+        elif self.fill == "ffill":
+            frame = frame.ffill().bfill()
+            how = "filled each with the last value before it (at the start, the first value after)"
+        else:
+            before = len(frame)
+            frame = frame.dropna()
+            how = f"left out the {before - len(frame):,} rows that had one"
+        self.report.add("action", f"Missing values per column: {listing}; {how}.")
+        if frame.empty:
+            raise DataError("After leaving out the rows with missing values no rows are left. "
+                            "Fill missing values by interpolation instead, or remove the mostly "
+                            "empty columns.")
+        return frame
+
+    def _default_target(self, numeric: pd.DataFrame) -> str:
+        """The first numeric column that is not a row counter or a year (judged before filling)."""
+        for col in numeric.columns:
+            if not _id_or_year_like(col, numeric[col].to_numpy()):
+                return col
+        return numeric.columns[0]
+
+
+# --------------------------------------------------------------------------- scaling
+
+class Scaler:
+    """Per-column scaling fitted on the training rows only: minmax (to [0, 1]), standard or none."""
+
+    KINDS = ("minmax", "standard", "none")
+
+    def __init__(self, kind: str = "minmax"):
+        _check_choice("scaling", kind, self.KINDS)
+        self.kind = kind
+        self.offset: np.ndarray | None = None    # (F,) subtracted: min or mean
+        self.scale: np.ndarray | None = None     # (F,) divided by: max - min or std; 1 if constant
+        self.constant: np.ndarray | None = None  # (F,) bool: the column did not vary
+
+    def fit(self, arr: np.ndarray) -> "Scaler":
+        """Learn offset and scale per column from `arr` (n, F)."""
+        arr = _as_table(arr)                     # (n, F)
+        if len(arr) == 0:
+            raise DataError("There are no training rows to fit the scaling on. Use a longer "
+                            "series or smaller validation and test parts.")
+        if self.kind == "minmax":
+            offset, spread = np.nanmin(arr, axis=0), np.nanmax(arr, axis=0) - np.nanmin(arr, axis=0)
+        elif self.kind == "standard":
+            offset, spread = np.nanmean(arr, axis=0), np.nanstd(arr, axis=0)
+        else:
+            offset, spread = np.zeros(arr.shape[1]), np.ones(arr.shape[1])
+        self.constant = np.ptp(arr, axis=0) == 0  # (F,)
+        self.offset = offset.astype("float64")
+        self.scale = np.where(spread > 0, spread, 1.0).astype("float64")
+        return self
+
+    def _fitted(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.offset is None or self.scale is None:
+            raise RuntimeError("Scaler.fit must be called before transform")
+        return self.offset, self.scale
+
+    def transform(self, arr: np.ndarray) -> np.ndarray:
+        """Original units -> scaled units, column by column; (n, F) -> (n, F)."""
+        offset, scale = self._fitted()
+        return (np.asarray(arr, dtype="float64") - offset) / scale
+
+    def inverse_transform(self, arr: np.ndarray) -> np.ndarray:
+        """Scaled units -> original units; (n, F) -> (n, F)."""
+        offset, scale = self._fitted()
+        return np.asarray(arr, dtype="float64") * scale + offset
+
+    def inverse_target(self, arr: np.ndarray) -> np.ndarray:
+        """Scaled target values (any shape, e.g. (n, H)) -> original units of the target (column 0)."""
+        offset, scale = self._fitted()
+        return np.asarray(arr, dtype="float64") * scale[0] + offset[0]
+
+    def to_dict(self) -> dict:
+        """JSON-ready: kind, offset and scale per column."""
+        offset, scale = self._fitted()
+        return {"kind": self.kind, "offset": offset.tolist(), "scale": scale.tolist(),
+                "constant": [bool(c) for c in self.constant]}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Scaler":
+        """Rebuild a fitted scaler from `to_dict()`."""
+        scaler = cls(raw["kind"])
+        scaler.offset = np.asarray(raw["offset"], dtype="float64")
+        scaler.scale = np.asarray(raw["scale"], dtype="float64")
+        scaler.constant = np.asarray(raw.get("constant", [False] * len(scaler.offset)), dtype=bool)
+        return scaler
+
+
+def _as_table(arr: np.ndarray) -> np.ndarray:
+    arr = np.asarray(arr, dtype="float64")
+    return arr[:, None] if arr.ndim == 1 else arr     # (n, F)
+
+
+# --------------------------------------------------------------------------- prepare
+
+@dataclass
+class Prepared:
+    """Scaled series and train / validation / test windows, ready for a model."""
+
+    loaded: LoadedData
+    target: str
+    inputs: list[str]                  # inputs[0] == target
+    index: pd.Index                    # timestamps (or positions) of every row of `values`
+    values: np.ndarray                 # (T, F) raw values, train + val + test
+    scaled: np.ndarray                 # (T, F) scaled with the scaler fitted on train rows only
+    scaler: Scaler
+    n_train: int
+    n_val: int
+    n_test: int
+    lookback: int
+    horizon: int
+    X_train: np.ndarray                # (n, lookback, F) scaled
+    y_train: np.ndarray                # (n, horizon) scaled
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    t_train: np.ndarray                # (n,) row of the first predicted step of each window
+    t_val: np.ndarray
+    t_test: np.ndarray
+    season: int | None
+    data_sha256: str
+    test_loaded: LoadedData | None = None   # the separate test file, when there is one
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(data_cfg, lookback: int, horizon: int) -> Prepared:
+    """Load, pick columns, split chronologically, scale on train rows only, cut windows."""
+    lookback = check_positive_int("lookback", lookback)
+    horizon = check_positive_int("horizon", horizon)
+    options = dict(date_column=data_cfg.date_column, fill=data_cfg.fill,
+                   categorical=data_cfg.categorical)
+    loaded = load(resolve_source(data_cfg.source), **options)
+    target = _choose_target(loaded, data_cfg.target)
+    inputs = [target] + _choose_features(loaded, data_cfg.features, target)
+    test_loaded = load(resolve_source(data_cfg.test_source), **options) if data_cfg.test_source else None
+    values, index = _rows(loaded, test_loaded, inputs)               # (T, F), (T,)
+    n_train, n_val, n_test = _part_sizes(data_cfg, len(loaded.frame), len(values))
+    _check_parts(n_train, n_val, n_test, lookback, horizon, data_cfg, len(values))
+    scaler = Scaler(data_cfg.scaling).fit(values[:n_train])
+    notes = _constant_inputs(values[:n_train], inputs)
+    scaled = scaler.transform(values)                                # (T, F)
+    parts = _split_windows(scaled, lookback, horizon, n_train, n_val)
+    season = data_cfg.season
+    if season is None and loaded.sample is not None:
+        season = loaded.sample.season
+    return Prepared(loaded=loaded, target=target, inputs=inputs, index=index, values=values,
+                    scaled=scaled, scaler=scaler, n_train=n_train, n_val=n_val, n_test=n_test,
+                    lookback=lookback, horizon=horizon, **parts, season=season,
+                    data_sha256=_data_hash(loaded, test_loaded), test_loaded=test_loaded, notes=notes)
+
+
+def _rows(loaded: LoadedData, test: LoadedData | None, inputs: list[str]) -> tuple[np.ndarray, pd.Index]:
+    """The input columns of the file, with the separate test file's rows appended after them."""
+    values = loaded.frame[inputs].to_numpy(dtype="float64")          # (N, F)
+    if test is None:
+        return values, loaded.frame.index
+    test_values = _test_values(test, inputs)                         # (N_test, F)
+    return np.concatenate([values, test_values]), _joined_index(loaded, test)   # (T, F)
+
+
+def _part_sizes(data_cfg, n_file: int, n_rows: int) -> tuple[int, int, int]:
+    """(n_train, n_val, n_test): fractions of the file, or the test file's rows when there is one."""
+    if data_cfg.test_source:
+        n_val = _part_size(n_file, data_cfg.val_fraction)
+        return n_file - n_val, n_val, n_rows - n_file
+    n_test = _part_size(n_rows, data_cfg.test_fraction)
+    n_val = _part_size(n_rows, data_cfg.val_fraction)
+    return n_rows - n_val - n_test, n_val, n_test
+
+
+def _choose_target(loaded: LoadedData, wanted: str | None) -> str:
+    """The configured target, or the loader's default; DataError naming the numeric columns."""
+    if wanted is None:
+        return loaded.default_target
+    if wanted in loaded.numeric_columns:
+        return wanted
+    raise DataError(_column_problem(loaded, wanted, "target"))
+
+
+def _choose_features(loaded: LoadedData, wanted: tuple[str, ...], target: str) -> list[str]:
+    """Extra input columns; a text column name stands for all its one-hot columns."""
+    chosen: list[str] = []
+    for name in wanted:
+        expanded = [c for c in loaded.onehot_columns if c.startswith(f"{name}=")]
+        if name in loaded.numeric_columns or name in loaded.onehot_columns:
+            expanded = [name]
+        if not expanded:
+            raise DataError(_column_problem(loaded, name, "input"))
+        chosen += [c for c in expanded if c != target and c not in chosen]
+    return chosen
+
+
+def _column_problem(loaded: LoadedData, name: str, role: str) -> str:
+    """Why column `name` cannot be the target / an input, and which columns can."""
+    available = ", ".join(loaded.numeric_columns + (loaded.onehot_columns if role == "input" else []))
+    pick = f"Pick one of the numeric columns: {available}."
+    if name == loaded.date_column:
+        return f"The {role} {name!r} is the date column. {pick}"
+    if name in loaded.categorical_columns:
+        hint = " or choose one-hot encoding to use its categories as inputs" if role == "input" else ""
+        return f"The {role} {name!r} holds text, not numbers. {pick[:-1]}{hint}."
+    if name in loaded.dropped_columns:
+        return f"The {role} {name!r} cannot be used: {loaded.dropped_columns[name]}. {pick}"
+    return f"There is no column {name!r} in {loaded.source_name}. {pick}"
+
+
+def _test_values(test: LoadedData, inputs: list[str]) -> np.ndarray:
+    """The test file's columns in the order of `inputs`; one-hot columns it lacks are all 0."""
+    frame = test.frame
+    missing = [c for c in inputs if c not in frame.columns and "=" not in c]
+    if missing:
+        raise DataError(f"The test file {test.source_name} has no column {missing[0]!r}. It needs the "
+                        f"same columns as the training file ({', '.join(inputs)}).")
+    return frame.reindex(columns=inputs, fill_value=0.0).to_numpy(dtype="float64")   # (N_test, F)
+
+
+def _joined_index(train: LoadedData, test: LoadedData) -> pd.Index:
+    """Train dates followed by test dates (which must come later), or plain positions."""
+    a, b = train.frame.index, test.frame.index
+    if not (isinstance(a, pd.DatetimeIndex) and isinstance(b, pd.DatetimeIndex)):
+        return pd.RangeIndex(len(a) + len(b))
+    if b[0] <= a[-1]:
+        raise DataError(f"The test file {test.source_name} starts on {b[0].date()}, which is not after "
+                        f"the training file ends ({a[-1].date()}). The test rows must come after the "
+                        "training rows in time.")
+    return a.append(b)
+
+
+def _part_size(n_rows: int, fraction: float) -> int:
+    """Rows for a part: the fraction rounded, and at least one row when the fraction is not 0."""
+    if fraction <= 0:
+        return 0
+    return max(1, int(round(n_rows * fraction)))
+
+
+def _check_parts(n_train: int, n_val: int, n_test: int, lookback: int, horizon: int, data_cfg,
+                 n_rows: int) -> None:
+    """DataError with the numbers when a part is too short for one window."""
+    if n_train < lookback + horizon:
+        raise DataError(f"The training part has {n_train:,} rows but lookback {lookback} + horizon "
+                        f"{horizon} needs at least {lookback + horizon}. Lower the lookback, use "
+                        "smaller validation/test parts, or use a longer series "
+                        f"({n_rows:,} rows in all).")
+    if data_cfg.val_fraction > 0 and n_val < horizon:
+        raise DataError(f"The validation part has {n_val:,} rows but horizon {horizon} needs at least "
+                        f"{horizon}. Raise val_fraction, lower the horizon, or set val_fraction to 0.")
+    if n_test < horizon:
+        fix = "use a longer test file" if data_cfg.test_source else "raise test_fraction"
+        raise DataError(f"The test part has {n_test:,} rows but horizon {horizon} needs at least "
+                        f"{horizon}. Lower the horizon or {fix}.")
+
+
+def _constant_inputs(train: np.ndarray, inputs: list[str]) -> list[str]:
+    """DataError if the target does not vary over the training rows; notes for constant inputs."""
+    spread = np.ptp(train, axis=0)                                   # (F,)
+    if spread[0] == 0:
+        raise DataError(f"The target {inputs[0]} is constant (= {round(float(train[0, 0]), 6)}) in "
+                        "the training part; there is nothing to learn. Pick another column or a "
+                        "longer span.")
+    return [f"Input {name} is constant (= {round(float(train[0, i]), 6)}) in the training part; it "
+            "carries no information for the model." for i, name in enumerate(inputs) if spread[i] == 0]
+
+
+def _split_windows(scaled: np.ndarray, lookback: int, horizon: int, n_train: int,
+                   n_val: int) -> dict[str, np.ndarray]:
+    """Windows whose predicted rows lie inside each part; inputs may reach back into earlier parts."""
+    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val),
+              "test": (n_train + n_val, len(scaled))}
+    out = {}
+    for part, (start, stop) in bounds.items():
+        X, y = make_windows(scaled, lookback, horizon, 0, start, stop)   # (n, L, F), (n, H)
+        first, count = window_range(len(scaled), lookback, horizon, start, stop)
+        out[f"X_{part}"], out[f"y_{part}"] = X, y
+        out[f"t_{part}"] = np.arange(first, first + count)               # (n,)
+    return out
+
+
+def _data_hash(train: LoadedData, test: LoadedData | None) -> str:
+    """The data file's sha256; with a separate test file, the sha256 of both hashes joined."""
+    if test is None:
+        return train.sha256
+    return hashlib.sha256(f"{train.sha256}+{test.sha256}".encode()).hexdigest()

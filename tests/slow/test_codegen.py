@@ -1,0 +1,236 @@
+"""The exported script: valid Python for every option, editable constants, and it really runs."""
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnlab.codegen import export
+from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig, preset
+
+REPO = Path(__file__).resolve().parents[2]
+SINE = DataConfig(source="noisy_sine.csv", target="value")
+GOOGLE = DataConfig(source="google_stock_price_train.csv", target="Open",
+                    test_source="google_stock_price_test.csv", val_fraction=0.0)
+WEATHER = DataConfig(source="seattle_weather.csv", target="temp_max",
+                     features=("temp_min", "wind", "weather"), categorical="onehot")
+
+
+def run_cfg(data=SINE, name="test run", **model_and_train):
+    """A small config; keys of ModelConfig go to the model, the rest to training."""
+    model_keys = set(ModelConfig.__dataclass_fields__)
+    model = {k: v for k, v in model_and_train.items() if k in model_keys}
+    train = {k: v for k, v in model_and_train.items() if k not in model_keys}
+    return RunConfig(name=name, data=data,
+                     model=ModelConfig(**{"n_layers": 1, "units": 4, "lookback": 10, **model}),
+                     train=TrainConfig(**train))
+
+
+CONFIGS = {
+    "simple_rnn": run_cfg(cell="simple_rnn"),
+    "gru": run_cfg(cell="gru"),
+    "lstm stacked": run_cfg(cell="lstm", n_layers=3, units=[8, 4, 2], dropout=[0.2, 0.1, 0.0],
+                            recurrent_dropout=0.1),
+    "esn": run_cfg(cell="esn", reservoir_size=50, spectral_radius=1.2, leak_rate=0.3),
+    "bidirectional": run_cfg(bidirectional=True),
+    "clipnorm": run_cfg(clipnorm=1.0),
+    "clipvalue": run_cfg(clipvalue=0.5),
+    "both clips": run_cfg(clipnorm=1.0, clipvalue=0.5),
+    "orthogonal kernel": run_cfg(kernel_initializer="orthogonal", init_scale=0.5),
+    "identity recurrent": run_cfg(recurrent_initializer="identity", init_scale=1.5),
+    "random_normal": run_cfg(kernel_initializer="random_normal",
+                             recurrent_initializer="random_normal", init_scale=0.02),
+    "penalties": run_cfg(l1=0.001, l2=0.01),
+    "sgd mae": run_cfg(optimizer="sgd", loss="mae", learning_rate=0.1),
+    "rmsprop huber": run_cfg(optimizer="rmsprop", loss="huber"),
+    "early stopping": run_cfg(early_stopping_patience=3),
+    "horizon 7": run_cfg(horizon=7),
+    "multivariate": run_cfg(data=WEATHER),
+    "standard scaling, ffill": run_cfg(data=DataConfig(source="airline_passengers.csv",
+                                                       scaling="standard", fill="ffill")),
+    "no scaling, drop": run_cfg(data=DataConfig(source="daily_min_temperatures.csv",
+                                                scaling="none", fill="drop")),
+    "test_source": run_cfg(data=GOOGLE),
+    "esn multivariate horizon": run_cfg(data=WEATHER, cell="esn", horizon=3),
+    "seed tutorial": preset("seed-tutorial"),
+}
+
+
+def settings(script: str) -> dict:
+    """The script's top-level constants, read as literals (the settings block a student edits)."""
+    out = {}
+    for node in ast.parse(script).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if name.isupper() and name not in ("CELLS", "OPTIMIZERS"):
+                out[name] = ast.literal_eval(node.value)
+    return out
+
+
+def imported(script: str) -> set[str]:
+    """Top-level names of every imported module."""
+    names = set()
+    for node in ast.walk(ast.parse(script)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add((node.module or "").split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("label", list(CONFIGS))
+def test_every_option_exports_valid_standalone_python(label):
+    cfg = CONFIGS[label]
+    script = export(cfg)
+    compile(script, f"<{label}>", "exec")
+    allowed = {"numpy", "pandas"} if cfg.model.cell == "esn" else {"numpy", "pandas", "keras"}
+    assert imported(script) == allowed
+    values = settings(script)
+    assert values["LOOKBACK"] == cfg.model.lookback and values["HORIZON"] == cfg.model.horizon
+    assert values["SEED"] == cfg.train.seed
+    assert script.startswith("# Reproduces an RNN Lab run")
+    if cfg.model.cell != "esn":
+        assert values["UNITS"] == list(cfg.model.units_per_layer)
+        assert values["EPOCHS"] == cfg.train.epochs
+        assert (values["CLIPNORM"], values["CLIPVALUE"]) == (cfg.train.clipnorm, cfg.train.clipvalue)
+        assert "keras.utils.set_random_seed(SEED)" in script
+    else:
+        assert values["SPECTRAL_RADIUS"] == cfg.model.spectral_radius
+        assert values["LEAK_RATE"] == cfg.model.leak_rate
+
+
+def test_settings_follow_the_config_and_samples_resolve_to_their_files():
+    cfg = CONFIGS["multivariate"].replace(model={"cell": "gru", "bidirectional": True})
+    values = settings(export(cfg))
+    assert values["DATA_FILE"] == str(REPO / "sample_data" / "seattle_weather.csv")
+    assert values["TEST_FILE"] is None and values["ONE_HOT"] is True
+    assert values["FEATURES"] == ["temp_min", "wind", "weather"]
+    assert (values["CELL"], values["BIDIRECTIONAL"], values["TARGET"]) == ("GRU", True, "temp_max")
+
+
+def test_a_sample_with_no_target_named_gets_the_catalogues_target_and_date():
+    values = settings(export(run_cfg(data=DataConfig(source="airline_passengers.csv"))))
+    assert (values["TARGET"], values["DATE_COLUMN"]) == ("Passengers", "Date")
+
+
+def test_data_path_hint_replaces_the_data_file_and_the_test_file_sits_beside_it():
+    values = settings(export(CONFIGS["test_source"], "data/train.csv"))
+    assert values["DATA_FILE"] == "data/train.csv"
+    assert values["TEST_FILE"] == str(Path("data") / "google_stock_price_test.csv")
+
+
+def test_user_text_cannot_break_out_of_comments_or_literals():
+    evil = 'x"""\nimport os; os.remove("everything")\n# '
+    data = DataConfig(source='my "data".csv', target="a'b\nc", features=('x"\ny',))
+    cfg = RunConfig(name=evil, data=data, model=ModelConfig(n_layers=1, lookback=5))
+    script = export(cfg, run_id="r1\nimport os", data_sha256="abc")
+    tree = ast.parse(script)
+    assert imported(script) == {"numpy", "pandas", "keras"}
+    kinds = {type(node).__name__ for node in tree.body}
+    assert kinds <= {"Import", "Assign", "FunctionDef", "ClassDef", "If"}  # no top-level call
+    values = settings(script)
+    assert values["TARGET"] == "a'b\nc" and values["FEATURES"] == ['x"\ny']
+    assert values["DATA_FILE"] == 'my "data".csv'
+    assert '# Run: "x\\"\\"\\"\\nimport os; os.remove(\\"everything\\")\\n# "' in script
+
+
+def test_the_header_names_the_run_and_holds_its_config():
+    script = export(preset("seed-tutorial"), run_id="r20260101-120000-abcdef", data_sha256="ec57")
+    header = script.split("\nimport ")[0]
+    assert '# Run: "Seed tutorial: 4 × LSTM(50) on Google Open"  id "r20260101-120000-abcdef"' in header
+    assert '# Data sha256: "ec57"' in header
+    assert '"n_layers": 4' in header and '"units": 50' in header
+    assert all(line.startswith("#") for line in header.strip().splitlines())
+
+
+# ---------------------------------------------------------------- same data as the app
+
+
+SAME_DATA = {
+    "sine": DataConfig(source="noisy_sine.csv"),
+    "google test file": GOOGLE,
+    "thousands separators": DataConfig(source="google_stock_price_train.csv", target="Close",
+                                       features=("Volume",)),
+    "missing days added": DataConfig(source="daily_min_temperatures.csv"),
+    "missing days dropped": DataConfig(source="daily_min_temperatures.csv", fill="drop",
+                                       scaling="standard"),
+    "months, no scaling": DataConfig(source="airline_passengers.csv", fill="ffill", scaling="none"),
+    "one-hot": WEATHER,
+}
+
+
+@pytest.mark.parametrize("label", list(SAME_DATA))
+def test_the_scripts_data_steps_give_the_apps_rows_splits_and_windows(label):
+    """Oracle: the exported data code against rnnlab.data.prepare (an ESN export needs no Keras)."""
+    data_module = pytest.importorskip("rnnlab.data")
+    cfg = run_cfg(data=SAME_DATA[label], cell="esn", lookback=7, horizon=2)
+    script = {"__name__": "exported"}
+    exec(compile(export(cfg), "exported.py", "exec"), script)
+    values, _, _, windows = script["prepare"]()
+    app = data_module.prepare(cfg.data, 7, 2)
+    assert values.shape == app.values.shape and values == pytest.approx(app.values)
+    for part in ("train", "val", "test"):
+        X, y, starts = windows[part]
+        assert starts.tolist() == getattr(app, f"t_{part}").tolist()
+        assert np.allclose(X, getattr(app, f"X_{part}"), atol=1e-6)
+        assert np.allclose(y, getattr(app, f"y_{part}"), atol=1e-6)
+
+
+# ---------------------------------------------------------------- the script runs
+
+
+def run_script(script: str, tmp_path: Path) -> str:
+    """Write and run a script in a fresh interpreter; its stdout (fails with stderr on error)."""
+    path = tmp_path / "script.py"
+    path.write_text(script, encoding="utf-8")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTRAOP_THREADS": "1",
+           "TF_NUM_INTEROP_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def scores(stdout: str) -> tuple[float, float]:
+    """(test RMSE, naive RMSE) from the script's printout."""
+    rmse = re.search(r"^Test RMSE: ([0-9.]+)   MAE: ([0-9.]+)", stdout, re.M)
+    naive = re.search(r"^Naive RMSE: ([0-9.]+)", stdout, re.M)
+    assert rmse and naive, stdout[-2000:]
+    return float(rmse.group(1)), float(naive.group(1))
+
+
+@pytest.mark.slow
+def test_noisy_sine_script_trains_and_prints_its_test_rmse(tmp_path):
+    script = export(run_cfg(cell="lstm", units=4, lookback=10, epochs=20))
+    script, edits = re.subn(r"^EPOCHS = 20\b", "EPOCHS = 1", script, flags=re.M)
+    assert edits == 1  # a plain constant a student can edit
+    out = run_script(script, tmp_path)
+    rmse, naive = scores(out)
+    assert rmse > 0 and 0 < naive < 1  # the sine has amplitude 1
+    assert "1000 rows" in out and "'test': 100" in out
+    assert "Skill vs naive:" in out
+
+
+@pytest.mark.slow
+def test_google_script_reads_separators_and_dates_and_tests_on_january_2017(tmp_path):
+    cfg = preset("seed-tutorial").replace(model={"n_layers": 1, "units": 2, "dropout": 0.0},
+                                          train={"epochs": 1})
+    out = run_script(export(cfg), tmp_path)
+    rmse, naive = scores(out)
+    assert "1278 rows" in out and "'train': 1198" in out and "'test': 20" in out
+    assert "(original units, 20 windows)" in out
+    assert 0 < naive < 50 and rmse > 0  # prices near 800, daily moves of a few dollars
+
+
+@pytest.mark.slow
+def test_echo_state_script_runs_on_numpy_alone(tmp_path):
+    cfg = run_cfg(data=WEATHER, cell="esn", horizon=2, reservoir_size=40, lookback=8)
+    out = run_script(export(cfg), tmp_path)
+    rmse, naive = scores(out)
+    assert rmse < 2 * naive  # a fitted readout is in the naive forecast's league
+    assert "['temp_max', 'temp_min', 'wind', 'weather=drizzle', 'weather=fog'," in out
