@@ -1,0 +1,828 @@
+"""Plotly figure builders: pure functions from run data to `go.Figure`.
+
+Every figure shares one look (`TEMPLATE`) and one colour language: actual values dark grey,
+the model blue, the naive baseline orange dashed, the seasonal naive green dotted, the mean
+light grey; train / validation / test each have their own colour. Gradient views use a log
+colour scale whose colorbar is labelled in real values, and their hover shows the exact value.
+Inputs are the shapes the run store returns (`Store.epochs`, `tensor_norms`, `step_norms`,
+`through_time`) and the run's artefacts (`predictions.csv`, `forecast.csv`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import textwrap
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from rnnlab.config import CELL_LABELS
+from rnnlab.errors import ConfigError, DataError
+
+__all__ = [
+    "COLORS", "SPLIT_COLORS", "RUN_COLORS", "TEMPLATE", "MAX_POINTS", "ACTIVATION_SLOPE",
+    "series_figure", "loss_figure", "step_norm_figure", "tensor_heatmap", "through_time_heatmap",
+    "predictions_figure", "residuals_figure", "forecast_figure", "compare_loss_figure",
+    "unrolled_diagram", "bptt_calculator_figure", "bptt_factors", "metrics_bar_figure",
+    "lag_correlations", "lag_correlation_figure",
+]
+
+# -- the product's look ---------------------------------------------------------------------------
+COLORS = {
+    "actual": "#333333",
+    "model": "#1f77b4",
+    "naive": "#ff7f0e",
+    "seasonal_naive": "#2ca02c",
+    "mean": "#a6a6a6",
+    "clip": "#d62728",
+    "grid": "#e5e5e5",
+}
+SPLIT_COLORS = {"train": "#5e4fa2", "val": "#c51b7d", "test": "#01857a"}
+SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
+RUN_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+              "#17becf", "#bcbd22", "#7f7f7f"]
+# How each prediction column is drawn: colour, dash, shown at first (else legend only), label.
+LINE_STYLES = {
+    "actual": (COLORS["actual"], "solid", True, "actual"),
+    "model": (COLORS["model"], "solid", True, "model"),
+    "naive": (COLORS["naive"], "dash", True, "naive (last value)"),
+    "seasonal_naive": (COLORS["seasonal_naive"], "dot", False, "seasonal naive"),
+    "mean": (COLORS["mean"], "solid", False, "mean (train)"),
+}
+HEAT_SCALE = "Viridis"
+SUBTITLE_WIDTH = 72          # characters per subtitle line
+MAX_POINTS = 20_000          # above this a line is thinned (min/max per bucket) and drawn with WebGL
+ACTIVATION_SLOPE = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0}   # max |f'(x)|
+
+TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
+TEMPLATE.layout.update(
+    font=dict(family="Arial, Helvetica, sans-serif", size=14, color="#222222"),
+    title=dict(font=dict(size=18), x=0.015, xanchor="left", xref="container", y=0.97,
+               yanchor="top"),
+    colorway=RUN_COLORS,
+    paper_bgcolor="white", plot_bgcolor="white",
+    margin=dict(l=70, r=30, t=60, b=60),
+    # At the bottom of the figure: a legend that wraps onto more rows pushes the plot up
+    # instead of running into the title.
+    legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="bottom",
+                yref="container", bgcolor="rgba(255,255,255,0.8)", font=dict(size=13)),
+    hoverlabel=dict(font=dict(size=13)),
+    xaxis=dict(showline=True, linecolor="#888888", gridcolor=COLORS["grid"], ticks="outside",
+               zeroline=False),
+    yaxis=dict(showline=True, linecolor="#888888", gridcolor=COLORS["grid"], ticks="outside",
+               zeroline=False),
+)
+
+
+def _figure(title: str, x_title: str = "", y_title: str = "", subtitle: str | None = None,
+            **layout) -> go.Figure:
+    """An empty figure in the product's look with its title and axis titles."""
+    fig = go.Figure()
+    title_spec = dict(text=title)
+    if subtitle:
+        # Plotly does not wrap text: break long subtitles so they fit a half-width column.
+        lines = textwrap.wrap(subtitle, SUBTITLE_WIDTH, break_long_words=False)
+        title_spec["subtitle"] = dict(text="<br>".join(lines), font=dict(size=13, color="#555555"))
+        layout.setdefault("margin", dict(t=85 + 17 * (len(lines) - 1)))
+    fig.update_layout(template=TEMPLATE, title=title_spec, **layout)
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def _empty(title: str, message: str, x_title: str = "", y_title: str = "") -> go.Figure:
+    """A figure with no data and a message in the middle (never an exception)."""
+    fig = _figure(title, x_title, y_title)
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(size=18, color="#777777"))
+    fig.update_xaxes(showticklabels=False, showgrid=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False)
+    return fig
+
+
+# -- small helpers --------------------------------------------------------------------------------
+def _floats(values: Iterable) -> np.ndarray:
+    """Numbers as float64 with None, NaN and ±inf all turned into NaN (a gap in a line)."""
+    arr = np.array([np.nan if v is None else v for v in values], dtype=float)  # (n,)
+    arr[~np.isfinite(arr)] = np.nan
+    return arr
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    """Values that a log axis can show; zero, negative and non-finite become NaN."""
+    out = np.array(values, dtype=float)
+    out[~(np.isfinite(out) & (out > 0))] = np.nan
+    return out
+
+
+def _fmt(value: float) -> str:
+    """A short real-valued label: 0.001, 1e-05 -> 1e-5, 250, 1e+06 -> 1e6."""
+    text = f"{value:.3g}"
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        text = f"{mantissa}e{int(exp)}"
+    return text
+
+
+def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Colorbar ticks for log10 data between lo and hi: positions (log10) and real-value labels."""
+    first, last = math.floor(lo), math.ceil(hi)
+    mults = (1,) if last - first >= 3 else (1, 2, 5)
+    vals = [math.log10(m) + e for e in range(first, last + 1) for m in mults]
+    vals = [v for v in vals if lo - 1e-9 <= v <= hi + 1e-9] or [lo]
+    if len(vals) > 12:                                   # many decades: keep every other one
+        vals = vals[::2]
+    return vals, [_fmt(10 ** v) for v in vals]
+
+
+def _log_heatmap(x, y, values: np.ndarray, hovertemplate: str, colorbar_title: str) -> go.Heatmap:
+    """A heatmap of log10(values) with a colorbar in real values and the exact value on hover."""
+    z = np.log10(_positive(values))                     # (rows, cols)
+    finite = z[np.isfinite(z)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    tickvals, ticktext = _log_ticks(lo, hi)
+    return go.Heatmap(
+        x=x, y=y, z=z, zmin=lo, zmax=hi, customdata=np.asarray(values, dtype=float),
+        colorscale=HEAT_SCALE, hoverongaps=False, hovertemplate=hovertemplate,
+        colorbar=dict(title=dict(text=colorbar_title, side="right"), tickvals=tickvals,
+                      ticktext=ticktext, thickness=16))
+
+
+def _note_if_blank(fig: go.Figure, values: np.ndarray) -> None:
+    """Say so when no cell can be drawn on a log scale (all zero or missing)."""
+    if np.isnan(_positive(values)).all():
+        fig.add_annotation(text="Every value is 0 or missing: no gradient reached here",
+                           x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                           font=dict(size=16, color="#777777"), name="blank")
+
+
+def _downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Row indices that keep every bucket's min and max, so spikes survive the thinning."""
+    n = len(y)
+    if n <= max_points:
+        return np.arange(n)
+    size = math.ceil(n / (max_points // 2))
+    padded = np.full(math.ceil(n / size) * size, np.nan)
+    padded[:n] = y
+    buckets = padded.reshape(-1, size)                  # (n_buckets, size)
+    low = np.where(np.isnan(buckets), np.inf, buckets).argmin(axis=1)
+    high = np.where(np.isnan(buckets), -np.inf, buckets).argmax(axis=1)
+    starts = np.arange(len(buckets)) * size
+    keep = np.unique(np.concatenate([starts + low, starts + high, [0, n - 1]]))
+    return keep[keep < n]
+
+
+def _line(x, y, name: str, *, color: str, dash: str = "solid", width: float = 2.0,
+          visible: bool | str = True, hovertemplate: str | None = None, **kw) -> go.Scatter:
+    """A line trace, thinned and drawn with WebGL when it has more than MAX_POINTS points."""
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x)
+    cls = go.Scatter
+    if len(y) > MAX_POINTS:
+        keep = _downsample(y)
+        x, y, cls = x[keep], y[keep], go.Scattergl
+    return cls(x=x, y=y, name=name, mode="lines", visible=visible,
+               line=dict(color=color, dash=dash, width=width), hovertemplate=hovertemplate, **kw)
+
+
+def _as_x(values) -> np.ndarray:
+    """Timestamps as datetimes when they parse as dates, else as they are (positions)."""
+    values = pd.Series(values).reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return values.to_numpy()
+    parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")
+    if parsed.notna().all():
+        return parsed.to_numpy()
+    numeric = pd.to_numeric(values, errors="coerce")
+    return numeric.to_numpy() if numeric.notna().all() else values.astype(str).to_numpy()
+
+
+def _x_label(index: pd.Index) -> str:
+    """The x axis title for a frame's index: its date column, or the row position."""
+    if isinstance(index, pd.DatetimeIndex):
+        return str(index.name or "date")
+    return "row (position in the data)"
+
+
+def _vline(fig: go.Figure, x, text: str, color: str = "#555555", dash: str = "dash",
+           side: str = "right", name: str = "vline") -> None:
+    """A vertical line across the plot, labelled at its top on one side (safe on date axes)."""
+    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper",
+                  line=dict(color=color, width=1.5, dash=dash), name=name)
+    fig.add_annotation(x=x, y=1, xref="x", yref="paper", text=text, showarrow=False,
+                       xanchor="left" if side == "right" else "right", yanchor="top",
+                       xshift=4 if side == "right" else -4, font=dict(color=color, size=13),
+                       bgcolor="rgba(255,255,255,0.85)", name=name)
+
+
+# -- data ---------------------------------------------------------------------------------------
+def series_figure(frame: pd.DataFrame, target: str,
+                  split: tuple[int, int, int] | None = None) -> go.Figure:
+    """The data over time: the target highlighted, other numeric columns in the legend, split bands."""
+    numeric = list(frame.select_dtypes("number").columns)
+    if target not in numeric:
+        raise DataError(f"The column to forecast {target!r} is not a numeric column of the data. "
+                        f"Pick one of: {', '.join(map(str, numeric)) or '(none)'}.")
+    title = f"{target} over time"
+    if frame.empty:
+        return _empty(title, "No rows to show", _x_label(frame.index), target)
+    x = np.asarray(frame.index)
+    shown = [target] + [c for c in numeric if c != target]
+    fig = _figure(title, _x_label(frame.index), f"{target} (data units)",
+                  subtitle=_thinning_note(len(frame)), hovermode="x unified")
+    for col in shown:
+        main = col == target
+        fig.add_trace(_line(x, frame[col].to_numpy(dtype=float), str(col),
+                            color=COLORS["actual"] if main else RUN_COLORS[shown.index(col) % 10],
+                            width=2.0 if main else 1.2, opacity=1.0 if main else 0.6,
+                            visible=True if main else "legendonly",
+                            hovertemplate="%{y:.6~g}"))
+    if split is not None:
+        _split_bands(fig, x, split)
+    return fig
+
+
+def _thinning_note(n: int) -> str | None:
+    """A subtitle saying that a long series is drawn thinned (nothing when it is not)."""
+    if n <= MAX_POINTS:
+        return None
+    return (f"{n:,} points, drawn as the low and high of every {math.ceil(n / (MAX_POINTS // 2))} "
+            "points; zoom in for detail")
+
+
+def _split_bands(fig: go.Figure, x: np.ndarray, split: tuple[int, int, int]) -> None:
+    """Shade train, validation and test (row counts, chronological) with a label on each band."""
+    n = len(x)
+    edges = np.cumsum([0, *split])                      # (4,) first row of each split, then end
+    for i, key in enumerate(("train", "val", "test")):
+        start, stop = min(int(edges[i]), n), min(int(edges[i + 1]), n)
+        if stop <= start:
+            continue
+        x0, x1 = x[start], x[stop] if stop < n else x[n - 1]
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1, xref="x", yref="paper",
+                      fillcolor=SPLIT_COLORS[key], opacity=0.10, line_width=0, layer="below",
+                      name=key)
+        # Every other label one line lower, so labels of narrow neighbouring bands never collide.
+        fig.add_annotation(x=x0, y=1, xref="x", yref="paper", text=SPLIT_LABELS[key],
+                           showarrow=False, xanchor="left", yanchor="top", xshift=4,
+                           yshift=-2 - 18 * (i % 2),
+                           font=dict(color=SPLIT_COLORS[key], size=13), name=key)
+
+
+# -- training -------------------------------------------------------------------------------------
+def loss_figure(epochs: list[dict], log_y: bool = False) -> go.Figure:
+    """Train and validation loss per epoch; gaps where the loss was NaN, a note if it diverged."""
+    title = "Loss per epoch (lower is better)"
+    if not epochs:
+        return _empty(title, "No epochs yet", "epoch", "loss")
+    x = [row["epoch"] for row in epochs]
+    fig = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
+                  subtitle="A growing gap between train and validation means overfitting",
+                  hovermode="x unified")
+    for key, dash in (("train", "solid"), ("val", "dash")):
+        y = _floats(row.get(f"{key}_loss") for row in epochs)
+        if key == "val" and np.isnan(y).all():
+            continue
+        fig.add_trace(go.Scatter(
+            x=x, y=y, name=f"{SPLIT_LABELS[key]} loss", mode="lines+markers",
+            line=dict(color=SPLIT_COLORS[key], dash=dash, width=2), marker=dict(size=7),
+            hovertemplate="%{y:.6~g}"))
+    _mark_divergence(fig, epochs)
+    fig.update_yaxes(type="log" if log_y else "linear")
+    return fig
+
+
+def _mark_divergence(fig: go.Figure, epochs: list[dict]) -> None:
+    """A red line and a note at the first epoch whose training loss is missing, NaN or inf."""
+    for row in epochs:
+        loss = row.get("train_loss")
+        if loss is None or not math.isfinite(float(loss)):
+            _vline(fig, row["epoch"], f"diverged at epoch {row['epoch']} (loss NaN or inf)",
+                   color=COLORS["clip"], dash="dot", side="left", name="diverged")
+            return
+
+
+def step_norm_figure(step_norms: dict[int, list[float]], clipnorm: float | None = None) -> go.Figure:
+    """The global gradient norm of every training step (log y), epoch edges and the clip line."""
+    title = "Gradient norm at every step (before clipping)"
+    epochs = sorted(step_norms)
+    norms = [_floats(step_norms[e]) for e in epochs]
+    if not norms or sum(len(v) for v in norms) == 0:
+        return _empty(title, "No gradient steps yet", "training step", "gradient norm")
+    y = np.concatenate(norms)                           # (total_steps,)
+    epoch_of = np.repeat(epochs, [len(v) for v in norms])  # (total_steps,)
+    x = np.arange(1, len(y) + 1)                         # global step, 1-based
+    fig = _figure(title, "training step (all epochs in a row)",
+                  "global gradient norm (L2, log scale)",
+                  subtitle="Spikes are exploding gradients; a slide down the scale, decade after "
+                           "decade, is vanishing")
+    fig.add_trace(_line(x, _positive(y), "gradient norm", color=COLORS["model"], width=1.5,
+                        customdata=epoch_of,
+                        hovertemplate="step %{x} (epoch %{customdata})<br>"
+                                      "norm %{y:.6~g}<extra></extra>"))
+    _epoch_edges(fig, epochs, [len(v) for v in norms])
+    if clipnorm is not None:
+        _clip_line(fig, x, float(clipnorm))
+    fig.update_yaxes(type="log")
+    return fig
+
+
+def _epoch_edges(fig: go.Figure, epochs: list[int], lengths: list[int]) -> None:
+    """Faint lines where each epoch starts (up to 50 epochs), named at the top up to 12."""
+    if len(epochs) > 50:
+        return
+    starts = np.cumsum([0, *lengths[:-1]]) + 0.5        # (n_epochs,) between two steps
+    lines = [dict(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", name="epoch edge",
+                  line=dict(color="#bbbbbb", width=1, dash="dot")) for x in starts[1:]]
+    labels = []
+    if len(epochs) <= 12:
+        texts = [f"epoch {epochs[0]}", *map(str, epochs[1:])]   # short, so narrow epochs fit
+        labels = [dict(x=x, y=1, xref="x", yref="paper", text=text, showarrow=False,
+                       xanchor="left", yanchor="top", xshift=3, name="epoch label",
+                       font=dict(size=11, color="#888888")) for text, x in zip(texts, starts)]
+    # Set in one go: adding shapes one by one costs O(n²) in plotly.
+    fig.update_layout(shapes=[*fig.layout.shapes, *lines],
+                      annotations=[*fig.layout.annotations, *labels])
+
+
+def _clip_line(fig: go.Figure, x: np.ndarray, clipnorm: float) -> None:
+    """A dashed red line at the clipping threshold, in the legend and labelled on the plot."""
+    fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[clipnorm, clipnorm], mode="lines",
+                             name=f"clip threshold ({_fmt(clipnorm)})",
+                             line=dict(color=COLORS["clip"], dash="dash", width=2),
+                             hovertemplate=f"clip threshold {clipnorm:.6g}<extra></extra>"))
+    # Annotations on a log axis are placed in log10 units.
+    fig.add_annotation(x=1, xref="paper", y=math.log10(clipnorm), yref="y", showarrow=False,
+                       text=f"clip threshold = {_fmt(clipnorm)}", xanchor="right",
+                       yanchor="bottom", yshift=2, font=dict(color=COLORS["clip"], size=13),
+                       bgcolor="white", name="clip threshold")
+
+
+def tensor_heatmap(tensor_norms: list[dict], stat: str = "mean") -> go.Figure:
+    """Gradient norm of every weight tensor (rows) at every epoch (columns), log colour."""
+    if stat not in ("mean", "max"):
+        raise ConfigError(f"stat must be 'mean' or 'max'. Received: stat={stat!r}")
+    word = "mean" if stat == "mean" else "largest"
+    title = "Gradient norm per weight tensor"
+    if not tensor_norms:
+        return _empty(title, "No gradient norms yet", "epoch", "weight tensor")
+    frame = pd.DataFrame(tensor_norms)
+    tensors = list(dict.fromkeys(frame["tensor"]))      # model order: first layer first
+    grid = frame.pivot_table(index="tensor", columns="epoch", values=stat, aggfunc="first",
+                             dropna=False).reindex(tensors)
+    values = grid.to_numpy(dtype=float)                 # (n_tensors, n_epochs)
+    fig = _figure(title, "epoch", "weight tensor (input layer at the bottom)",
+                  subtitle=f"The {word} over each epoch's steps. Dark rows get little gradient "
+                           "and learn slowly; bright spikes explode")
+    fig.add_trace(_log_heatmap(
+        list(grid.columns), tensors, values,
+        f"%{{y}}<br>epoch %{{x}}<br>{stat} norm %{{customdata:.6~g}}<extra></extra>",
+        "gradient norm"))
+    _note_if_blank(fig, values)
+    fig.update_yaxes(type="category", automargin=True)
+    fig.update_xaxes(showgrid=False)
+    return fig
+
+
+def _through_time_title(series: str) -> str:
+    """What a through-time series measures, in words."""
+    if series == "input":
+        return "Gradient reaching each input step (|∂loss/∂x_t|)"
+    layer = series.removeprefix("layer_")
+    return f"Gradient reaching each hidden state of layer {layer} (|∂loss/∂h_t|)"
+
+
+def through_time_heatmap(through_time: dict[str, dict[int, list[float]]],
+                         series: str = "input") -> go.Figure:
+    """Rows epochs, columns steps back from the prediction (nearest on the left), log colour."""
+    title = _through_time_title(series)
+    by_epoch = (through_time or {}).get(series) or {}
+    if not by_epoch:
+        return _empty(title, "No gradient-through-time data yet", "steps back", "epoch")
+    epochs = sorted(by_epoch)
+    width = max(len(by_epoch[e]) for e in epochs)
+    values = np.full((len(epochs), width), np.nan)      # (n_epochs, lookback)
+    for row, epoch in enumerate(epochs):
+        values[row, :len(by_epoch[epoch])] = _floats(by_epoch[epoch])
+    steps = np.arange(1, width + 1)                     # 1 = the input right before the prediction
+    fig = _figure(title, "steps back from the prediction (1 = most recent input)",
+                  "epoch (first at the top)",
+                  subtitle="Colour fading to the right: the gradient vanishes through time")
+    fig.add_trace(_log_heatmap(
+        steps, epochs, values,
+        "epoch %{y}<br>%{x} steps back<br>mean gradient %{customdata:.6~g}<extra></extra>",
+        "mean |gradient|"))
+    _note_if_blank(fig, values)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(showgrid=False)
+    return fig
+
+
+def compare_loss_figure(curves: dict[str, list[dict]], log_y: bool = False) -> go.Figure:
+    """Several runs' losses: one colour per run, train solid, validation dashed."""
+    title = "Loss per epoch, run by run"
+    if not curves or not any(curves.values()):
+        return _empty(title, "No runs to compare", "epoch", "loss")
+    fig = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
+                  subtitle="Solid: train, dashed: validation. Click a run in the legend to "
+                           "hide it")
+    for i, (run, epochs) in enumerate(curves.items()):
+        color = RUN_COLORS[i % len(RUN_COLORS)]
+        x = [row["epoch"] for row in epochs]
+        for key, dash in (("train", "solid"), ("val", "dash")):
+            y = _floats(row.get(f"{key}_loss") for row in epochs)
+            if key == "val" and (not len(y) or np.isnan(y).all()):
+                continue
+            # One legend entry per run (its train line); the validation line follows it.
+            fig.add_trace(go.Scatter(
+                x=x, y=y, name=run if key == "train" else f"{run} validation",
+                legendgroup=run, showlegend=key == "train", mode="lines",
+                line=dict(color=color, dash=dash, width=2),
+                hovertemplate=f"%{{fullData.legendgroup}}<br>epoch %{{x}}<br>"
+                              f"{SPLIT_LABELS[key]} loss %{{y:.6~g}}<extra></extra>"))
+    fig.update_yaxes(type="log" if log_y else "linear")
+    return fig
+
+
+# -- results --------------------------------------------------------------------------------------
+def _pick(pred: pd.DataFrame, kind: str, step: int, split: str | None) -> pd.DataFrame:
+    """The rows of predictions.csv for one kind, one horizon step and (optionally) one split."""
+    if pred is None or pred.empty or "kind" not in pred:
+        return pd.DataFrame(columns=["timestamp", "actual", "model"])
+    rows = pred[(pred["kind"] == kind) & (pred["step"].astype(int) == int(step))]
+    if split is not None and "split" in rows:
+        rows = rows[rows["split"] == split]
+    return rows.reset_index(drop=True)
+
+
+def _kind_words(kind: str, step: int) -> tuple[str, str]:
+    """Title words and a plain explanation for a prediction kind."""
+    ahead = "" if step == 1 else f", {step} steps ahead"
+    if kind == "free-running":
+        return (f"Free-running forecast{ahead}",
+                "The model feeds its own predictions back in: errors can build up")
+    return (f"One-step-ahead predictions{ahead}",
+            "Each prediction sees the true past values (teacher forced)")
+
+
+def predictions_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int = 1, *,
+                       split: str | None = "test", target: str | None = None) -> go.Figure:
+    """Actual vs model vs naive baseline (seasonal naive and mean in the legend), in data units."""
+    words, explain = _kind_words(kind, step)
+    where = f" ({SPLIT_LABELS.get(split, split)} set)" if split else ""
+    title = f"{words}{where}"
+    rows = _pick(pred, kind, step, split)
+    y_title = f"{target or 'value'} (data units)"
+    if rows.empty:
+        return _empty(title, "No predictions for this choice", "time", y_title)
+    x = _as_x(rows["timestamp"])
+    fig = _figure(title, "time", y_title, subtitle=explain, hovermode="x unified")
+    for col, (color, dash, shown, label) in LINE_STYLES.items():
+        if col not in rows:
+            continue
+        y = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(y).all():
+            continue
+        fig.add_trace(_line(x, y, label, color=color, dash=dash,
+                            width=2.5 if col in ("actual", "model") else 1.8,
+                            visible=True if shown else "legendonly", hovertemplate="%{y:.6~g}"))
+    return fig
+
+
+def residuals_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int = 1, *,
+                     split: str | None = "test", target: str | None = None) -> go.Figure:
+    """Errors over time (actual − prediction) for the model, and the naive baseline to compare."""
+    words, _ = _kind_words(kind, step)
+    where = f" ({SPLIT_LABELS.get(split, split)} set)" if split else ""
+    title = f"Errors, actual − prediction{where}"
+    rows = _pick(pred, kind, step, split)
+    y_title = f"error in {target or 'value'} (data units)"
+    if rows.empty:
+        return _empty(title, "No predictions for this choice", "time", y_title)
+    x = _as_x(rows["timestamp"])
+    actual = pd.to_numeric(rows["actual"], errors="coerce").to_numpy(dtype=float)
+    fig = _figure(title, "time", y_title, hovermode="x unified",
+                  subtitle=f"{words}. Near zero is good; a pattern left in the errors is "
+                           "something the model missed")
+    for col in ("model", "naive", "seasonal_naive", "mean"):
+        if col not in rows:
+            continue
+        y = actual - pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(y).all():
+            continue
+        color, _, _, label = LINE_STYLES[col]
+        fig.add_trace(go.Scatter(
+            x=x, y=y, name=f"{label} error", mode="lines+markers" if len(y) <= 500 else "lines",
+            visible=True if col == "model" else "legendonly",
+            line=dict(color=color, width=1.5 if col == "model" else 1.2,
+                      dash=LINE_STYLES[col][1]),
+            marker=dict(size=4), hovertemplate="%{y:.6~g}"))
+    fig.add_hline(y=0, line=dict(color=COLORS["actual"], width=1))
+    return fig
+
+
+def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None = None) -> go.Figure:
+    """The end of the history and the forecast beyond it (dashed), split by a 'today' line."""
+    name = history.name if history is not None and history.name is not None else "value"
+    title = f"Forecast of {name} beyond the data"
+    if history is None or history.empty:
+        return _empty(title, "No history to show", "time", f"{name} (data units)")
+    n_future = 0 if forecast is None else len(forecast)
+    tail = tail or min(len(history), max(4 * n_future, 60))
+    past = history.iloc[-tail:]
+    x_past = _as_x(past.index)
+    fig = _figure(title, "time", f"{name} (data units)", hovermode="x unified",
+                  subtitle="Free-running: each forecast step is fed the previous forecast")
+    fig.add_trace(_line(x_past, past.to_numpy(dtype=float), "history (actual)",
+                        color=COLORS["actual"], hovertemplate="%{y:.6~g}"))
+    if n_future:
+        # Start the forecast line at the last known value so the two lines join.
+        x_future = np.concatenate([x_past[-1:], _as_x(forecast["timestamp"])])
+        y_future = np.concatenate([past.to_numpy(dtype=float)[-1:],
+                                   pd.to_numeric(forecast["forecast"]).to_numpy(dtype=float)])
+        fig.add_trace(go.Scatter(x=x_future, y=y_future, name="forecast (model)",
+                                 mode="lines+markers" if n_future <= 60 else "lines",
+                                 line=dict(color=COLORS["model"], dash="dash", width=2.5),
+                                 marker=dict(size=5), hovertemplate="%{y:.6~g}"))
+    _vline(fig, x_past[-1], "today", name="today")
+    return fig
+
+
+def metrics_bar_figure(metrics: Mapping[str, Mapping], metric: str = "rmse") -> go.Figure:
+    """The model's error beside the baselines' (one bar each, lower is better)."""
+    title = f"{metric.upper()}: model vs baselines (lower is better)"
+    rows = [(name, m.get(metric)) for name, m in (metrics or {}).items()
+            if m and m.get(metric) is not None and math.isfinite(float(m.get(metric)))]
+    if not rows:
+        return _empty(title, f"No {metric.upper()} to show", "", metric.upper())
+    names = [LINE_STYLES.get(n, (None, None, None, n))[3] for n, _ in rows]
+    values = [float(v) for _, v in rows]
+    colors = [LINE_STYLES.get(n, (RUN_COLORS[3],))[0] for n, _ in rows]
+    fig = _figure(title, "", f"{metric.upper()} (data units)" if metric != "mape" else "MAPE (%)",
+                  subtitle=_skill_text(dict(rows), metric), showlegend=False)
+    fig.add_trace(go.Bar(x=names, y=values, marker_color=colors, text=[_fmt(v) for v in values],
+                         textposition="outside", cliponaxis=False, name=metric.upper(),
+                         hovertemplate=f"%{{x}}<br>{metric.upper()} %{{y:.6~g}}<extra></extra>"))
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_xaxes(showgrid=False)
+    return fig
+
+
+def _skill_text(values: dict[str, float], metric: str) -> str | None:
+    """'Skill vs naive: the model's RMSE is 18% lower than the naive one's', when both exist."""
+    model, naive = values.get("model"), values.get("naive")
+    if model is None or not naive:
+        return None
+    skill = 1 - model / naive
+    way = "lower" if skill >= 0 else "higher"
+    return (f"Skill vs naive = 1 − {_fmt(model)} / {_fmt(naive)} = {skill:+.0%}: the model's "
+            f"{metric.upper()} is {abs(skill):.0%} {way} than repeating the last value")
+
+
+def lag_correlations(actual: Sequence[float], model: Sequence[float], max_lag: int = 5) -> np.ndarray:
+    """corr(model_t, actual_{t-k}) for k = 0..max_lag (NaN where too short or constant)."""
+    a = np.asarray(actual, dtype=float)                 # (n,)
+    m = np.asarray(model, dtype=float)                  # (n,)
+    out = np.full(max_lag + 1, np.nan)
+    for k in range(max_lag + 1):
+        pred, past = m[k:], a[:len(a) - k]
+        ok = np.isfinite(pred) & np.isfinite(past)
+        if ok.sum() >= 3 and pred[ok].std() > 0 and past[ok].std() > 0:
+            out[k] = np.corrcoef(pred[ok], past[ok])[0, 1]
+    return out
+
+
+def lag_correlation_figure(actual: Sequence[float], model: Sequence[float],
+                           max_lag: int = 5) -> go.Figure:
+    """Which past value the prediction tracks: a peak at lag 1 means it mostly repeats the last one."""
+    if not isinstance(max_lag, numbers.Integral) or isinstance(max_lag, bool) or max_lag < 1:
+        raise ConfigError(f"max_lag must be a whole number >= 1. Received: max_lag={max_lag!r}")
+    title = "Which past value does the prediction follow?"
+    corr = lag_correlations(actual, model, max_lag)
+    if np.isnan(corr).all():
+        return _empty(title, "Too few predictions to correlate", "lag k (steps)", "correlation")
+    best = int(np.nanargmax(corr))
+    verdict = ("the prediction follows the value it predicts (lag 0): good" if best == 0 else
+               f"the prediction follows the value {best} step{'s' * (best > 1)} earlier: "
+               "it mostly repeats the past")
+    fig = _figure(title, "lag k (steps back; 0 = the value being predicted)", "correlation",
+                  subtitle=f"corr(prediction at t, actual at t−k). Peak at lag {best}: {verdict}",
+                  showlegend=False)
+    colors = [COLORS["model"] if k == best else "#9ecae1" for k in range(len(corr))]
+    fig.add_trace(go.Bar(x=list(range(len(corr))), y=corr, marker_color=colors, name="correlation",
+                         text=[_fmt(v) if np.isfinite(v) else "" for v in corr],
+                         textposition="outside", cliponaxis=False,
+                         hovertemplate="lag %{x}<br>correlation %{y:.6~g}<extra></extra>"))
+    lo = min(0.0, float(np.nanmin(corr)))
+    fig.update_yaxes(range=[lo - 0.05, 1.1])
+    fig.update_xaxes(dtick=1, showgrid=False)
+    return fig
+
+
+# -- teaching diagrams --------------------------------------------------------------------------
+def _drawn_columns(lookback: int, max_steps_drawn: int) -> list[int | None]:
+    """Which steps back to draw, oldest first: all of them, or the first and last few with a gap."""
+    if lookback <= max_steps_drawn:
+        return list(range(lookback, 0, -1))
+    first = max_steps_drawn // 2
+    last = max_steps_drawn - first
+    return [*range(lookback, lookback - first, -1), None, *range(last, 0, -1)]
+
+
+def _step_label(back: int) -> str:
+    """'t' for the most recent input, 't-k' for k steps before it."""
+    return "t" if back == 1 else f"t-{back - 1}"
+
+
+def unrolled_diagram(cell: str, n_layers: int, lookback: int, horizon: int,
+                     max_steps_drawn: int = 8) -> go.Figure:
+    """The stacked recurrent network unrolled over its window: inputs at the bottom, output at right."""
+    for name, value in (("n_layers", n_layers), ("lookback", lookback), ("horizon", horizon),
+                        ("max_steps_drawn", max_steps_drawn)):
+        low = 2 if name == "max_steps_drawn" else 1
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+            raise ConfigError(f"{name} must be a whole number >= {low}. Received: {name}={value!r}")
+    label = "Reservoir" if cell == "esn" else CELL_LABELS.get(cell, cell)
+    short = {"simple_rnn": "RNN", "esn": "ESN"}.get(cell, label)   # fits in a box
+    columns = _drawn_columns(lookback, max_steps_drawn)
+    out_x = len(columns) + 0.6
+    sketch = _Sketch()
+    for col, back in enumerate(columns):
+        _draw_column(sketch, col, back, n_layers, short)
+        if col < len(columns) - 1:
+            for row in range(1, n_layers + 1):
+                sketch.arrow(col + 0.36, row, col + 0.64, row, "recurrent")
+    for row in range(n_layers + 1):
+        sketch.text(-0.45, row, f"layer {row}<br>{label}" if row else "input x", "row label",
+                    xanchor="right", font=dict(size=12, color="#333333"))
+    _draw_output(sketch, len(columns) - 1, out_x, n_layers, horizon, label)
+    fig = _figure(f"{label} unrolled over its {lookback}-step window",
+                  subtitle="Every column is the same cell reused; → carries the state forward "
+                           "in time, ↑ passes it up the stack",
+                  showlegend=False, height=150 + 95 * (n_layers + 1), hovermode=False,
+                  margin=dict(l=110, r=30, t=105, b=30),
+                  shapes=sketch.shapes, annotations=sketch.notes)   # set at once: add_* is O(n²)
+    fig.update_xaxes(visible=False, range=[-0.6, out_x + 0.8], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-0.45, n_layers + 0.6], fixedrange=True)
+    return fig
+
+
+class _Sketch:
+    """Boxes, arrows and text of a diagram, gathered as plain dicts in data units."""
+
+    def __init__(self) -> None:
+        self.shapes: list[dict] = []
+        self.notes: list[dict] = []
+
+    def text(self, x: float, y: float, text: str, name: str, **kw) -> None:
+        """A label centred on (x, y) unless told otherwise."""
+        self.notes.append(dict(x=x, y=y, xref="x", yref="y", text=text, showarrow=False,
+                               name=name, **kw))
+
+    def box(self, x: float, y: float, text: str, fill: str, name: str, w: float = 0.34,
+            h: float = 0.27, size: int = 12) -> None:
+        """A labelled box centred on (x, y)."""
+        self.shapes.append(dict(type="rect", x0=x - w, x1=x + w, y0=y - h, y1=y + h, xref="x",
+                                yref="y", fillcolor=fill, line=dict(color="#555555", width=1),
+                                name=name))
+        self.text(x, y, text, name, font=dict(size=size))
+
+    def arrow(self, x0: float, y0: float, x1: float, y1: float, name: str) -> None:
+        """An arrow from (x0, y0) to (x1, y1)."""
+        self.notes.append(dict(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                               text="", showarrow=True, arrowhead=2, arrowsize=1.2,
+                               arrowwidth=1.5, arrowcolor="#555555", name=name))
+
+
+def _draw_column(sketch: _Sketch, col: int, back: int | None, n_layers: int, label: str) -> None:
+    """One time step: the input box, a cell per layer, and the arrows up the stack."""
+    if back is None:                                    # the gap between drawn steps
+        for row in range(n_layers + 1):
+            sketch.text(col, row, "…", "ellipsis", font=dict(size=26))
+        return
+    sketch.box(col, 0, f"x<sub>{_step_label(back)}</sub>", "#eeeeee", "input")
+    for row in range(1, n_layers + 1):
+        sketch.box(col, row, label, "#d6e6f5", "cell", size=11)
+        sketch.arrow(col, row - 0.7, col, row - 0.29, "feed-forward")
+
+
+def _draw_output(sketch: _Sketch, last_col: int, out_x: float, n_layers: int, horizon: int,
+                 label: str) -> None:
+    """The Dense(horizon) output (an ESN's readout) fed by the top layer's last state."""
+    head = "Readout" if label == "Reservoir" else "Dense"
+    sketch.box(out_x, n_layers, f"{head}({horizon})", "#fde0c5", "output", w=0.45)
+    sketch.arrow(last_col + 0.36, n_layers, out_x - 0.47, n_layers, "to output")
+    future = "ŷ<sub>t+1</sub>" if horizon == 1 else f"ŷ<sub>t+1</sub> … ŷ<sub>t+{horizon}</sub>"
+    sketch.text(out_x, n_layers - 0.5, future, "prediction", font=dict(size=13))
+
+
+def bptt_factors(w: float, activation: str, steps: int) -> np.ndarray:
+    """(|w|·f'max)^k for k = 1..steps: how much a gradient can shrink or grow k steps back."""
+    if activation not in ACTIVATION_SLOPE:
+        raise ConfigError(f"activation must be one of {', '.join(ACTIVATION_SLOPE)}. "
+                          f"Received: activation={activation!r}")
+    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
+        raise ConfigError(f"steps must be a whole number >= 1. Received: steps={steps!r}")
+    if not isinstance(w, numbers.Real) or isinstance(w, bool) or not math.isfinite(w):
+        raise ConfigError(f"w must be a finite number. Received: w={w!r}")
+    factor = abs(w) * ACTIVATION_SLOPE[activation]
+    with np.errstate(over="ignore", under="ignore"):
+        return np.power(factor, np.arange(1, steps + 1, dtype=float))  # (steps,)
+
+
+def _power_text(factor: float, steps: int) -> str:
+    """factor**steps as text, even far beyond the float range (8.7×10^1397)."""
+    if factor == 0:
+        return "0"
+    exponent = steps * math.log10(factor)
+    if abs(exponent) < 300:
+        return _fmt(factor ** steps)
+    whole = math.floor(exponent)
+    return f"{10 ** (exponent - whole):.2g}×10<sup>{whole}</sup>"
+
+
+def bptt_calculator_figure(w: float, activation: str, steps: int) -> go.Figure:
+    """|∂h_T/∂h_{T−k}| ≈ (|w|·f'max)^k on a log axis: vanishing below 1, exploding above."""
+    values = bptt_factors(w, activation, steps)         # (steps,)
+    slope = ACTIVATION_SLOPE[activation]
+    factor = abs(w) * slope
+    verdict = "vanishing" if factor < 1 else "exploding" if factor > 1 else "steady (exactly 1)"
+    k = np.arange(1, steps + 1)
+    fig = _figure(f"Per-step factor |w|·f′max = {_fmt(abs(w))} × {_fmt(slope)} = {_fmt(factor)}: "
+                  f"{verdict}",
+                  "k: steps back through time",
+                  "|∂h<sub>T</sub> / ∂h<sub>T−k</sub>| (log scale)",
+                  subtitle=f"{activation}: f′ ≤ {_fmt(slope)}. After {steps} steps the gradient "
+                           f"is multiplied by {_power_text(factor, steps)}",
+                  showlegend=False)
+    shown = _positive(values)
+    lo, hi = _bptt_range(shown)
+    _bptt_bands(fig, lo, hi, verdict)
+    fig.add_trace(go.Scatter(x=k, y=shown, mode="lines+markers" if steps <= 60 else "lines",
+                             name="(|w|·f′)^k", line=dict(color=COLORS["model"], width=2.5),
+                             hovertemplate="k = %{x}<br>factor %{y:.6~g}<extra></extra>"))
+    fig.add_hline(y=1, line=dict(color="#777777", width=1, dash="dash"))
+    _bptt_end_label(fig, steps, shown[-1], _power_text(factor, steps))
+    _bptt_float_limit(fig, values)
+    fig.update_yaxes(type="log", exponentformat="power", range=[lo, hi])
+    fig.update_xaxes(range=[0, steps + max(1, steps * 0.03)])
+    return fig
+
+
+def _bptt_range(shown: np.ndarray) -> tuple[float, float]:
+    """The y range in log10 units: all the points and 1, with some room."""
+    logs = np.log10(shown[np.isfinite(shown)])
+    lo = min(float(logs.min()) if logs.size else 0.0, 0.0)
+    hi = max(float(logs.max()) if logs.size else 0.0, 0.0)
+    pad = max(0.5, 0.08 * (hi - lo))
+    return max(lo - pad, -307.0), min(hi + pad, 307.0)      # plotly cannot go past float
+
+
+def _bptt_bands(fig: go.Figure, lo: float, hi: float, verdict: str) -> None:
+    """Shade above 1 (exploding, red) and below 1 (vanishing, blue); the verdict's band stronger."""
+    one = -lo / (hi - lo)                               # where y = 1 sits, as a fraction of the plot
+    for y0, y1, color, word, anchor, y_label in (
+            (one, 1, "#d62728", "exploding", "bottom", 0.04),
+            (0, one, "#1f77b4", "vanishing", "top", -0.04)):
+        fig.add_shape(type="rect", x0=0, x1=1, xref="paper", y0=y0, y1=y1, yref="paper",
+                      fillcolor=color, opacity=0.12 if word == verdict else 0.04, line_width=0,
+                      layer="below", name=word)
+        # On the right, where the curve has left the line y = 1 (log axis: log10 position).
+        fig.add_annotation(x=0.99, xref="paper", y=y_label, yref="y",
+                           text=f"{word} ({'>' if word == 'exploding' else '<'} 1 per step)",
+                           showarrow=False, xanchor="right", yanchor=anchor,
+                           font=dict(color=color, size=13), name=word)
+
+
+def _bptt_end_label(fig: go.Figure, steps: int, last: float, text: str) -> None:
+    """The value at the last step, written next to the last point (log axis: log10 position)."""
+    if not np.isfinite(last):
+        return
+    fig.add_annotation(x=steps, y=math.log10(last), xref="x", yref="y", text=f"k = {steps}: {text}",
+                       showarrow=True, arrowhead=0, ax=-50, ay=35 if last < 1 else -35,
+                       xanchor="right", bgcolor="rgba(255,255,255,0.85)",
+                       font=dict(size=13, color=COLORS["model"]), name="last value")
+
+
+def _bptt_float_limit(fig: go.Figure, values: np.ndarray) -> None:
+    """Where (|w|f')^k leaves the float64 range: what a computer does with it (inf or 0)."""
+    gone = ~(np.isfinite(values) & (values > 0))
+    if not gone.any():
+        return
+    if np.all(values == 0):                             # w = 0, not an underflow
+        fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", name="float limit",
+                           text="w = 0: nothing flows back, not even one step",
+                           showarrow=False, font=dict(size=16, color=COLORS["clip"]))
+        return
+    k = int(np.argmax(gone)) + 1
+    text = (f"from k = {k} the number is too big<br>for a float (> 1.8×10<sup>308</sup>):<br>"
+            "training would see inf, then NaN" if np.isinf(values[k - 1]) else
+            f"from k = {k} the number is too small<br>for a float: it becomes exactly 0")
+    _vline(fig, k, text, color=COLORS["clip"], dash="dot", side="left" if k > len(values) / 2
+           else "right", name="float limit")
