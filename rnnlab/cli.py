@@ -1,0 +1,589 @@
+"""`rnnlab`: train, queue and inspect runs from a terminal.
+
+    rnnlab train FILE --target COL [--cell lstm --layers 2 --units 32 ... ]   train here, now
+    rnnlab train --preset seed-tutorial
+    rnnlab submit FILE --target COL [...]      queue a run and return (a runner trains it)
+    rnnlab runner [--concurrency N]            run the queue in the foreground
+    rnnlab list | show RUN | cancel RUN | resume RUN | rm RUN
+    rnnlab export RUN --script x.py --model x.keras --predictions x.csv
+    rnnlab serve                               the dashboard (streamlit run app.py)
+
+Every command reads and writes the run store in `--home DIR` (default: `RNNLAB_HOME`, else
+`./.rnnlab`). A mistake prints one line, `error: ...`, and exits with status 2. TensorFlow is only
+imported by `train`, when training starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from rnnlab import jobs
+from rnnlab.config import CELLS, INITIALIZERS, LOSSES, OPTIMIZERS, SCALINGS, RunConfig, preset
+from rnnlab.errors import ConfigError, RnnlabError
+from rnnlab.store import RunRecord, RunStatus, Store
+
+EXIT_ERROR = 2          # the user's mistake (RnnlabError), as for a bad option
+EXIT_RUN_FAILED = 1     # the run failed or diverged
+EXIT_INTERRUPTED = 130  # Ctrl-C
+BAR_WIDTH = 24
+APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad option prints one `error:` line (with a pointer to --help)."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse's hook
+        self.exit(EXIT_ERROR, f"error: {message}. See `{self.prog} --help`.\n")
+
+
+# -- run options ---------------------------------------------------------------------------------
+def _int_list(text: str) -> int | tuple[int, ...]:
+    """'50' -> 50, '64,32' -> (64, 32)."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or a list like 64,32, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
+def _float_list(text: str) -> float | tuple[float, ...]:
+    """'0.2' -> 0.2, '0.2,0.1' -> (0.2, 0.1)."""
+    try:
+        values = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or a list like 0.2,0.1, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
+# (flag, section, field, argparse keywords)
+RUN_OPTIONS: list[tuple[str, str, str, dict]] = [
+    ("--target", "data", "target", {"help": "the column to forecast (default: the file's first numeric column)"}),
+    ("--date-column", "data", "date_column", {"help": "the date column (default: detected)"}),
+    ("--features", "data", "features", {"type": lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
+                                        "help": "extra input columns, comma separated"}),
+    ("--test-file", "data", "test_source", {"help": "a separate file of later rows to test on"}),
+    ("--val", "data", "val_fraction", {"type": float, "help": "share of rows for validation (0.1)"}),
+    ("--test", "data", "test_fraction", {"type": float, "help": "share of rows for testing (0.1)"}),
+    ("--scaling", "data", "scaling", {"choices": SCALINGS, "help": "fitted on the training rows only"}),
+    ("--fill", "data", "fill", {"choices": ("interpolate", "ffill", "drop"), "help": "missing values"}),
+    ("--season", "data", "season", {"type": int, "help": "seasonal period in rows (seasonal naive baseline)"}),
+    ("--cell", "model", "cell", {"choices": CELLS, "help": "recurrent cell"}),
+    ("--layers", "model", "n_layers", {"type": int, "help": "stacked recurrent layers"}),
+    ("--units", "model", "units", {"type": _int_list, "help": "units per layer: 50, or 64,32"}),
+    ("--dropout", "model", "dropout", {"type": _float_list, "help": "dropout after each layer"}),
+    ("--recurrent-dropout", "model", "recurrent_dropout", {"type": _float_list}),
+    ("--bidirectional", "model", "bidirectional", {"action": "store_const", "const": True}),
+    ("--lookback", "model", "lookback", {"type": int, "help": "past steps the network sees"}),
+    ("--horizon", "model", "horizon", {"type": int, "help": "steps predicted at once"}),
+    ("--kernel-init", "model", "kernel_initializer", {"choices": INITIALIZERS}),
+    ("--recurrent-init", "model", "recurrent_initializer", {"choices": INITIALIZERS}),
+    ("--init-scale", "model", "init_scale", {"type": float}),
+    ("--l1", "model", "l1", {"type": float}),
+    ("--l2", "model", "l2", {"type": float}),
+    ("--reservoir-size", "model", "reservoir_size", {"type": int, "help": "echo state network only"}),
+    ("--spectral-radius", "model", "spectral_radius", {"type": float, "help": "echo state network only"}),
+    ("--epochs", "train", "epochs", {"type": int}),
+    ("--batch-size", "train", "batch_size", {"type": int}),
+    ("--optimizer", "train", "optimizer", {"choices": OPTIMIZERS}),
+    ("--lr", "train", "learning_rate", {"type": float, "help": "learning rate"}),
+    ("--loss", "train", "loss", {"choices": LOSSES}),
+    ("--clipnorm", "train", "clipnorm", {"type": float, "help": "clip the gradient's norm"}),
+    ("--clipvalue", "train", "clipvalue", {"type": float, "help": "clip each gradient value"}),
+    ("--patience", "train", "early_stopping_patience", {"type": int, "help": "early stopping (0: off)"}),
+    ("--seed", "train", "seed", {"type": int}),
+    ("--no-gradients", "train", "track_gradients", {"action": "store_const", "const": False,
+                                                    "help": "skip the gradient traces"}),
+]
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="?", help="a CSV/Excel/Parquet file or a sample name")
+    parser.add_argument("--preset", help="start from a preset, e.g. seed-tutorial")
+    parser.add_argument("--config", help="start from a run config JSON file")
+    parser.add_argument("--name", help="a name for the run")
+    for flag, _, dest, kwargs in RUN_OPTIONS:
+        if "type" in kwargs:
+            kwargs = {"metavar": flag.lstrip("-").upper().replace("-", "_"), **kwargs}
+        parser.add_argument(flag, dest=f"opt_{dest}", default=None, **kwargs)
+
+
+def build_config(args: argparse.Namespace) -> RunConfig:
+    """The RunConfig the options describe: preset or config file or defaults, then the options."""
+    if args.config:
+        base = RunConfig.from_json(_read_text(args.config))
+    elif args.preset:
+        base = preset(args.preset)
+    elif args.file:
+        base = RunConfig()
+    else:
+        raise ConfigError("Give a data file (rnnlab train data.csv --target COL) or a preset "
+                          "(rnnlab train --preset seed-tutorial).")
+    parts: dict[str, dict[str, Any]] = {"data": {}, "model": {}, "train": {}}
+    if args.file:
+        parts["data"]["source"] = args.file
+    for _, section, field, _ in RUN_OPTIONS:
+        value = getattr(args, f"opt_{field}")
+        if value is not None:
+            parts[section][field] = value
+    changes: dict[str, Any] = {k: v for k, v in parts.items() if v}
+    if args.name is not None:
+        changes["name"] = args.name
+    return jobs.absolute_sources(base.replace(**changes) if changes else base)
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the config file {path}: {exc.strerror}. Check the path.") from None
+
+
+# -- commands ------------------------------------------------------------------------------------
+def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Train one run here, with a progress bar, then print the result table."""
+    from rnnlab import worker
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's info lines would bury the bar
+    cfg = build_config(args)
+    print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
+    prepared = jobs.check(cfg)
+    run_id = store.create_run(cfg.to_dict(), data_sha256=prepared.data_sha256, name=cfg.name,
+                              epochs_total=cfg.train.epochs, status=RunStatus.RUNNING)
+    now = time.time()
+    store.update_run(run_id, pid=os.getpid(), started_at=now, heartbeat_at=now)
+    store.add_event(run_id, "foreground", "Trained in the foreground by `rnnlab train`.")
+    print(f"Run {run_id}: training {cfg.train.epochs} epochs (Ctrl-C stops it; "
+          f"`rnnlab resume {run_id}` continues).", file=err, flush=True)
+    with Progress(store, run_id, err):
+        status = worker.execute(store, run_id, prepared=prepared)
+    run = store.get_run(run_id)
+    print_result(run, out)
+    return _exit_for(run, err)
+
+
+def _exit_for(run: RunRecord, err: TextIO) -> int:
+    if run.status == RunStatus.DONE:
+        return 0
+    if run.status == RunStatus.FAILED:
+        print(f"error: run {run.id} failed: {run.error} (details: `rnnlab show {run.id}`)", file=err)
+        return EXIT_RUN_FAILED
+    if run.status == RunStatus.CANCELLED:
+        return EXIT_INTERRUPTED
+    return EXIT_RUN_FAILED
+
+
+def cmd_submit(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Queue a run and return; a runner (`rnnlab runner` or the dashboard) trains it."""
+    run_id = jobs.submit(store, build_config(args))
+    print(run_id, file=out)
+    print(f"Queued. `rnnlab runner` (or the dashboard) trains it; `rnnlab list` shows progress.",
+          file=err)
+    return 0
+
+
+def cmd_runner(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Run the queue in the foreground until Ctrl-C (or until idle); workers outlive it."""
+    runner = jobs.Runner(store, concurrency=args.concurrency, executor=jobs.make_executor(args.executor))
+    print(f"Runner on {store.home}: up to {runner.concurrency} run(s) at once. Ctrl-C stops the "
+          "runner; runs in progress go on.", file=out, flush=True)
+    watch = _Watcher(store, runner, out)
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        runner.run_forever(until_idle=args.until_idle, on_tick=watch)
+    except KeyboardInterrupt:
+        print("Runner stopped.", file=out)
+    finally:
+        runner.stop()
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+class _Watcher:
+    """Prints a line when a run starts or ends, and when the runner waits for another one."""
+
+    def __init__(self, store: Store, runner: jobs.Runner, out: TextIO):
+        self.store, self.runner, self.out = store, runner, out
+        self.seen: dict[str, RunStatus] = {}
+        self.was_active: bool | None = None
+
+    def __call__(self) -> None:
+        if self.runner.active != self.was_active:
+            self.was_active = self.runner.active
+            if not self.runner.active:
+                print("Another runner is active on this home; waiting to take over.",
+                      file=self.out, flush=True)
+        for run in self.store.list_runs(limit=200):
+            before = self.seen.get(run.id)
+            self.seen[run.id] = run.status
+            if before is not None and before != run.status:
+                print(f"{run.id}  {before.value} -> {run.status.value}  {run.label}",
+                      file=self.out, flush=True)
+
+
+def cmd_list(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Runs, newest first, with status and progress."""
+    runs = store.list_runs(statuses=tuple(args.status) if args.status else None, limit=args.limit)
+    if not runs:
+        print(f"No runs in {store.home}. `rnnlab train FILE` or `rnnlab submit FILE` adds one.",
+              file=out)
+        return 0
+    rows = [["RUN", "STATUS", "EPOCHS", "ELAPSED", "ETA", "TEST RMSE", "SKILL", "NAME"]]
+    for run in runs:
+        rows.append([run.id, run.status.value, _progress_text(run), _duration(run.elapsed),
+                     _duration(run.eta), _num(_test_metric(run, "rmse")),
+                     _signed(run.summary.get("skill_vs_naive")), run.name])
+    print(_table(rows, align="lllrrrrl"), file=out)
+    return 0
+
+
+def cmd_show(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """One run: status, config, metrics, last epochs, message or error."""
+    run = store.get_run(args.run)
+    lines = [f"run       {run.id}" + (f"  {run.name}" if run.name else ""),
+             f"status    {run.status.value}, epoch {_progress_text(run)}, elapsed "
+             f"{_duration(run.elapsed)}" + (f", ETA {_duration(run.eta)}" if run.eta else "")]
+    if run.summary.get("message"):
+        lines.append(f"message   {run.summary['message']}")
+    if run.error:
+        lines.append(f"error     {run.error}")
+    lines.append(f"folder    {store.run_dir(run.id)}")
+    print("\n".join(lines), file=out)
+    print("\nconfig\n" + _indent(json.dumps(run.config, indent=2, sort_keys=True)), file=out)
+    if run.summary.get("metrics"):
+        print("\nresult", file=out)
+        print_result(run, out, header=False)
+    _print_epochs(store.epochs(run.id)[-args.epochs:], out)
+    if run.traceback:
+        tail = run.traceback.strip().splitlines()[-args.traceback_lines:]
+        print("\ntraceback (last lines)\n" + _indent("\n".join(tail)), file=out)
+    return 0
+
+
+def _print_epochs(rows: list[dict], out: TextIO) -> None:
+    if not rows:
+        return
+    table = [["EPOCH", "TRAIN LOSS", "VAL LOSS", "SECONDS", "GRAD NORM"]]
+    table += [[r["epoch"], _num(r["train_loss"]), _num(r["val_loss"]), _num(r["seconds"], 2),
+               _num(r["grad_norm_mean"])] for r in rows]
+    print("\nlast epochs\n" + _indent(_table(table)), file=out)
+
+
+def cmd_cancel(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Cancel queued runs at once, running ones at their next batch."""
+    for run_id in args.runs:
+        status = jobs.cancel(store, run_id)
+        what = "cancelled" if status == RunStatus.CANCELLED else "asked to stop at its next batch"
+        print(f"{run_id}: {what}", file=out)
+    return 0
+
+
+def cmd_resume(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Queue interrupted or cancelled runs to continue from their checkpoints."""
+    for run_id in args.runs:
+        epoch = jobs.resume(store, run_id)
+        where = f"from epoch {epoch}" if epoch else "from the start"
+        print(f"{run_id}: queued to continue {where}", file=out)
+    return 0
+
+
+def cmd_rm(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Delete runs: their rows and their folders."""
+    for run_id in args.runs:
+        jobs.delete(store, run_id)
+        print(f"{run_id}: deleted", file=out)
+    return 0
+
+
+def cmd_export(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Write a run's standalone script and copy its model and predictions."""
+    if not (args.script or args.model or args.predictions or args.forecast):
+        raise ConfigError("Say what to export: --script x.py, --model x.keras, --predictions x.csv "
+                          "and/or --forecast x.csv.")
+    run = store.get_run(args.run)
+    if args.script:
+        from rnnlab import codegen
+
+        text = codegen.export(RunConfig.from_dict(run.config), run_id=run.id,
+                              data_sha256=run.data_sha256 or None)
+        _write(Path(args.script), text)
+        print(f"script       {args.script}", file=out)
+    for flag, names in (("model", ("model.keras", "model.npz")),
+                        ("predictions", ("predictions.csv",)), ("forecast", ("forecast.csv",))):
+        target = getattr(args, flag)
+        if target:
+            _copy_artefact(store, run, names, Path(target))
+            print(f"{flag:<12} {target}", file=out)
+    return 0
+
+
+def _copy_artefact(store: Store, run: RunRecord, names: tuple[str, ...], target: Path) -> None:
+    for name in names:
+        source = store.artefact(run.id, name)
+        if source.is_file():
+            try:
+                shutil.copyfile(source, target)
+            except OSError as exc:
+                raise RnnlabError(f"Cannot write {target}: {exc.strerror}. Check the folder.") from None
+            return
+    raise RnnlabError(f"Run {run.id} has no {names[0]} (it is {run.status.value}); only a run that "
+                      "finished training has one.")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        raise RnnlabError(f"Cannot write {path}: {exc.strerror}. Check the folder.") from None
+
+
+def cmd_serve(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Start the dashboard: `streamlit run app.py` from the project folder."""
+    if not APP_FILE.is_file():
+        raise RnnlabError(f"The dashboard's app.py is not at {APP_FILE}. `rnnlab serve` needs the "
+                          "project's source folder (git clone, then `make run`).")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
+    if args.port:
+        cmd += ["--server.port", str(args.port)]
+    env = {**os.environ, "RNNLAB_HOME": str(store.home.resolve())}
+    try:
+        return subprocess.call(cmd + args.streamlit_args, cwd=APP_FILE.parent, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+# -- progress ------------------------------------------------------------------------------------
+class Progress:
+    """A progress bar with ETA on a text stream: redrawn on a terminal, a line per 10% otherwise."""
+
+    def __init__(self, store: Store, run_id: str, stream: TextIO, every: float = 0.5):
+        self.store, self.run_id, self.stream, self.every = store, run_id, stream, every
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="rnnlab-progress")
+        self._last_decile = -1
+        self._last_done = -1
+
+    def __enter__(self) -> "Progress":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.draw()
+        if self.tty:
+            print(file=self.stream, flush=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.draw()
+            except RnnlabError:  # a busy store: skip this frame
+                pass
+
+    def draw(self) -> None:
+        """Draw the current state once."""
+        run = self.store.get_run(self.run_id)
+        if run.epochs_done == self._last_done and not self.tty:
+            return
+        decile = int(10 * run.progress)
+        if not self.tty and decile <= self._last_decile:
+            return
+        self._last_done, self._last_decile = run.epochs_done, decile
+        line = progress_line(run, self._last_loss(run))
+        if self.tty:
+            print("\r" + line.ljust(100)[:max(100, len(line))], end="", file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def _last_loss(self, run: RunRecord) -> float | None:
+        rows = self.store.epochs(run.id)[-1:] if run.epochs_done else []
+        return rows[0]["train_loss"] if rows else None
+
+
+def progress_line(run: RunRecord, loss: float | None = None) -> str:
+    """`epoch 7/20 [#######-----] 35%  elapsed 3 s  ETA 6 s  loss 0.0123`."""
+    filled = int(round(BAR_WIDTH * run.progress))
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    text = (f"epoch {run.epochs_done}/{run.epochs_total} [{bar}] {100 * run.progress:3.0f}%  "
+            f"elapsed {_duration(run.elapsed)}")
+    if run.eta is not None:
+        text += f"  ETA {_duration(run.eta)}"
+    if loss is not None:
+        text += f"  loss {loss:.4g}"
+    return text
+
+
+# -- result table --------------------------------------------------------------------------------
+BASELINE_LABELS = {"model": "model", "naive": "naive (last value)",
+                   "seasonal_naive": "seasonal naive", "mean": "mean of training"}
+
+
+def print_result(run: RunRecord, out: TextIO, *, header: bool = True) -> None:
+    """The run's test scores, model vs baselines, and the sentence that says what they mean."""
+    summary = run.summary
+    if header:
+        extra = []
+        if summary.get("seconds_per_epoch"):
+            extra.append(f"{summary['seconds_per_epoch']:.2f} s/epoch")
+        if summary.get("params"):
+            extra.append(f"{summary['params']:,} parameters")
+        print(f"\nRun {run.id} {run.status.value}: {run.epochs_done}/{run.epochs_total} epochs"
+              + (f", {', '.join(extra)}" if extra else "") + ".", file=out)
+    test = summary.get("metrics", {}).get("test")
+    if not test:
+        if summary.get("message"):
+            print(summary["message"], file=out)
+        return
+    print(_indent(result_table(test)), file=out)
+    if summary.get("sentence"):
+        print(summary["sentence"], file=out)
+    for note in summary.get("notes") or []:
+        print(note, file=out)
+
+
+def result_table(test: dict) -> str:
+    """Rows model and baselines; columns RMSE, MAE, MAPE, skill vs naive (1 - RMSE/RMSE_naive)."""
+    naive = (test.get("naive") or {}).get("rmse")
+    rows = [["TEST (" + str((test.get("model") or {}).get("n", "?")) + " values)", "RMSE", "MAE",
+             "MAPE", "SKILL VS NAIVE"]]
+    for key, label in BASELINE_LABELS.items():
+        scores = test.get(key)
+        if not scores:
+            continue
+        skill = 1.0 - scores["rmse"] / naive if naive else None
+        mape = f"{scores['mape']:.1f}%" if scores.get("mape") is not None else "-"
+        rows.append([label, _num(scores["rmse"]), _num(scores["mae"]), mape, _signed(skill)])
+    return _table(rows)
+
+
+# -- small formatting helpers --------------------------------------------------------------------
+def _table(rows: list[list[Any]], align: str = "") -> str:
+    """Columns two spaces apart; `align` has one l/r per column (default: first left, rest right)."""
+    text = [[("" if c is None else str(c)) for c in row] for row in rows]
+    n = len(text[0])
+    align = align or "l" + "r" * (n - 1)
+    widths = [max(len(r[i]) for r in text) for i in range(n)]
+    lines = ["  ".join(c.ljust(w) if a == "l" else c.rjust(w)
+                       for c, w, a in zip(row, widths, align)).rstrip() for row in text]
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}g}" if abs(value) < 1e5 else f"{value:,.0f}"
+
+
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"
+
+
+def _duration(seconds: float | None) -> str:
+    """42 s, 3 min 05 s, 1 h 02 min."""
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def _progress_text(run: RunRecord) -> str:
+    return f"{run.epochs_done}/{run.epochs_total}"
+
+
+def _test_metric(run: RunRecord, key: str) -> float | None:
+    return ((run.summary.get("metrics") or {}).get("test") or {}).get("model", {}).get(key)
+
+
+# -- the parser ----------------------------------------------------------------------------------
+COMMANDS: dict[str, Callable] = {}
+
+
+def build_parser() -> Parser:
+    """The `rnnlab` command line."""
+    home = Parser(add_help=False)
+    home.add_argument("--home", default=argparse.SUPPRESS,
+                      help="the run store's folder (default: RNNLAB_HOME, else ./.rnnlab)")
+    parser = Parser(prog="rnnlab", description="Explore recurrent neural networks on time series.",
+                    parents=[home])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    def add(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        COMMANDS[name] = func
+        return sub.add_parser(name, help=help_text, description=help_text, parents=[home])
+
+    _add_run_options(add("train", cmd_train, "train a run here and now, with a progress bar"))
+    _add_run_options(add("submit", cmd_submit, "queue a run and return its id"))
+    p = add("runner", cmd_runner, "run the queue in the foreground (Ctrl-C stops it)")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="runs at once (default: RNNLAB_CONCURRENCY, else one per two cores)")
+    p.add_argument("--executor", choices=jobs.EXECUTORS, default=None)
+    p.add_argument("--until-idle", action="store_true", help="exit once nothing is queued or running")
+    p = add("list", cmd_list, "list runs with status and progress")
+    p.add_argument("--status", action="append", choices=[s.value for s in RunStatus])
+    p.add_argument("--limit", type=int, default=50)
+    p = add("show", cmd_show, "show one run: status, config, metrics, last epochs, error")
+    p.add_argument("run")
+    p.add_argument("--epochs", type=int, default=5, help="how many of the last epochs to show")
+    p.add_argument("--traceback-lines", type=int, default=15)
+    for name, func, text in (("cancel", cmd_cancel, "cancel queued or running runs"),
+                             ("resume", cmd_resume, "continue interrupted or cancelled runs"),
+                             ("rm", cmd_rm, "delete runs (rows and folders)")):
+        add(name, func, text).add_argument("runs", nargs="+", metavar="RUN")
+    p = add("export", cmd_export, "export a run as a script, a model and predictions")
+    p.add_argument("run")
+    p.add_argument("--script", help="write a standalone Keras script here")
+    p.add_argument("--model", help="copy the trained model here (.keras)")
+    p.add_argument("--predictions", help="copy predictions.csv here")
+    p.add_argument("--forecast", help="copy forecast.csv here")
+    p = add("serve", cmd_serve, "start the dashboard (streamlit run app.py)")
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to streamlit")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, out: TextIO | None = None,
+         err: TextIO | None = None) -> int:
+    """Run one command; return the exit status (0 ok, 1 run failed, 2 user error, 130 Ctrl-C)."""
+    out, err = out or sys.stdout, err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        home = getattr(args, "home", None)
+        if home:
+            os.environ["RNNLAB_HOME"] = str(Path(home).expanduser())
+        store = Store(home)
+        return COMMANDS[args.command](args, store, out, err)
+    except RnnlabError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Stopped.", file=err)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

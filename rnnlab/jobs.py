@@ -1,0 +1,542 @@
+"""The job runner: a queue of runs in the store, worker processes, cancel, resume, recovery.
+
+Lifecycle: `queued -> running -> done | diverged | failed | cancelled | interrupted`.
+
+- `submit` checks a `RunConfig` and its data, then adds a queued run. It never imports
+  TensorFlow and never trains in the caller's process.
+- A `Runner` takes queued runs oldest first and starts one worker per run through an
+  `Executor`, up to a concurrency limit counted from the store (so runs started by an earlier
+  runner, or trained in the foreground by the CLI, count too).
+- Workers heartbeat into the store. A run whose worker is gone (dead pid, or no heartbeat for
+  `stale_after` seconds) is marked `interrupted`; `resume` queues it again to continue from its
+  last epoch checkpoint.
+- Workers run in their own session, so they outlive the runner: a restarted runner finds them
+  through the store and leaves them be.
+- One runner per home is active at a time (a lock file in the home); others stay passive and
+  take over when the lock frees.
+
+Where a worker runs is the executor's business: `LocalProcessExecutor` (the default) starts
+`python -m rnnlab.worker RUN_ID` in a fresh interpreter; `InProcessExecutor` runs the same code in
+a thread of this process, for tests. A distributed executor (Ray) would implement the same
+methods, running the worker as a remote task and answering `owns`/`alive` from the task's state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from rnnlab.config import RunConfig
+from rnnlab.errors import CheckpointError, ConfigError, RnnlabError, RunNotFound
+from rnnlab.store import RESUMABLE, RunRecord, RunStatus, Store
+
+try:  # POSIX only; elsewhere every runner is active (one per home is then the user's care)
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+STALE_AFTER = 15.0          # seconds without a heartbeat before a running run is presumed dead
+TICK_SECONDS = 0.5          # how often a started runner looks at the queue
+EXECUTORS = ("process", "inprocess")
+LOG_TAIL_LINES = 40
+THREAD_VARS = ("RNNLAB_TF_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+               "OMP_NUM_THREADS")
+
+
+# -- submitting ---------------------------------------------------------------------------------
+def default_concurrency() -> int:
+    """`RNNLAB_CONCURRENCY`, else one worker per two cores (at least one)."""
+    raw = os.environ.get("RNNLAB_CONCURRENCY", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ConfigError(f"RNNLAB_CONCURRENCY must be a whole number >= 1. Received: {raw!r}")
+        return int(raw)
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def absolute_sources(run_cfg: RunConfig) -> RunConfig:
+    """The config with file paths made absolute, so a worker in another folder finds them."""
+    changes = {}
+    for key in ("source", "test_source"):
+        value = getattr(run_cfg.data, key)
+        if value and Path(value).expanduser().is_file():
+            changes[key] = str(Path(value).expanduser().resolve())
+    return run_cfg.replace(data=changes) if changes else run_cfg
+
+
+def check(run_cfg: RunConfig):
+    """Prepare the run's data once (no TensorFlow): RnnlabError if it cannot train; the Prepared."""
+    from rnnlab import data  # pandas-heavy; imported when first needed
+
+    return data.prepare(run_cfg.data, run_cfg.model.lookback, run_cfg.model.horizon)
+
+
+def submit(store: Store, run_cfg: RunConfig, *, check_data: bool = True) -> str:
+    """Check the config and its data, queue the run, and return its id at once."""
+    if not isinstance(run_cfg, RunConfig):
+        raise ConfigError(f"submit needs a RunConfig. Received: {type(run_cfg).__name__}")
+    run_cfg = absolute_sources(run_cfg)
+    sha = check(run_cfg).data_sha256 if check_data else ""
+    run_id = store.create_run(run_cfg.to_dict(), data_sha256=sha, name=run_cfg.name,
+                              epochs_total=run_cfg.train.epochs)
+    store.add_event(run_id, "queued", "Queued.")
+    return run_id
+
+
+# -- acting on a run ----------------------------------------------------------------------------
+def checkpoint_epoch(store: Store, run_id: str) -> int | None:
+    """The epoch of the run's last checkpoint, or None when there is no usable one."""
+    meta = store.artefact(run_id, "checkpoint.json")
+    if not meta.is_file() or not store.artefact(run_id, "checkpoint.keras").is_file():
+        return None
+    try:
+        epoch = json.loads(meta.read_text())["epoch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return int(epoch) if isinstance(epoch, int) and epoch >= 0 else None
+
+
+def cancel(store: Store, run_id: str) -> RunStatus:
+    """Cancel a queued run (it never starts) or ask a running one to stop at its next batch."""
+    run = store.get_run(run_id)
+    if run.status.finished:
+        raise RnnlabError(f"Run {run_id} has already ended ({run.status.value}); there is nothing "
+                          "to cancel. `rnnlab rm` deletes it.")
+    status = store.request_cancel(run_id)
+    if status == RunStatus.RUNNING:
+        store.add_event(run_id, "cancel requested", "Asked to stop at the next batch.")
+    return status
+
+
+def resume(store: Store, run_id: str) -> int:
+    """Queue an interrupted or cancelled run to continue from its checkpoint; the epoch it resumes from."""
+    run = store.get_run(run_id)
+    if run.status not in RESUMABLE:
+        raise RnnlabError(f"Run {run_id} is {run.status.value}; only interrupted or cancelled runs "
+                          "can be resumed. Submit a new run to train again.")
+    epoch = checkpoint_epoch(store, run_id)
+    esn = run.config.get("model", {}).get("cell") == "esn"
+    if epoch is None and run.epochs_done > 0 and not esn:
+        raise CheckpointError(f"Run {run_id} has {run.epochs_done} epoch(s) but no readable "
+                              f"checkpoint in {store.run_dir(run_id)}, so it cannot continue. "
+                              "Submit the same config as a new run instead.")
+    from_epoch = 0 if esn or epoch is None else epoch
+    summary = {**run.summary, "resume": from_epoch > 0}
+    summary.pop("message", None)
+    if not store.transition(run_id, RESUMABLE, RunStatus.QUEUED, summary=summary,
+                            cancel_requested=0, finished_at=None, error=None, traceback=None):
+        raise RnnlabError(f"Run {run_id} changed status while resuming it; look at it again "
+                          "with `rnnlab show` and retry.")
+    note = f"from epoch {from_epoch}" if from_epoch else "from the start"
+    store.add_event(run_id, "resume requested", f"Queued to continue {note}.")
+    return from_epoch
+
+
+def delete(store: Store, run_id: str) -> None:
+    """Delete a run's rows and folder; a queued run is cancelled first, a running one refused."""
+    if store.get_run(run_id).status == RunStatus.QUEUED:
+        store.request_cancel(run_id)
+    store.delete_run(run_id)
+
+
+# -- where workers run --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkerEnd:
+    """A worker this executor started has ended (its run may or may not have a final status)."""
+
+    run_id: str
+    returncode: int | None   # None when the executor cannot tell (a thread)
+    log_tail: str = ""
+
+
+class Executor(ABC):
+    """Where a worker runs. The runner decides what starts; the executor only runs it."""
+
+    name = "executor"
+
+    @abstractmethod
+    def start(self, store: Store, run_id: str, *, resume: bool, threads: int | None = None) -> int | None:
+        """Start the worker of a claimed run (with `threads` CPU threads); its pid if local."""
+
+    @abstractmethod
+    def reap(self) -> list[WorkerEnd]:
+        """Collect the workers that ended since the last call."""
+
+    @abstractmethod
+    def owns(self, run_id: str) -> bool:
+        """True while a worker this executor started for the run is still going."""
+
+    def alive(self, run: RunRecord) -> bool:
+        """Could the worker recorded for a run (maybe started by another runner) still be going?
+
+        A live pid may belong to a foreground `rnnlab train` or to a reused pid; the second case
+        is caught by the stale heartbeat.
+        """
+        return run.pid is None or pid_alive(run.pid)
+
+    def kill(self, run: RunRecord) -> None:
+        """Stop a hung worker for good, if it can be identified safely."""
+
+    def close(self) -> None:
+        """Let go of resources; running workers are left to finish."""
+
+
+class LocalProcessExecutor(Executor):
+    """Each run in a fresh interpreter: `python -m rnnlab.worker RUN_ID --home HOME`."""
+
+    name = "process"
+
+    def __init__(self, python: str | None = None):
+        self.python = python or sys.executable
+        self._children: dict[str, tuple[subprocess.Popen, Path]] = {}
+        self._lock = threading.Lock()
+
+    def command(self, store: Store, run_id: str, *, resume: bool) -> list[str]:
+        """The worker's command line."""
+        cmd = [self.python, "-m", "rnnlab.worker", run_id, "--home", str(store.home.resolve())]
+        return cmd + (["--resume"] if resume else [])
+
+    def start(self, store: Store, run_id: str, *, resume: bool, threads: int | None = None) -> int:
+        """Spawn the worker in its own session (it outlives us), output appended to log.txt."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if threads:  # workers side by side each get their share of cores, unless the user chose
+            for var in THREAD_VARS:
+                env.setdefault(var, str(threads))
+        log_path = store.artefact(run_id, "log.txt")
+        with open(log_path, "ab") as log:
+            child = subprocess.Popen(self.command(store, run_id, resume=resume), stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                     start_new_session=True, close_fds=True)
+        with self._lock:
+            self._children[run_id] = (child, log_path)
+        return child.pid
+
+    def reap(self) -> list[WorkerEnd]:
+        """Wait for finished children so that none lingers as a zombie."""
+        ended = []
+        with self._lock:
+            for run_id, (child, log_path) in list(self._children.items()):
+                if child.poll() is not None:
+                    del self._children[run_id]
+                    ended.append(WorkerEnd(run_id, child.returncode, _tail(log_path)))
+        return ended
+
+    def owns(self, run_id: str) -> bool:
+        """True while our child for the run has not been reaped."""
+        with self._lock:
+            return run_id in self._children
+
+    def kill(self, run: RunRecord) -> None:
+        """SIGKILL the worker's process group, only if the pid is verifiably this run's worker."""
+        if run.pid and run.pid != os.getpid() and _is_worker_of(run.pid, run.id):
+            try:
+                os.killpg(run.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+class InProcessExecutor(Executor):
+    """Each run in a thread of this process: the real worker code, no subprocess (for tests)."""
+
+    name = "inprocess"
+
+    def __init__(self):
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def start(self, store: Store, run_id: str, *, resume: bool, threads: int | None = None) -> int:
+        """Run `worker.execute` in a daemon thread (threads: TensorFlow is shared, so unused)."""
+        from rnnlab import worker
+
+        thread = threading.Thread(target=worker.execute, args=(store, run_id),
+                                  kwargs={"resume": resume}, name=f"rnnlab-{run_id}", daemon=True)
+        with self._lock:
+            self._threads[run_id] = thread
+        thread.start()
+        return os.getpid()
+
+    def reap(self) -> list[WorkerEnd]:
+        """Threads that returned."""
+        with self._lock:
+            done = [rid for rid, t in self._threads.items() if not t.is_alive()]
+            for rid in done:
+                del self._threads[rid]
+        return [WorkerEnd(rid, None) for rid in done]
+
+    def owns(self, run_id: str) -> bool:
+        """True while the run's thread is going."""
+        with self._lock:
+            return run_id in self._threads
+
+
+def make_executor(name: str | None = None) -> Executor:
+    """An executor by name; default from `RNNLAB_EXECUTOR` ("process" or "inprocess")."""
+    name = (name or os.environ.get("RNNLAB_EXECUTOR") or "process").strip().lower()
+    if name == "process":
+        return LocalProcessExecutor()
+    if name == "inprocess":
+        return InProcessExecutor()
+    raise ConfigError(f"RNNLAB_EXECUTOR must be one of {', '.join(EXECUTORS)}. Received: {name!r}")
+
+
+# -- the runner ---------------------------------------------------------------------------------
+class Runner:
+    """Runs the queue of one store: claims queued runs and starts workers, watches running ones."""
+
+    def __init__(self, store: Store, concurrency: int | None = None,
+                 executor: Executor | None = None, *, stale_after: float = STALE_AFTER,
+                 tick_seconds: float = TICK_SECONDS):
+        if concurrency is not None and (not isinstance(concurrency, int) or concurrency < 1):
+            raise ConfigError(f"concurrency must be a whole number >= 1. Received: concurrency={concurrency!r}")
+        self.store = store
+        self.concurrency = concurrency or default_concurrency()
+        self.executor = executor or LocalProcessExecutor()
+        self.stale_after = stale_after
+        self.tick_seconds = tick_seconds
+        self._lock_file = None
+        self._tick_lock = threading.RLock()
+        self._ticked = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def threads_per_worker(self) -> int:
+        """CPU threads for each worker: the cores shared out over the concurrency limit."""
+        return max(1, (os.cpu_count() or 1) // self.concurrency)
+
+    # -- one home, one active runner
+    @property
+    def active(self) -> bool:
+        """True when this runner holds the home's lock and so runs the queue."""
+        return self._lock_file is not None
+
+    def _acquire(self) -> bool:
+        if self._lock_file is not None:
+            return True
+        handle = open(self.store.home / "runner.lock", "a+")  # not inherited by workers
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock_file = handle
+        return True
+
+    def _release(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing drops the flock
+            self._lock_file = None
+
+    # -- the work of one tick
+    def tick(self) -> list[str]:
+        """Reap ended workers, mark dead runs interrupted, start queued runs; ids started."""
+        with self._tick_lock:
+            if not self._acquire():
+                return []
+            for end in self.executor.reap():
+                self._after_end(end)
+            for run in self.store.list_runs((RunStatus.RUNNING,)):
+                self._watch(run)
+            started = self._fill()
+        with self._ticked:
+            self._ticked.notify_all()
+        return started
+
+    def _after_end(self, end: WorkerEnd) -> None:
+        """A worker ended: if it left its run `running`, say why."""
+        try:
+            run = self.store.get_run(end.run_id)
+        except RunNotFound:
+            return
+        if run.status != RunStatus.RUNNING:
+            return
+        code = end.returncode
+        if code is not None and code < 0:
+            self._interrupt(run, f"its worker was killed by signal {-code}")
+        else:
+            how = f" (exit code {code})" if code is not None else ""
+            self._fail(run, f"The worker ended{how} before finishing the run. Its output is in "
+                            "log.txt in the run's folder.", end.log_tail)
+
+    def _watch(self, run: RunRecord) -> None:
+        """Interrupt a running run whose worker is gone or silent."""
+        now = time.time()
+        silent = now - (run.heartbeat_at or run.started_at or now)
+        if not self.executor.owns(run.id) and not self.executor.alive(run):
+            self._interrupt(run, f"its worker (pid {run.pid}) is gone")
+        elif silent > self.stale_after:
+            self.executor.kill(run)
+            self._interrupt(run, f"its worker sent no heartbeat for {silent:.0f} s")
+
+    def _interrupt(self, run: RunRecord, reason: str) -> None:
+        message = (f"Interrupted at epoch {run.epochs_done} of {run.epochs_total}: {reason}. "
+                   "Resume it to continue from its last checkpoint.")
+        summary = {**run.summary, "message": message}
+        if self.store.transition(run.id, (RunStatus.RUNNING,), RunStatus.INTERRUPTED,
+                                 finished_at=time.time(), summary=summary):
+            self.store.add_event(run.id, "interrupted", message)
+
+    def _fail(self, run: RunRecord, message: str, detail: str) -> None:
+        if self.store.transition(run.id, (RunStatus.RUNNING, RunStatus.QUEUED), RunStatus.FAILED,
+                                 finished_at=time.time(), error=message, traceback=detail):
+            self.store.add_event(run.id, "failed", message)
+
+    def _fill(self) -> list[str]:
+        """Start the oldest queued runs while fewer than `concurrency` run."""
+        started: list[str] = []
+        running = self.store.count_by_status().get(RunStatus.RUNNING, 0)
+        while running < self.concurrency:
+            run_id = self.store.claim_next_queued()
+            if run_id is None:
+                break
+            self._launch(run_id)
+            started.append(run_id)
+            running += 1
+        return started
+
+    def _launch(self, run_id: str) -> None:
+        try:
+            run = self.store.get_run(run_id)
+        except RunNotFound:  # deleted between the claim and now
+            return
+        try:
+            pid = self.executor.start(self.store, run_id, resume=bool(run.summary.get("resume")),
+                                      threads=self.threads_per_worker)
+        except Exception as exc:  # the runner goes on; the run says what went wrong
+            self._fail(run, f"The worker could not start: {exc}", traceback.format_exc())
+            return
+        if pid is not None:
+            self.store.transition(run_id, (RunStatus.RUNNING,), RunStatus.RUNNING, pid=pid)
+
+    # -- running in the background
+    def start(self) -> "Runner":
+        """Tick every `tick_seconds` in a daemon thread (idempotent); returns self."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._loop, name="rnnlab-runner", daemon=True)
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.tick()
+            except Exception:  # a busy or full disk must not kill the runner; say so and retry
+                traceback.print_exc(file=sys.stderr)
+            self._stopping.wait(self.tick_seconds)
+
+    def run_forever(self, *, until_idle: bool = False, on_tick: Callable[[], None] | None = None) -> None:
+        """Tick in this thread until stopped (or, with until_idle, until nothing is left to do)."""
+        self._stopping.clear()
+        while not self._stopping.is_set():
+            self.tick()
+            if on_tick is not None:
+                on_tick()
+            if until_idle and self.active and self.idle():
+                break
+            self._stopping.wait(self.tick_seconds)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop ticking and give up the lock; workers already running go on."""
+        self._stopping.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._thread = None
+        with self._tick_lock:
+            self._release()
+            self.executor.close()
+
+    @property
+    def running_in_background(self) -> bool:
+        """True while the background thread is ticking."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def idle(self) -> bool:
+        """True when no run of the store is queued or running."""
+        counts = self.store.count_by_status()
+        busy = counts.get(RunStatus.QUEUED, 0) + counts.get(RunStatus.RUNNING, 0)
+        return busy == 0
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until no run is queued or running; False if `timeout` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.running_in_background:
+                self.tick()
+            if self.idle():
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self._ticked:
+                self._ticked.wait(min(left, self.tick_seconds))
+
+
+_RUNNERS: dict[Path, Runner] = {}
+_RUNNERS_LOCK = threading.Lock()
+
+
+def get_runner(store: Store | None = None, *, start: bool = True) -> Runner:
+    """The process-wide runner of a home (created once, started unless start=False)."""
+    store = store or Store()
+    key = store.home.resolve()
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(key)
+        if runner is None:
+            runner = _RUNNERS[key] = Runner(store, executor=make_executor())
+    return runner.start() if start else runner
+
+
+# -- process helpers ----------------------------------------------------------------------------
+def pid_alive(pid: int) -> bool:
+    """True when a process with this pid exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): trust kill(0)
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _is_worker_of(pid: int, run_id: str) -> bool | None:
+    """Whether the process is `rnnlab.worker` for run_id; None when it cannot be told."""
+    if pid == os.getpid():
+        return None
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None if not Path("/proc/self").exists() else False
+    return b"rnnlab.worker" in argv and run_id.encode() in argv
+
+
+def _tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a log file ('' when there is none)."""
+    if path is None or not path.is_file():
+        return ""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, handle.tell() - 20000))
+        text = handle.read().decode("utf-8", "replace")
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,271 @@
+"""One run, start to finish: `python -m rnnlab.worker RUN_ID [--home DIR] [--resume]`.
+
+`execute` is the single catch-all of a run. It reads the run's config from the store, prepares
+the data, trains (`train.train_run`), evaluates the validation and test parts against the
+baselines, writes the artefacts (config.json, predictions.csv, forecast.csv; the model and
+checkpoints come from training) and the summary, and sets the final status. Any exception ends
+the run `failed` with its message and traceback in the store; nothing escapes to the caller.
+
+A background thread heartbeats into the store every `HEARTBEAT_SECONDS`, so the job runner can
+tell a live worker from a dead one. TensorFlow is imported inside functions only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from rnnlab.config import RunConfig
+from rnnlab.errors import RnnlabError, RunNotFound
+from rnnlab.store import RunStatus, Store
+
+HEARTBEAT_SECONDS = 2.0
+FORECAST_STEPS = 30          # steps forecast past the end of the data (at least the horizon)
+FREE_RUNNING_MAX_STEPS = 500  # a free-running test trajectory longer than this is cut
+ONE_STEP, FREE_RUN = "one-step-ahead", "free-running"
+PREDICTION_COLUMNS = ["split", "kind", "timestamp", "step", "actual", "model", "naive",
+                      "seasonal_naive", "mean", "origin"]
+
+
+class Heartbeat:
+    """A daemon thread that stamps the run's heartbeat (and pid) until stopped."""
+
+    def __init__(self, store: Store, run_id: str, every: float = HEARTBEAT_SECONDS):
+        self.store, self.run_id, self.every = store, run_id, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._beat(pid=os.getpid())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self._beat()
+
+    def _beat(self, pid: int | None = None) -> None:
+        try:
+            self.store.heartbeat(self.run_id, pid=pid)
+        except Exception:  # a busy store must not end the run; the next beat retries
+            pass
+
+
+def execute(store: Store, run_id: str, *, resume: bool = False, prepared=None) -> RunStatus:
+    """Run one run to its final status; never raises (except for a run that does not exist)."""
+    run = store.get_run(run_id)
+    if not _take(store, run):
+        return store.get_run(run_id).status
+    with Heartbeat(store, run_id):
+        try:
+            return _execute(store, run_id, resume=resume, prepared=prepared)
+        except KeyboardInterrupt:
+            return _finish(store, run_id, RunStatus.CANCELLED,
+                           {"message": "Stopped from the keyboard. Resume it to continue."})
+        except BaseException as exc:  # the one place that catches everything
+            return _fail(store, run_id, exc)
+
+
+def _take(store: Store, run) -> bool:
+    """Make sure the run is ours to execute: running (claimed) or queued (started by hand)."""
+    if run.status == RunStatus.QUEUED:
+        return store.transition(run.id, (RunStatus.QUEUED,), RunStatus.RUNNING,
+                                started_at=run.started_at or time.time(), pid=os.getpid())
+    return run.status == RunStatus.RUNNING
+
+
+def _execute(store: Store, run_id: str, *, resume: bool, prepared) -> RunStatus:
+    run = store.get_run(run_id)
+    cfg = RunConfig.from_dict(run.config)
+    store.update_run(run_id, pid=os.getpid(), error=None, traceback=None, finished_at=None)
+    store.artefact(run_id, "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    if not resume:  # a resumed run's event comes from training, with the epoch it resumes from
+        store.add_event(run_id, "started", f"Started (pid {os.getpid()}).")
+    if store.cancel_requested(run_id):
+        return _finish(store, run_id, RunStatus.CANCELLED, {"message": "Cancelled before training."})
+    if prepared is None:
+        from rnnlab import data
+
+        prepared = data.prepare(cfg.data, cfg.model.lookback, cfg.model.horizon)
+    if run.data_sha256 and prepared.data_sha256 != run.data_sha256:
+        store.add_event(run_id, "data changed", "The data file changed since the run was queued; "
+                        "it trains on the file as it is now.")
+    from rnnlab import train
+
+    outcome = train.train_run(store, run_id, cfg, prepared, resume=resume)
+    summary = _base_summary(store, run_id, cfg, prepared, outcome)
+    if outcome.status == RunStatus.DONE:
+        summary.update(_evaluate_and_write(store, run_id, cfg, prepared, outcome))
+    return _finish(store, run_id, RunStatus(outcome.status), summary)
+
+
+def _base_summary(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) -> dict:
+    """What every finished run reports, evaluated or not."""
+    seconds = [r["seconds"] for r in store.epochs(run_id) if r["seconds"] is not None]
+    summary = {"target": prepared.target, "data_source": cfg.data.source,
+               "data_sha256": prepared.data_sha256, "epochs_done": outcome.epochs_done,
+               "seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None,
+               "params": _param_count(cfg, prepared)}
+    if outcome.message:
+        summary["message"] = outcome.message
+    return summary
+
+
+def _param_count(cfg: RunConfig, prepared) -> int:
+    """Trainable parameters, from the config and the number of inputs."""
+    from rnnlab.model_info import estimate_params
+
+    return estimate_params(cfg.model, len(prepared.inputs))
+
+
+def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) -> dict:
+    """Score val and test against the baselines; write predictions.csv and forecast.csv."""
+    from rnnlab import evaluate
+
+    predict = _predictor(run_id, outcome)
+    results, frames = {}, []
+    for split in ("val", "test"):
+        if len(getattr(prepared, f"t_{split}")) == 0:
+            continue
+        ev = evaluate.evaluate(prepared, predict, split)
+        results[split] = ev
+        frames.append(_one_step_frame(ev))
+    test = results["test"]
+    frames.append(_free_running_frame(prepared, predict))
+    _write_csv(store.artefact(run_id, "predictions.csv"), frames)
+    _write_forecast(store, run_id, prepared, predict)
+    return {"metrics": {split: ev.metrics for split, ev in results.items()},
+            "skill_vs_naive": test.skill_vs_naive, "sentence": test.verdict,
+            "kind": test.kind, "baseline_notes": test.baseline_notes, "notes": test.notes}
+
+
+def _predictor(run_id: str, outcome):
+    """The trained model's predict_fn (scaled windows -> scaled targets)."""
+    if outcome.predict is None:
+        raise RuntimeError(f"Training of run {run_id} ended done without a predict function.")
+    return outcome.predict
+
+
+def _one_step_frame(ev):
+    """predictions.csv rows of one split, teacher forced."""
+    frame = ev.to_frame()
+    frame.insert(0, "kind", ONE_STEP)
+    frame.insert(0, "split", ev.split)
+    return frame
+
+
+def _free_running_frame(prepared, predict):
+    """predictions.csv rows of a free-running trajectory over the test part."""
+    import numpy as np
+    import pandas as pd
+
+    from rnnlab import evaluate
+
+    start = prepared.n_train + prepared.n_val  # first test row
+    steps = min(prepared.n_test, FREE_RUNNING_MAX_STEPS)
+    traj = evaluate.free_running(prepared, predict, start, steps)
+    target = np.asarray(prepared.values, dtype=float)[:, 0]  # (T,)
+    step = np.arange(steps)  # (steps,)
+    frame = pd.DataFrame({"split": "test", "kind": FREE_RUN, "timestamp": np.asarray(traj.index),
+                          "step": step + 1, "actual": traj.actual, "model": traj.values,
+                          "naive": target[start - 1],
+                          "mean": float(target[:prepared.n_train].mean())})
+    m = prepared.season
+    if m and start - m >= 0:
+        frame["seasonal_naive"] = target[start + step - m * (step // m + 1)]
+    frame["origin"] = prepared.index[start - 1]
+    return frame
+
+
+def _write_csv(path: Path, frames: list) -> None:
+    """Write the prediction rows in the documented column order, timestamps as ISO text."""
+    import pandas as pd
+
+    frame = pd.concat(frames, ignore_index=True)
+    for col in PREDICTION_COLUMNS:
+        if col not in frame:
+            frame[col] = None
+    for col in ("timestamp", "origin"):
+        frame[col] = [_when(v) for v in frame[col]]
+    frame[PREDICTION_COLUMNS].to_csv(path, index=False)
+
+
+def _write_forecast(store: Store, run_id: str, prepared, predict) -> None:
+    """forecast.csv: the next steps past the end of the data, free-running."""
+    import pandas as pd
+
+    from rnnlab import evaluate
+
+    steps = max(prepared.horizon, FORECAST_STEPS)
+    index, values = evaluate.forecast_beyond(prepared, predict, steps)
+    pd.DataFrame({"timestamp": [_when(v) for v in index], "forecast": values}).to_csv(
+        store.artefact(run_id, "forecast.csv"), index=False)
+
+
+def _when(value) -> str | int:
+    """A timestamp as ISO text, a position as an int."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    try:
+        import numpy as np
+
+        if isinstance(value, np.datetime64):
+            import pandas as pd
+
+            return pd.Timestamp(value).isoformat()
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _finish(store: Store, run_id: str, status: RunStatus, summary: dict) -> RunStatus:
+    """Write the summary and final status together (finished_at set)."""
+    try:
+        store.update_run(run_id, status=status, summary=summary, finished_at=time.time())
+        store.add_event(run_id, status.value, summary.get("message") or f"Run {status.value}.")
+    except RunNotFound:  # deleted while it ran
+        pass
+    return status
+
+
+def _fail(store: Store, run_id: str, exc: BaseException) -> RunStatus:
+    """Record a failure: the message for people, the traceback for whoever fixes it."""
+    message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
+    detail = "".join(traceback.format_exception(exc))
+    try:
+        store.update_run(run_id, status=RunStatus.FAILED, finished_at=time.time(),
+                         error=message, traceback=detail)
+        store.add_event(run_id, "failed", message)
+    except Exception:  # the store itself is gone; the log keeps the traceback
+        print(detail, file=sys.stderr)
+    return RunStatus.FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of a worker process; exit 0 unless the run failed."""
+    parser = argparse.ArgumentParser(prog="python -m rnnlab.worker", description=__doc__.split("\n")[0])
+    parser.add_argument("run_id")
+    parser.add_argument("--home", default=None, help="the run store's folder (default RNNLAB_HOME)")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    args = parser.parse_args(argv)
+    try:
+        status = execute(Store(args.home), args.run_id, resume=args.resume)
+    except RnnlabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"run {args.run_id}: {status.value}", flush=True)
+    return 1 if status == RunStatus.FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
