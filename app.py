@@ -1,7 +1,7 @@
 """RNN Lab dashboard: `streamlit run app.py`.
 
 The entry page is a router: it sets up the session (the config, a preset from the link), draws
-the sidebar status line and runs the page the user chose. Pages live in pages/.
+the sidebar status line and runs the page the user chose. Pages live in views/.
 """
 
 import streamlit as st
@@ -33,5 +33,9 @@ PAGES = {
 }
 
 page = st.navigation(PAGES)
-ui.sidebar()
-page.run()
+slot = ui.sidebar()
+ui.notices()
+try:
+    page.run()
+finally:  # also when the page stops early: the dataset line shows the page's last choice
+    ui.sidebar_dataset(slot)

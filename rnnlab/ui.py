@@ -16,9 +16,9 @@ import importlib
 import json
 import math
 import re
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -31,15 +31,16 @@ CONFIG_KEY = "run_config"
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 FINISHED = (RunStatus.DONE, RunStatus.DIVERGED, RunStatus.FAILED, RunStatus.CANCELLED,
             RunStatus.INTERRUPTED)
-STATUS_ICONS = {
-    RunStatus.QUEUED: "⏳", RunStatus.RUNNING: "🏃", RunStatus.DONE: "✅",
-    RunStatus.FAILED: "❌", RunStatus.CANCELLED: "⏹️", RunStatus.INTERRUPTED: "⚠️",
-    RunStatus.DIVERGED: "💥",
+STATUS_ICONS = {  # Material icons render the same in every browser (no emoji font needed)
+    RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING: ":material/directions_run:",
+    RunStatus.DONE: ":material/check_circle:", RunStatus.FAILED: ":material/error:",
+    RunStatus.CANCELLED: ":material/stop_circle:", RunStatus.INTERRUPTED: ":material/warning:",
+    RunStatus.DIVERGED: ":material/bolt:",
 }
-PAGES = {  # page file -> url path; one place so links and tests agree
-    "data": "pages/data.py", "model": "pages/model.py", "train": "pages/train.py",
-    "results": "pages/results.py", "gradients": "pages/gradients.py",
-    "compare": "pages/compare.py",
+PAGES = {  # page name -> its file; one place so links and tests agree
+    "data": "views/data.py", "model": "views/model.py", "train": "views/train.py",
+    "results": "views/results.py", "gradients": "views/gradients.py",
+    "compare": "views/compare.py",
 }
 
 
@@ -55,7 +56,9 @@ def engine(name: str):
 def missing_module(name: str, what: str) -> None:
     """Say, without crashing, that a part of the engine is not there."""
     st.info(f"{what} is not available in this installation (the module `rnnlab.{name}` is "
-            "missing or incomplete). The rest of the page still works.", icon="ℹ️")
+            "missing or incomplete). The rest of the page still works.", icon=":material/info:")
+
+
 
 
 # -- store and runner ---------------------------------------------------------------------------
@@ -83,20 +86,31 @@ def runner():
 
 
 # -- the config in session state --------------------------------------------------------------
+def default_config() -> dict:
+    """The starting config: engine defaults, with the default sample's columns and season."""
+    raw = cfgmod.RunConfig().to_dict()
+    samples = engine("samples")
+    sample = getattr(samples, "SAMPLES", {}).get(raw["data"]["source"]) if samples else None
+    if sample is not None:
+        raw["data"].update(target=sample.target, date_column=sample.date_column,
+                           season=sample.season)
+    return raw
+
+
 def config_dict() -> dict:
     """The user's current choices as a RunConfig dict (created with defaults on first use)."""
     if CONFIG_KEY not in st.session_state:
-        st.session_state[CONFIG_KEY] = cfgmod.RunConfig().to_dict()
+        st.session_state[CONFIG_KEY] = default_config()
     return st.session_state[CONFIG_KEY]
 
 
-def set_config(run_cfg: cfgmod.RunConfig | dict, *, forget_widgets: bool = True) -> None:
-    """Replace the whole config (a preset, a run's config); widgets re-read it."""
+def set_config(run_cfg: cfgmod.RunConfig | dict) -> None:
+    """Replace the whole config (a preset, a run's config); the settings widgets re-read it."""
     raw = run_cfg.to_dict() if isinstance(run_cfg, cfgmod.RunConfig) else dict(run_cfg)
-    st.session_state[CONFIG_KEY] = json.loads(json.dumps(raw))
-    if forget_widgets:
-        for key in [k for k in st.session_state if str(k).startswith(("data_", "model_", "train_"))]:
-            del st.session_state[key]
+    st.session_state[CONFIG_KEY] = json.loads(json.dumps(raw))  # a deep, JSON-plain copy
+    prefixes = ("data_", "model_", "train_")
+    for key in [k for k in st.session_state if str(k).startswith(prefixes)]:
+        del st.session_state[key]
 
 
 def set_value(section: str, name: str, value: Any) -> None:
@@ -135,7 +149,32 @@ def apply_query_params() -> None:
         st.session_state["_preset_error"] = str(exc)
         return
     set_config(run_cfg)
-    st.session_state["_preset_note"] = f"Loaded the preset “{run_cfg.name or name}” from the link."
+    st.session_state["_notice"] = f"Loaded the preset “{run_cfg.name or name}” from the link."
+
+
+def load_preset(name: str | None) -> None:
+    """Button callback: replace every setting with a preset's and put it in the link."""
+    if not name:
+        return
+    try:
+        run_cfg = preset_config(name)
+    except RnnlabError as exc:
+        st.session_state["_preset_error"] = str(exc)
+        return
+    set_config(run_cfg)
+    st.session_state["_applied_preset"] = name
+    st.query_params["preset"] = name
+    st.session_state["_notice"] = f"Loaded the preset “{run_cfg.name or name}”."
+
+
+def notices() -> None:
+    """One-off messages left by a callback or a link (a preset loaded, settings copied)."""
+    note = st.session_state.pop("_notice", None)
+    if note:
+        st.success(note, icon=":material/school:")
+    error = st.session_state.pop("_preset_error", None)
+    if error:
+        st.error(f"The preset in the link cannot be loaded: {error}", icon=":material/block:")
 
 
 def preset_names() -> dict[str, str]:
@@ -186,6 +225,21 @@ def save_upload(raw: bytes, filename: str) -> Path:
     return path
 
 
+def sample_names() -> list[str]:
+    """Names of the shipped samples (empty if the samples module is unavailable)."""
+    samples = engine("samples")
+    return list(getattr(samples, "SAMPLES", {})) if samples else []
+
+
+def script_data_hint(source: str) -> str | None:
+    """The data path an exported script should read: None for samples (the export knows them),
+    the file's own name for an upload (not the server's storage path)."""
+    samples = engine("samples")
+    if source in sample_names() or (samples and samples.sample_for(source) is not None):
+        return None
+    return source_label(source)
+
+
 def source_label(source: str | None) -> str:
     """A short name for a data source: the sample's title or the uploaded file's name."""
     if not source:
@@ -199,13 +253,15 @@ def source_label(source: str | None) -> str:
 
 
 # -- runs -------------------------------------------------------------------------------------
-def run_label(run: RunRecord) -> str:
-    """How a run is named in pickers: icon, name, cell, id."""
+def run_label(run: RunRecord, *, icon: bool = False) -> str:
+    """How a run is named: name, network, status, id (icon=True for markdown, not for pickers)."""
     model = run.config.get("model", {})
     cell = cfgmod.CELL_LABELS.get(model.get("cell"), model.get("cell", "?"))
     shape = f"{model.get('n_layers', '?')}×{cell}({_units(model)})"
     name = f"{run.name} · " if run.name else ""
-    return f"{STATUS_ICONS.get(run.status, '')} {name}{shape} · {run.id}"
+    if icon:
+        return f"{STATUS_ICONS.get(run.status, '')} {name}{shape} · {run.id}"
+    return f"{name}{shape} · {run.status.value} · {run.id}"
 
 
 def _units(model: dict) -> str:
@@ -215,11 +271,14 @@ def _units(model: dict) -> str:
     return str(units)
 
 
-def run_picker_ui(label: str, key: str, *, statuses: Iterable[RunStatus] | None = None,
-                  help: str, use_query: bool = True, index_default: int = 0,
-                  exclude: str | None = None) -> str | None:
-    """Pick one run; the URL's ?run=ID preselects it, and the choice is written back to the URL."""
-    runs = [r for r in store().list_runs(tuple(statuses) if statuses else None) if r.id != exclude]
+def run_picker_ui(label: str, key: str, *, help: str, use_query: bool = True,
+                  exclude: str | None = None,
+                  prefer: Iterable[RunStatus] = (RunStatus.DONE,)) -> str | None:
+    """Pick one run; a link's ?run=ID preselects it, and the choice is written back to the URL.
+
+    Without a link or an earlier choice, the newest run whose status is in `prefer` is picked.
+    """
+    runs = [r for r in store().list_runs() if r.id != exclude]
     if not runs:
         return None
     ids = [r.id for r in runs]
@@ -229,9 +288,8 @@ def run_picker_ui(label: str, key: str, *, statuses: Iterable[RunStatus] | None 
         st.session_state[key] = wanted  # a shared link wins once
         st.session_state[f"_{key}_from_url"] = wanted
     elif st.session_state.get(key) not in ids:
-        remembered = st.session_state.get("selected_run")
-        st.session_state[key] = remembered if (use_query and remembered in ids) else \
-            ids[min(index_default, len(ids) - 1)]
+        remembered = st.session_state.get("selected_run") if use_query else None
+        st.session_state[key] = remembered if remembered in ids else _preferred(runs, prefer)
     run_id = st.selectbox(label, ids, format_func=labels.get, key=key, help=help)
     if use_query:
         st.session_state["selected_run"] = run_id
@@ -240,19 +298,41 @@ def run_picker_ui(label: str, key: str, *, statuses: Iterable[RunStatus] | None 
     return run_id
 
 
+def _preferred(runs: list[RunRecord], prefer: Iterable[RunStatus]) -> str:
+    """The newest run in one of the preferred statuses, else the newest run."""
+    prefer = tuple(prefer)
+    return next((r.id for r in runs if r.status in prefer), runs[0].id)
+
+
+def share_caption(**query: str) -> None:
+    """A link to this page with the given query (e.g. run=ID), for a teacher to hand out."""
+    url = getattr(st.context, "url", None)
+    if not url:
+        return
+    st.caption(f":material/link: Link to share: {url.split('?')[0]}?{urlencode(query)}")
+
+
 def status_counts() -> dict[RunStatus, int]:
     """How many runs are in each status."""
     return store().count_by_status()
 
 
-def sidebar() -> None:
-    """The status line: the active dataset and how many runs are training or waiting."""
+def sidebar() -> Any:
+    """The status line: how many runs are training or waiting, and a slot for the dataset
+    (filled by `sidebar_dataset` after the page ran, since the page may change it)."""
     with st.sidebar:
-        st.caption("Active dataset")
-        data = config_dict().get("data", {})
-        target = data.get("target") or "default column"
-        st.markdown(f"**{source_label(data.get('source'))}** → `{target}`")
+        slot = st.container()
         _run_status_fragment()
+    return slot
+
+
+def sidebar_dataset(slot: Any) -> None:
+    """The active dataset and its target, in the sidebar slot."""
+    data = config_dict().get("data", {})
+    with slot:
+        st.caption("Active dataset")
+        target = f"  \nforecasting `{data['target']}`" if data.get("target") else ""
+        st.markdown(f":material/dataset: **{source_label(data.get('source'))}**{target}")
 
 
 @st.fragment(run_every=3)
@@ -261,7 +341,8 @@ def _run_status_fragment() -> None:
     running, queued = counts.get(RunStatus.RUNNING, 0), counts.get(RunStatus.QUEUED, 0)
     done = sum(counts.get(s, 0) for s in FINISHED)
     st.caption("Runs")
-    st.markdown(f"🏃 **{running}** training · ⏳ **{queued}** queued · {done} finished")
+    st.markdown(f":material/directions_run: **{running}** training · "
+                f":material/hourglass_top: **{queued}** queued · {done} finished")
 
 
 # -- formatting -------------------------------------------------------------------------------
@@ -275,13 +356,6 @@ def fmt_seconds(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
-
-
-def fmt_when(timestamp: float | None) -> str:
-    """A timestamp as local 'YYYY-MM-DD HH:MM'."""
-    if not timestamp:
-        return "—"
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
 def fmt_number(value: Any, digits: int = 4) -> str:
@@ -319,8 +393,11 @@ PREDICTOR_LABELS = {"model": "the model", "naive": "naive (last value)",
 def metrics_table(split_metrics: dict) -> pd.DataFrame:
     """Model vs baselines: one row per predictor, RMSE/MAE/MAPE/R² and skill vs naive."""
     naive = (split_metrics.get("naive") or {}).get("rmse")
+    order = [n for n in PREDICTOR_LABELS if n in split_metrics]
+    order += [n for n in split_metrics if n not in order]
     rows = []
-    for name, scores in split_metrics.items():
+    for name in order:
+        scores = split_metrics[name]
         if not isinstance(scores, dict):
             continue
         row = {"predictor": PREDICTOR_LABELS.get(name, name)}
@@ -344,8 +421,10 @@ def flatten(raw: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def differing_settings(configs: dict[str, dict]) -> pd.DataFrame:
-    """Rows = runs, columns = only the settings that are not the same in every run."""
-    flat = {run_id: flatten(c) for run_id, c in configs.items()}
+    """Rows = runs, columns = only the settings that are not the same in every run (the run's
+    name is not a setting)."""
+    flat = {run_id: {k: v for k, v in flatten(c).items() if k != "name"}
+            for run_id, c in configs.items()}
     keys = sorted({k for f in flat.values() for k in f})
     differ = [k for k in keys if len({repr(f.get(k)) for f in flat.values()}) > 1]
     frame = pd.DataFrame({k: [_cell(flat[r].get(k)) for r in flat] for k in differ},
@@ -367,7 +446,11 @@ def best_run(scores: dict[str, float | None]) -> str | None:
 
 
 def run_score(run: RunRecord, epochs: list[dict]) -> tuple[float | None, str]:
-    """A number to rank a run by, and what it is: test RMSE, else the last validation loss."""
+    """A number to rank a run by, and what it is: test RMSE, else the last validation loss.
+
+    Only runs that finished normally are ranked (a failed or diverged run has no score)."""
+    if run.status != RunStatus.DONE:
+        return None, ""
     test = run.summary.get("metrics", {}).get("test", {}).get("model", {})
     if test.get("rmse") is not None:
         return float(test["rmse"]), "test RMSE"
@@ -401,10 +484,30 @@ def page_link(name: str, label: str, icon: str | None = None, **query: str) -> N
     st.page_link(PAGES[name], label=label, icon=icon, query_params=query or None)
 
 
+def chart(fig, key: str) -> None:
+    """A Plotly figure at full width in the engine's own look (colours mean the same everywhere)."""
+    st.plotly_chart(fig, key=key, width="stretch", theme=None,
+                    config={"displaylogo": False, "responsive": True})
+
+
+def share_colour_scale(figs: list) -> None:
+    """Give the log-colour heatmaps of figures shown side by side one colour range (in log10
+    units, as the figures draw them), so equal colours mean equal values in every figure."""
+    traces = [t for fig in figs for t in fig.data
+              if t.type == "heatmap" and t.zmin is not None and t.zmax is not None]
+    if len(traces) < 2:
+        return
+    lo, hi = min(t.zmin for t in traces), max(t.zmax for t in traces)
+    ticks = [k for k in range(math.floor(lo), math.ceil(hi) + 1) if lo <= k <= hi] or [lo, hi]
+    labels = [f"{10.0 ** k:.3g}" for k in ticks]
+    for trace in traces:
+        trace.update(zmin=lo, zmax=hi, colorbar=dict(tickvals=ticks, ticktext=labels))
+
+
 def guarded(fn: Callable[[], Any], what: str) -> Any:
-    """Call fn; a user mistake (RnnlabError) becomes st.error with its advice, then the page stops."""
+    """Call fn; a user mistake (RnnlabError) becomes st.error with its advice; the page stops."""
     try:
         return fn()
     except RnnlabError as exc:
-        st.error(f"{what}: {exc}", icon="🚫")
+        st.error(f"{what}: {exc}", icon=":material/block:")
         st.stop()

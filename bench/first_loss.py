@@ -1,0 +1,77 @@
+"""Time to first loss point: from submit to the first epoch row in the store, cold.
+
+Goal: <= 6 s. Baseline in the same run: a fresh interpreter that only imports TensorFlow and
+builds the same model (the floor any worker process pays before its first step).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import percentile, record, run_json, show  # noqa: E402
+from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+
+REPEATS = 3
+CONFIG = RunConfig(
+    name="first loss point",
+    data=DataConfig(source="noisy_sine.csv", target="value"),
+    model=ModelConfig(cell="lstm", n_layers=2, units=32, lookback=30),
+    train=TrainConfig(epochs=3),
+)
+BASELINE = (
+    "import json, time; t = time.perf_counter()\n"
+    "import keras\n"
+    "m = keras.Sequential([keras.Input((30, 1)), keras.layers.LSTM(32, return_sequences=True),"
+    " keras.layers.LSTM(32), keras.layers.Dense(1)])\n"
+    "m.compile('adam', 'mse')\n"
+    "print(json.dumps({'seconds': time.perf_counter() - t}))\n"
+)
+
+
+def one_submit() -> float:
+    """Seconds from jobs.submit to the first epoch row, with a fresh runner and store."""
+    from rnnlab import jobs
+    from rnnlab.store import Store
+
+    with tempfile.TemporaryDirectory() as home:
+        store = Store(home)
+        runner = jobs.Runner(store, concurrency=1, executor=jobs.LocalProcessExecutor()).start()
+        try:
+            start = time.perf_counter()
+            run_id = jobs.submit(store, CONFIG)
+            while not store.epochs(run_id):
+                if store.get_run(run_id).status.finished:
+                    raise RuntimeError(f"run ended {store.get_run(run_id).status}: "
+                                       f"{store.get_run(run_id).error}")
+                time.sleep(0.05)
+            first = time.perf_counter() - start
+            jobs.cancel(store, run_id)
+            runner.wait_idle(60)
+        finally:
+            runner.stop()
+    return first
+
+
+def main() -> list[dict]:
+    """Run the benchmark, print and record its table."""
+    base = [run_json(["-c", BASELINE])["seconds"] for _ in range(REPEATS)]
+    ours = [one_submit() for _ in range(REPEATS)]
+    rows = [
+        {"measure": "import keras + build model, fresh process (floor)", "median_s": percentile(base, 50),
+         "ratio": 1.0},
+        {"measure": "submit -> first epoch row (2 × LSTM(32), 30 steps)", "median_s": percentile(ours, 50),
+         "ratio": percentile(ours, 50) / percentile(base, 50)},
+        {"measure": "goal: <= 6 s", "median_s": percentile(ours, 50) <= 6, "ratio": ""},
+    ]
+    show(rows)
+    record("first_loss", rows)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Helpers for the dashboard tests: finished runs written straight into a store, chart specs."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from rnnlab.store import RunStatus, Store
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+PAGES = ["views/data.py", "views/model.py", "views/train.py", "views/results.py",
+         "views/gradients.py", "views/compare.py"]
+TENSORS = ["lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias", "dense/kernel", "dense/bias"]
+
+
+def tiny_config(name: str = "", cell: str = "lstm", units: int = 8) -> RunConfig:
+    """noisy_sine, lookback 10, one small layer, 3 epochs."""
+    return RunConfig(name=name, data=DataConfig(source="noisy_sine.csv", target="value"),
+                     model=ModelConfig(cell=cell, n_layers=1, units=units, lookback=10),
+                     train=TrainConfig(epochs=3, batch_size=32, clipnorm=1.0))
+
+
+def add_finished_run(store: Store, name: str = "tiny LSTM", cell: str = "lstm", units: int = 8,
+                     status: RunStatus = RunStatus.DONE, rmse: float = 0.12) -> str:
+    """A run as the worker leaves it: epoch rows, gradient traces, artefacts, summary."""
+    cfg = tiny_config(name, cell, units)
+    run_id = store.create_run(cfg.to_dict(), name=name, epochs_total=3, data_sha256="abc")
+    now = time.time()
+    store.update_run(run_id, status=RunStatus.RUNNING, started_at=now - 30)
+    fade = 1.5 if cell == "simple_rnn" else 4.0  # SimpleRNN's gradient fades faster
+    for epoch in (1, 2, 3):
+        store.add_epoch(
+            run_id, epoch, train_loss=0.5 / epoch, val_loss=0.6 / epoch, lr=1e-3, seconds=2.0,
+            grad_norm_mean=0.3 / epoch, grad_norm_max=0.9 / epoch,
+            tensor_norms={t: (0.1 * (i + 1) / epoch, 0.2 * (i + 1) / epoch)
+                          for i, t in enumerate(TENSORS)},
+            step_norms=[0.3 / epoch + 0.01 * k for k in range(25)],
+            through_time={"input": [0.1 * math.exp(-k / fade) / epoch for k in range(10)],
+                          "layer_1": [0.2 * math.exp(-k / fade) / epoch for k in range(10)]})
+    write_artefacts(store, run_id, cfg)
+    metrics = {"model": {"rmse": rmse, "mae": rmse * 0.8, "mape": None, "r2": 0.9, "n": 100},
+               "naive": {"rmse": 0.2, "mae": 0.16, "mape": None, "r2": 0.7, "n": 100},
+               "seasonal_naive": {"rmse": 0.15, "mae": 0.12, "mape": None, "r2": 0.8, "n": 100},
+               "mean": {"rmse": 0.7, "mae": 0.6, "mape": None, "r2": 0.0, "n": 100}}
+    summary = {"metrics": {"test": metrics, "val": metrics}, "skill_vs_naive": 1 - rmse / 0.2,
+               "sentence": f"The model's error is {rmse / 0.2:.2g}× the naive forecast's.",
+               "params": 337, "target": "value", "data_source": "noisy_sine.csv",
+               "seconds_per_epoch": 2.0}
+    error = traceback = None
+    if status == RunStatus.FAILED:
+        error = "ValueError: boom"
+        traceback = "Traceback (most recent call last):\nValueError: boom"
+    if status == RunStatus.DIVERGED:
+        summary["message"] = "The loss became NaN: exploding gradients. Try clipnorm=1.0."
+    store.update_run(run_id, status=status, finished_at=now, summary=summary, error=error,
+                     traceback=traceback)
+    return run_id
+
+
+def write_artefacts(store: Store, run_id: str, cfg: RunConfig) -> None:
+    """config.json, predictions.csv (both kinds), forecast.csv and a stand-in model file."""
+    store.artefact(run_id, "config.json").write_text(cfg.to_json())
+    times = pd.date_range("2022-06-01", periods=40, freq="D")
+    actual = [math.sin(2 * math.pi * t / 50) for t in range(40)]
+    rows = []
+    for kind in ("one-step-ahead", "free-running"):
+        for i, (t, a) in enumerate(zip(times, actual)):
+            rows.append({"split": "test", "kind": kind, "timestamp": t.isoformat(),
+                         "step": 1 if kind == "one-step-ahead" else i + 1, "actual": a,
+                         "model": a + 0.05, "naive": actual[i - 1] if i else a,
+                         "seasonal_naive": None, "mean": 0.0,
+                         "origin": (t - pd.Timedelta(days=1)).isoformat()})
+    pd.DataFrame(rows).to_csv(store.artefact(run_id, "predictions.csv"), index=False)
+    future = pd.date_range(times[-1] + pd.Timedelta(days=1), periods=30, freq="D")
+    pd.DataFrame({"timestamp": [t.isoformat() for t in future],
+                  "forecast": [0.1] * 30}).to_csv(store.artefact(run_id, "forecast.csv"),
+                                                 index=False)
+    store.artefact(run_id, "model.keras").write_bytes(b"PK\x03\x04 not a real model")
+
+
+def plotly_specs(at) -> dict:
+    """Plotly charts on the page by key -> their figure spec (the JSON Streamlit sends)."""
+    import json
+
+    out = {}
+    for el in at.get("plotly_chart"):
+        out[el.proto.id.split("-")[-1] if not el.key else el.key] = json.loads(el.proto.spec)
+    return out
+
+
+def values(array) -> list:
+    """A Plotly JSON array as a list; typed arrays ({dtype, bdata}) are decoded."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(array, dict) and "bdata" in array:
+        flat = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        shape = array.get("shape")
+        if shape:
+            flat = flat.reshape([int(n) for n in str(shape).split(",")])
+        return flat.tolist()
+    return list(array)

@@ -1,0 +1,68 @@
+"""The pure helpers behind the pages (no Streamlit session needed)."""
+
+import math
+
+import pytest
+
+from apphelpers import add_finished_run, tiny_config
+from rnnlab import ui
+from rnnlab.store import RunStatus
+
+
+def test_fmt_seconds():
+    assert [ui.fmt_seconds(s) for s in (None, 4.4, 65, 3725)] == ["—", "4 s", "1 min 05 s",
+                                                                  "1 h 02 min"]
+
+
+def test_metrics_table_orders_model_first_with_skill_vs_naive():
+    table = ui.metrics_table({"mean": {"rmse": 0.7}, "naive": {"rmse": 0.2},
+                              "model": {"rmse": 0.1, "mape": None}})
+    assert list(table["predictor"]) == ["the model", "naive (last value)",
+                                        "mean of training data"]
+    assert table["skill vs naive"].tolist() == pytest.approx([0.5, 0.0, -2.5])
+
+
+def test_skill_sentence_prefers_the_engines_words():
+    assert ui.skill_sentence({"sentence": "As the engine says."}) == "As the engine says."
+    words = ui.skill_sentence({"metrics": {"test": {"model": {"rmse": 0.36},
+                                                    "naive": {"rmse": 0.2}}}})
+    assert words.startswith("The model's error is 1.8× the naive forecast's")
+
+
+def test_differing_settings_keeps_only_what_differs():
+    a = tiny_config("a").to_dict()
+    b = tiny_config("b", cell="gru", units=4).to_dict()
+    frame = ui.differing_settings({"a": a, "b": b})
+    assert sorted(frame.columns) == ["model.cell", "model.units"]
+    assert frame.loc["b", "model.cell"] == "gru"
+
+
+def test_best_run_ignores_missing_and_nan():
+    assert ui.best_run({"a": None, "b": math.nan, "c": 0.3, "d": 0.2}) == "d"
+    assert ui.best_run({"a": None}) is None
+
+
+def test_run_score_only_ranks_finished_runs(store):
+    done = store.get_run(add_finished_run(store, rmse=0.3))
+    failed = store.get_run(add_finished_run(store, status=RunStatus.FAILED))
+    assert ui.run_score(done, store.epochs(done.id)) == (0.3, "test RMSE")
+    assert ui.run_score(failed, store.epochs(failed.id)) == (None, "")
+
+
+def test_source_label_names_samples_and_uploads():
+    assert ui.source_label("noisy_sine.csv") == "Noisy sine wave"
+    assert ui.source_label("/x/uploads/0123456789ab-sales.csv") == "sales.csv"
+    assert ui.script_data_hint("noisy_sine.csv") is None
+    assert ui.script_data_hint("/x/uploads/0123456789ab-sales.csv") == "sales.csv"
+
+
+def test_share_colour_scale_spans_both_heatmaps():
+    import plotly.graph_objects as go
+
+    one = go.Figure(go.Heatmap(z=[[0, 1]], zmin=-3.0, zmax=-1.0))
+    two = go.Figure(go.Heatmap(z=[[0, 1]], zmin=-2.0, zmax=0.5))
+    ui.share_colour_scale([one, two])
+    for fig in (one, two):
+        assert (fig.data[0].zmin, fig.data[0].zmax) == (-3.0, 0.5)
+        assert list(fig.data[0].colorbar.tickvals) == [-3, -2, -1, 0]
+        assert list(fig.data[0].colorbar.ticktext) == ["0.001", "0.01", "0.1", "1"]

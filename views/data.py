@@ -1,0 +1,382 @@
+"""Data: a sample or an upload; what was cleaned; columns, gaps, split and scaling."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from rnnlab import config as cfgmod
+from rnnlab import ui
+
+
+data_mod, samples, figures = ui.engine("data"), ui.engine("samples"), ui.engine("figures")
+MAX_MB = 200
+MISSING_NOTE = "Missing values per column: "
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "parquet"]
+FILL_LABELS = {"interpolate": "Draw a straight line across the gap",
+               "ffill": "Repeat the last known value", "drop": "Drop rows with gaps"}
+SCALING_LABELS = {"minmax": "Min–max to 0…1", "standard": "Standardise (mean 0, sd 1)",
+                  "none": "No scaling"}
+CATEGORICAL_LABELS = {"exclude": "Leave them out", "onehot": "One 0/1 column per label"}
+FREQ_WORDS = {"D": "daily", "B": "weekdays", "MS": "monthly", "M": "monthly", "ME": "monthly",
+              "W": "weekly", "H": "hourly", "h": "hourly", "QS": "quarterly", "YS": "yearly",
+              "min": "every minute"}
+
+
+def source_ui() -> str:
+    """Sample or upload; returns the source to use (a sample name or a saved file's path)."""
+    current = ui.get_value("data", "source")
+    is_sample = current in samples.SAMPLES
+    ui.seed("data_kind", "A sample" if is_sample else "My own file")
+    kind = st.radio("Where is your data?", ["A sample", "My own file"], key="data_kind",
+                    horizontal=True,
+                    help="Samples are real, small series that ship with RNN Lab. Your own file "
+                         f"can be CSV, TSV, Excel or Parquet, up to {MAX_MB} MB.")
+    if kind == "A sample":
+        return sample_ui(current if is_sample else None)
+    return upload_ui(None if is_sample else current)
+
+
+def sample_ui(current: str | None) -> str:
+    """A radio of the samples, each with its one-line description."""
+    names = list(samples.SAMPLES)
+    ui.seed("data_sample", current or names[0])
+    name = st.radio("Sample", names, key="data_sample",
+                    format_func=lambda n: samples.SAMPLES[n].title,
+                    captions=[samples.SAMPLES[n].description for n in names],
+                    help="Pick one to explore; you can come back and change it at any time.")
+    if name != ui.get_value("data", "source"):
+        use_source(name, samples.SAMPLES[name])
+    return name
+
+
+def upload_ui(current: str | None) -> str:
+    """A file uploader; a bad file shows the engine's message and stops the page."""
+    upload = st.file_uploader(
+        f"Upload a table of your series (CSV, TSV, Excel or Parquet, up to {MAX_MB} MB)",
+        type=UPLOAD_TYPES, key="data_upload",
+        help="One row per time step, one column per measurement, ideally a date column. "
+             "We detect the date, the separator and the number format, and tell you what we "
+             "cleaned.")
+    if upload is not None:
+        return accept_upload(upload)
+    if current:
+        st.caption(f"Using your file **{ui.source_label(current)}**. Upload another to replace it.")
+        return current
+    st.info("Upload a file to continue, or switch to a sample above.", icon=":material/upload:")
+    st.stop()
+
+
+def accept_upload(upload) -> str:
+    """Check an uploaded file with the engine once, keep it, and make it the active source."""
+    raw = upload.getvalue()
+    seen = st.session_state.get("_upload_seen", {})
+    if upload.file_id not in seen:
+        seen[upload.file_id] = check_upload(raw, upload.name)
+        st.session_state["_upload_seen"] = seen
+    ok, result = seen[upload.file_id]
+    if not ok:
+        active = ui.source_label(ui.get_value("data", "source"))
+        st.error(f"**{upload.name}** cannot be used: {result}  \nThe active dataset is still "
+                 f"**{active}**.", icon=":material/block:")
+        st.stop()
+    if result != ui.get_value("data", "source"):
+        use_source(result, None)
+    return result
+
+
+def check_upload(raw: bytes, filename: str) -> tuple[bool, str]:
+    """(True, saved path) for a file the engine can read, else (False, the engine's message)."""
+    try:
+        data_mod.load(raw, filename=filename)
+    except ui.RnnlabError as exc:
+        return False, str(exc)
+    return True, str(ui.save_upload(raw, filename))
+
+
+def use_source(source: str, sample) -> None:
+    """Make a new source active: reset the column choices to the file's defaults."""
+    data = ui.config_dict()["data"]
+    defaults = cfgmod.DataConfig()
+    test_file = getattr(sample, "test_file", None)
+    data.update(source=source, target=getattr(sample, "target", None),
+                date_column=getattr(sample, "date_column", None), features=[],
+                test_source=test_file, season=getattr(sample, "season", None),
+                val_fraction=0.0 if test_file else defaults.val_fraction,  # as the tutorial
+                test_fraction=defaults.test_fraction)
+    for key in ("data_date", "data_target", "data_features", "data_season", "data_val",
+                "data_test", "data_use_test_file", "data_categorical"):
+        st.session_state.pop(key, None)
+
+
+@st.cache_data(show_spinner="Reading the data…", max_entries=16)
+def load(source: str, date_column: str | None, fill: str, categorical: str):
+    """data.load, cached per source and options."""
+    return data_mod.load(source, date_column=date_column, fill=fill, categorical=categorical)
+
+
+def load_ui(source: str):
+    """Load the active source with the chosen date column, gap filling and categorical handling."""
+    data = ui.config_dict()["data"]
+    path = str(samples.resolve_source(source)) if source in samples.SAMPLES else source
+    fill, categorical = data.get("fill", "interpolate"), data.get("categorical", "exclude")
+    try:
+        return load(path, data.get("date_column"), fill, categorical)
+    except ui.RnnlabError as exc:
+        st.error(f"This data cannot be used as it is: {exc}", icon=":material/block:")
+        if not data.get("date_column"):
+            st.stop()
+    st.info("Showing the file with its date column detected automatically instead; pick "
+            "another date column below.", icon=":material/undo:")
+    try:
+        return load(path, None, fill, categorical)
+    except ui.RnnlabError:
+        st.stop()
+
+
+def facts_ui(loaded) -> None:
+    """Rows, span, frequency, missing values."""
+    frame = loaded.frame
+    cols = st.columns([1, 2.2, 1.3, 1])
+    cols[0].metric("Rows", f"{len(frame):,}", help="Time steps after cleaning.")
+    cols[1].metric("Span", span_text(frame.index), help="First and last time step.")
+    freq = loaded.frequency
+    cols[2].metric("Frequency", FREQ_WORDS.get(freq, freq) if freq else "irregular / none",
+                   help="How often a new value arrives, as detected from the dates.")
+    cols[3].metric("Missing values", missing_count(loaded),
+                   help="Empty or unreadable cells found in the numeric columns; they are "
+                        "filled as chosen under “Gaps”.")
+
+
+def span_text(index: pd.Index) -> str:
+    """'2020-01-01 → 2022-09-26' for dates, 'rows 0 → 999' otherwise."""
+    if len(index) == 0:
+        return "—"
+    if isinstance(index, pd.DatetimeIndex):
+        return f"{index[0]:%Y-%m-%d} → {index[-1]:%Y-%m-%d}"
+    return f"rows {index[0]} → {index[-1]}"
+
+
+def missing_count(loaded) -> str:
+    """Missing values as the cleaning report counted them (before filling)."""
+    counted = getattr(loaded, "missing", None)
+    if isinstance(counted, dict):
+        return f"{int(sum(counted.values())):,}"
+    for finding in getattr(loaded.report, "findings", []):
+        if finding.message.startswith(MISSING_NOTE):
+            listing = finding.message[len(MISSING_NOTE):].split(";")[0]
+            numbers = re.findall(r" (\d[\d,]*)(?:,|$)", listing)
+            return f"{sum(int(n.replace(',', '')) for n in numbers):,}" if numbers else "some"
+    return "0"
+
+
+def report_ui(loaded) -> None:
+    """The cleaning report, opened when something needs the user's attention."""
+    findings = list(getattr(loaded.report, "findings", []))
+    urgent = any(f.kind in ("warning", "action") for f in findings)
+    icons = {"info": ":material/info:", "warning": ":material/warning:",
+             "action": ":material/cleaning_services:"}
+    with st.expander(f"What we found and cleaned ({len(findings)} notes)", expanded=urgent):
+        if not findings:
+            st.write("Nothing to clean: the file was read as it is.")
+        for f in findings:
+            st.markdown(f"{icons.get(f.kind, '•')} {f.message}")
+
+
+def columns_ui(loaded) -> None:
+    """Date column, target, extra inputs; written into the config."""
+    data = ui.config_dict()["data"]
+    left, right = st.columns(2)
+    date_options = [None] + unique([loaded.date_column, data.get("date_column"),
+                                    *getattr(loaded, "dropped_columns", {}),
+                                    *loaded.categorical_columns, *loaded.numeric_columns])
+    ui.seed("data_date", loaded.date_column if loaded.date_column in date_options else None)
+    data["date_column"] = left.selectbox(
+        "Date column", date_options, key="data_date",
+        format_func=lambda c: "No date: use the row order" if c is None else c,
+        help="The column that says when each row happened. We detect it; change it if we "
+             "guessed wrong. Without one, rows are taken in file order.")
+    numeric = list(loaded.numeric_columns)
+    target = data.get("target") if data.get("target") in numeric else loaded.default_target
+    ui.seed("data_target", target)
+    data["target"] = left.selectbox(
+        "Column to forecast (target)", numeric, key="data_target",
+        help="The series the network learns to predict. Only numeric columns can be forecast.")
+    others = [c for c in numeric if c != data["target"]]
+    if data.get("categorical") == "onehot":
+        others += list(loaded.categorical_columns)  # a text column stands for its 0/1 columns
+    ui.seed("data_features", [c for c in data.get("features", []) if c in others])
+    if any(c not in others for c in st.session_state["data_features"]):
+        st.session_state["data_features"] = [c for c in st.session_state["data_features"]
+                                             if c in others]
+    data["features"] = right.multiselect(
+        "Extra input columns", others, key="data_features",
+        help="Other columns the network may read to predict the target (e.g. temperature to "
+             "predict demand). The target's own past is always an input. Leave empty to use "
+             "only the target.")
+    if loaded.categorical_columns:
+        ui.seed("data_categorical", data.get("categorical", "exclude"))
+        data["categorical"] = right.selectbox(
+            f"Text columns ({', '.join(loaded.categorical_columns)})", list(cfgmod.CATEGORICAL),
+            key="data_categorical", format_func=CATEGORICAL_LABELS.get,
+            help="Columns of labels such as 'rain' or 'sun'. Leave them out, or turn each label "
+                 "into a 0/1 column the network can read.")
+
+
+def preparation_ui(loaded) -> None:
+    """Gap filling, split, scaling, season; written into the config."""
+    data = ui.config_dict()["data"]
+    left, mid, right = st.columns(3)
+    ui.seed("data_fill", data.get("fill", "interpolate"))
+    data["fill"] = left.selectbox(
+        "Gaps", list(cfgmod.FILLS), key="data_fill", format_func=FILL_LABELS.get,
+        help="What to do where a value is missing: draw a line between its neighbours, repeat "
+             "the last known value, or drop those rows.")
+    ui.seed("data_scaling", data.get("scaling", "minmax"))
+    data["scaling"] = left.selectbox(
+        "Scaling", list(cfgmod.SCALINGS), key="data_scaling", format_func=SCALING_LABELS.get,
+        help="Networks learn best on small numbers. Scaling is learned on the training part "
+             "only, and predictions are turned back into your units.")
+    split_ui(mid)
+    season = data.get("season") or 0
+    ui.seed("data_season", int(season))
+    value = right.number_input(
+        "Season length (rows)", min_value=0, max_value=10000, step=1, key="data_season",
+        help="How many rows one cycle lasts (12 for monthly data with a yearly pattern, 7 for a "
+             "weekly one). Used for the 'same time last season' baseline. 0 = no season.")
+    data["season"] = int(value) if value and value >= 2 else None
+
+
+def split_ui(container) -> None:
+    """Validation and test shares (or the sample's separate test file)."""
+    data = ui.config_dict()["data"]
+    source = data.get("source")
+    test_file = getattr(samples.SAMPLES.get(source), "test_file", None) if source else None
+    if test_file:
+        ui.seed("data_use_test_file", data.get("test_source") == test_file)
+        use = container.checkbox(
+            "Test on the separate test file", key="data_use_test_file",
+            help=f"This sample comes with a later period kept apart for testing ({test_file}), "
+                 "as in the tutorial. Untick to cut the test part from the end of this file "
+                 "instead.")
+        data["test_source"] = test_file if use else None
+    ui.seed("data_val", int(round(100 * data.get("val_fraction", 0.1))))
+    data["val_fraction"] = container.slider(
+        "Validation share (%)", 0, 50, key="data_val",
+        help="The part after the training rows, used to watch for over-fitting while training. "
+             "0 = no validation.") / 100
+    if data.get("test_source"):
+        container.caption(f"Test: all of {ui.source_label(data['test_source'])}.")
+        return
+    ui.seed("data_test", max(1, int(round(100 * data.get("test_fraction", 0.1)))))
+    data["test_fraction"] = container.slider(
+        "Test share (%)", 1, 50, key="data_test",
+        help="The last part of the series, never seen in training: the honest exam.") / 100
+
+
+def part_size(n_rows: int, fraction: float) -> int:
+    """Rows of a part as the engine counts them: the share rounded, at least 1 unless 0."""
+    return 0 if fraction <= 0 else max(1, int(round(n_rows * fraction)))
+
+
+def split_counts(n_rows: int, n_test_file: int | None) -> tuple[int, int, int]:
+    """Train / val / test row counts for the chosen shares (for the shaded bands)."""
+    data = ui.config_dict()["data"]
+    n_val = part_size(n_rows, data["val_fraction"])
+    if n_test_file:
+        return n_rows - n_val, n_val, n_test_file
+    n_test = part_size(n_rows, data["test_fraction"])
+    return n_rows - n_val - n_test, n_val, n_test
+
+
+def plot_frame(loaded) -> tuple[pd.DataFrame, tuple[int, int, int]]:
+    """The frame to plot (with the separate test file appended) and the split counts."""
+    data = ui.config_dict()["data"]
+    frame = loaded.frame[list(loaded.numeric_columns)]
+    test_rows = None
+    if data.get("test_source"):
+        test = load_ui_quiet(data["test_source"])
+        if test is not None:
+            test_frame = test.frame[[c for c in frame.columns if c in test.frame.columns]]
+            frame = pd.concat([frame, test_frame])
+            test_rows = len(test_frame)
+    n_rows = len(frame) - (test_rows or 0)
+    return frame, split_counts(n_rows, test_rows)
+
+
+def load_ui_quiet(source: str):
+    """Load a secondary file (the separate test file); None if it cannot be read."""
+    data = ui.config_dict()["data"]
+    try:
+        path = str(samples.resolve_source(source))
+        return load(path, data.get("date_column"), data.get("fill", "interpolate"),
+                    data.get("categorical", "exclude"))
+    except ui.RnnlabError:
+        return None
+
+
+def plot_ui(loaded) -> None:
+    """The series with the target highlighted and train / validation / test shaded."""
+    frame, split = plot_frame(loaded)
+    target = ui.get_value("data", "target") or loaded.default_target
+    if figures is None or not hasattr(figures, "series_figure"):
+        ui.missing_module("figures", "The series plot")
+        st.line_chart(frame)
+        return
+    fig = figures.series_figure(frame, target, split)
+    ui.chart(fig, "data_series_chart")
+    st.caption(f"Train {split[0]:,} rows · validation {split[1]:,} · test {split[2]:,}. "
+               "Drag to zoom, double-click to reset; click a legend entry to hide a column.")
+
+
+def preview(frame: pd.DataFrame, rows: int = 200) -> pd.DataFrame:
+    """The first rows, with dates shown without a time of day when there is none."""
+    head = frame.head(rows)
+    index = head.index
+    if isinstance(index, pd.DatetimeIndex) and (index == index.normalize()).all():
+        head = head.set_axis(pd.Index(index.strftime("%Y-%m-%d"), name=index.name))
+    return head
+
+
+def unique(items) -> list:
+    """Items in order, without None and repeats."""
+    out = []
+    for item in items:
+        if item is not None and item not in out:
+            out.append(item)
+    return out
+
+
+def main() -> None:
+    """The Data page."""
+    st.title("Data")
+    st.caption("Bring a time series. Pick what to forecast and how to split it; the network "
+               "only ever learns from the training part.")
+    if data_mod is None or samples is None:
+        ui.missing_module("data", "Loading data")
+        st.stop()
+    source = source_ui()
+    loaded = load_ui(source)
+    st.subheader(f"Your data: {ui.source_label(source)}")
+    attribution = getattr(samples.SAMPLES.get(source), "attribution", "")
+    if attribution:
+        st.caption(attribution)
+    facts_ui(loaded)
+    report_ui(loaded)
+    st.subheader("What to forecast")
+    columns_ui(loaded)
+    st.subheader("Preparation")
+    preparation_ui(loaded)
+    _, error = ui.validated_config()
+    if error:
+        st.error(error, icon=":material/block:")
+    plot_ui(loaded)
+    st.subheader("Preview")
+    st.caption(f"The cleaned table, first 200 of {len(loaded.frame):,} rows.")
+    st.dataframe(preview(loaded.frame), height=250, key="data_preview")
+    ui.page_link("model", "Next: shape the network", icon=":material/arrow_forward:")
+
+
+main()

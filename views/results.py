@@ -1,0 +1,228 @@
+"""Results of one run: predicted vs actual beside the naive baseline, metrics, errors, forecast."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from rnnlab import config as cfgmod
+from rnnlab import ui
+from rnnlab.store import RunRecord, RunStatus
+
+
+figures, codegen = ui.engine("figures"), ui.engine("codegen")
+KIND_LABELS = {"one-step-ahead": "One step ahead (each forecast sees the true past)",
+               "free-running": "Free-running (the model feeds its own forecasts back)"}
+
+
+def status_ui(run: RunRecord) -> None:
+    """What happened to the run, in words; a failed run's traceback in an expander."""
+    message = run.summary.get("message") or run.error
+    done = f"after {run.epochs_done} of {run.epochs_total} epochs"
+    if run.status == RunStatus.FAILED:
+        st.error(f"This run failed {done}: {run.error or 'no message was recorded.'}",
+                 icon=":material/error:")
+        if run.traceback:
+            with st.expander("Technical details (traceback)"):
+                st.code(run.traceback, language="text")
+    elif run.status == RunStatus.DIVERGED:
+        st.warning(f"This run diverged {done}: {message or 'the loss became NaN.'}",
+                   icon=":material/bolt:")
+    elif run.status == RunStatus.CANCELLED:
+        st.info(f"This run was cancelled {done}. {message or ''} Resume it on the Train page.",
+                icon=":material/stop_circle:")
+    elif run.status == RunStatus.INTERRUPTED:
+        st.warning(f"This run was interrupted {done} (its worker stopped). "
+                   f"{message or ''} Resume it on the Train page.", icon=":material/warning:")
+    elif run.status in ui.ACTIVE:
+        st.info(f"This run is {run.status.value} (epoch {run.epochs_done} of "
+                f"{run.epochs_total}). Its results appear here when it finishes.",
+                icon=":material/hourglass_top:")
+        ui.page_link("train", "Watch it train", icon=":material/directions_run:")
+
+
+def verdict_ui(run: RunRecord) -> None:
+    """The model against the naive forecast, in one sentence, and the metrics table."""
+    test = run.summary.get("metrics", {}).get("test")
+    if not test:
+        return
+    sentence = ui.skill_sentence(run.summary)
+    if sentence:
+        st.markdown(f"#### {sentence}")
+    st.caption("Naive = “the next value equals the last one”. Skill vs naive = 1 − RMSE of the "
+               "predictor ÷ RMSE of naive: above 0 beats naive, below 0 is worse.")
+    metrics_table_ui(test, "results_metrics")
+    notes = [*(run.summary.get("notes") or []),
+             *(run.summary.get("baseline_notes") or {}).values()]
+    for note in notes:
+        st.caption(f":material/info: {note}")
+    val = run.summary.get("metrics", {}).get("val")
+    if val:
+        with st.expander("The same scores on the validation part"):
+            metrics_table_ui(val, "results_metrics_val")
+
+
+def metrics_table_ui(split_metrics: dict, key: str) -> None:
+    """Metrics of the model and the baselines in the data's units; the model's row in bold."""
+    table = ui.metrics_table(split_metrics)
+    shown = table.assign(**{col: table[col].map(ui.fmt_number) for col in table.columns
+                            if col != "predictor"})
+    bold = shown.style.apply(lambda row: ["font-weight: bold" if row["predictor"] == "the model"
+                                          else "" for _ in row], axis=1)
+    st.dataframe(bold, hide_index=True, key=key, column_config={
+        "RMSE": st.column_config.TextColumn(
+            help="Root mean squared error, in the data's units. Lower is better."),
+        "MAE": st.column_config.TextColumn(
+            help="Mean absolute error, in the data's units. Lower is better."),
+        "MAPE %": st.column_config.TextColumn(
+            help="Mean absolute percentage error; not shown when values come near zero."),
+        "R²": st.column_config.TextColumn(help="Share of the variation explained; 1 is perfect."),
+        "skill vs naive": st.column_config.TextColumn(
+            help="1 − RMSE ÷ naive RMSE. Above 0 beats the naive forecast."),
+    })
+
+
+def predictions_ui(run: RunRecord, pred: pd.DataFrame) -> None:
+    """Predicted vs actual on the test span, with the naive baseline; one-step or free-running."""
+    target = run.summary.get("target") or run.config.get("data", {}).get("target")
+    kinds = [k for k in KIND_LABELS if k in set(pred["kind"])]
+    left, right = st.columns([3, 1])
+    kind = left.radio("Which predictions", kinds, key="results_kind", horizontal=True,
+                      format_func=KIND_LABELS.get,
+                      help="One step ahead: every forecast is made from the real past values, "
+                           "so errors never pile up. Free-running: from the start of the test "
+                           "part the model only sees its own forecasts, so errors can grow.")
+    rows, step = pred[pred["kind"] == kind], 1
+    horizon = int(run.config.get("model", {}).get("horizon", 1))
+    if kind == "free-running":
+        rows = rows.assign(step=1)  # one trajectory: every row is the next step of the same run
+    elif horizon > 1:
+        step = int(right.number_input(
+            "Steps ahead", min_value=1, max_value=horizon, value=1, key="results_step",
+            help=f"The model predicts {horizon} values at once; pick which one to show."))
+    ui.chart(figures.predictions_figure(rows, kind, step, target=target),
+             "results_pred_chart")
+    ui.chart(figures.residuals_figure(rows, kind, step, target=target),
+             "results_resid_chart")
+
+
+def forecast_ui(run: RunRecord, pred: pd.DataFrame) -> None:
+    """The forecast beyond the end of the data."""
+    forecast = ui.read_csv_artefact(run.id, "forecast.csv")
+    if forecast is None or forecast.empty:
+        return
+    rows = pred[(pred["kind"] == "one-step-ahead") & (pred["step"] == 1)]
+    if "split" in rows:
+        rows = rows[rows["split"] == "test"]
+    target = run.summary.get("target") or "value"
+    history = pd.Series(rows["actual"].to_numpy(dtype=float),
+                        index=_index(rows["timestamp"]), name=target)
+    ui.chart(figures.forecast_figure(history, forecast.assign(
+        timestamp=_index(forecast["timestamp"]))), "results_forecast_chart")
+
+
+def _index(values: pd.Series) -> pd.Index:
+    """ISO text as dates, positions as numbers."""
+    if pd.api.types.is_numeric_dtype(values):
+        return pd.Index(values)
+    return pd.DatetimeIndex(pd.to_datetime(values))
+
+
+def loss_ui(run: RunRecord) -> None:
+    """The run's training curve."""
+    with st.expander("Training curve"):
+        log_y = st.toggle("Log scale", key="results_log_y", help="Show the loss on a log scale.")
+        ui.chart(figures.loss_figure(ui.store().epochs(run.id), log_y=log_y),
+                 "results_loss_chart")
+
+
+def script_text(run: RunRecord) -> str | None:
+    """The run as a standalone Keras script (None if the export is unavailable or refuses)."""
+    if codegen is None or not hasattr(codegen, "export"):
+        return None
+    try:
+        run_cfg = cfgmod.RunConfig.from_dict(run.config)
+        return codegen.export(run_cfg, ui.script_data_hint(run_cfg.data.source), run_id=run.id,
+                              data_sha256=run.data_sha256 or None)
+    except ui.RnnlabError:
+        return None
+
+
+def downloads_ui(run: RunRecord) -> None:
+    """The model, the predictions, the script and the config, as files."""
+    st.subheader("Downloads")
+    c1, c2, c3, c4 = st.columns(4)
+    model = ui.read_bytes(run.id, "model.keras")
+    c1.download_button("Model (.keras)", model or b"", file_name=f"{run.id}.keras",
+                       mime="application/octet-stream", key="results_dl_model",
+                       disabled=model is None, on_click="ignore",
+                       help="The trained network; open it with keras.models.load_model."
+                       if model else "This run has no saved model.")
+    preds = ui.read_bytes(run.id, "predictions.csv")
+    c2.download_button("Predictions (.csv)", preds or b"", file_name=f"{run.id}-predictions.csv",
+                       mime="text/csv", key="results_dl_predictions", disabled=preds is None,
+                       on_click="ignore",
+                       help="Every prediction in your data's units next to the actual value "
+                            "and the baselines.")
+    script = script_text(run)
+    c3.download_button("Keras script (.py)", script or "", file_name=f"{run.id}.py",
+                       mime="text/x-python", key="results_dl_script", disabled=script is None,
+                       on_click="ignore",
+                       help="A plain Python script that rebuilds and retrains this run.")
+    c4.download_button("Settings (.json)", json.dumps(run.config, indent=2, sort_keys=True),
+                       file_name=f"{run.id}-config.json", mime="application/json",
+                       key="results_dl_config", on_click="ignore",
+                       help="This run's settings; load them with `rnnlab train --config`.")
+
+
+def config_ui(run: RunRecord) -> None:
+    """The run's settings, and a button to make them the current ones."""
+    with st.expander("Settings of this run"):
+        st.json(run.config, expanded=True)
+        st.button("Use these settings", key="results_use_config", on_click=use_settings,
+                  args=(run.config,),
+                  help="Copy this run's data and model settings to the Data and Model pages, "
+                       "to change one thing and train again.")
+
+
+def use_settings(run_config: dict) -> None:
+    """Button callback: make a run's settings the current ones."""
+    ui.set_config(run_config)
+    st.session_state["_notice"] = ("Settings copied from the run. Change what you like on the "
+                                   "Model page, then train.")
+
+
+def main() -> None:
+    """The Results page."""
+    st.title("Results")
+    run_id = ui.run_picker_ui("Run", "results_run",
+                              help="Pick a run. The address bar then links to this run, to "
+                                   "share it.")
+    if run_id is None:
+        st.info("No runs yet. Train one first.", icon=":material/flag:")
+        ui.page_link("train", "Go to Train", icon=":material/arrow_forward:")
+        st.stop()
+    ui.share_caption(run=run_id)
+    run = ui.guarded(lambda: ui.store().get_run(run_id), "This run cannot be shown")
+    status_ui(run)
+    if figures is None:
+        ui.missing_module("figures", "The result charts")
+        st.stop()
+    pred = ui.read_csv_artefact(run.id, "predictions.csv")
+    if pred is not None and not pred.empty:
+        verdict_ui(run)
+        predictions_ui(run, pred)
+        forecast_ui(run, pred)
+    elif run.status == RunStatus.DONE:
+        st.info("This run has no predictions file, so there is nothing to plot.",
+                icon=":material/info:")
+    loss_ui(run)
+    config_ui(run)
+    downloads_ui(run)
+    ui.page_link("gradients", "See how its gradients flowed", icon=":material/arrow_forward:",
+                 run=run.id)
+
+
+main()

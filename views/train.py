@@ -1,0 +1,225 @@
+"""Train: queue the current setup, follow every run live, cancel, resume or delete runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnlab import config as cfgmod
+from rnnlab import ui
+from rnnlab.store import RESUMABLE, RunRecord, RunStatus
+
+
+jobs, figures = ui.engine("jobs"), ui.engine("figures")
+LIST_LIMIT = 12
+FAST_POLL, SLOW_POLL = 1.5, 10.0   # seconds between refreshes with / without active runs
+
+STATUS_WORDS = {
+    RunStatus.QUEUED: "waiting for a free worker", RunStatus.RUNNING: "training",
+    RunStatus.DONE: "finished", RunStatus.FAILED: "failed", RunStatus.CANCELLED: "cancelled",
+    RunStatus.INTERRUPTED: "interrupted (its worker stopped)",
+    RunStatus.DIVERGED: "stopped: the loss became NaN",
+}
+
+
+def setup_text(run_cfg: cfgmod.RunConfig) -> str:
+    """The setup in one line: data, network, window, epochs."""
+    m, t, d = run_cfg.model, run_cfg.train, run_cfg.data
+    cell = cfgmod.CELL_LABELS[m.cell]
+    net = f"echo state network ({m.reservoir_size} neurons)" if m.cell == "esn" else \
+        f"{m.n_layers} × {cell}({', '.join(map(str, m.units_per_layer))})"
+    return (f"**{ui.source_label(d.source)}** → `{d.target or 'default column'}` · {net} · "
+            f"lookback {m.lookback}, horizon {m.horizon} · {t.epochs} epochs of batch "
+            f"{t.batch_size}, {t.optimizer} at {t.learning_rate:g}")
+
+
+def submit_ui() -> None:
+    """The current setup, a name, and the Train button (queues the run and returns at once)."""
+    run_cfg, error = ui.validated_config()
+    if error:
+        st.error(f"The current settings cannot be trained: {error} Fix them on the Data or "
+                 "Model page.", icon=":material/block:")
+        return
+    st.markdown(setup_text(run_cfg))
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    name = left.text_input(
+        "Name this run (optional)", key="runs_name", max_chars=200,
+        placeholder="e.g. LSTM, lookback 10",
+        help="A name makes the run easy to find when comparing. Without one it is shown by its "
+             "settings and id.")
+    if right.button("Train", type="primary", key="runs_submit", width="stretch",
+                    help="Queue this setup. Training runs in the background: you can leave "
+                         "this page, close the tab, or queue more runs."):
+        submit(run_cfg.replace(name=name.strip()) if name.strip() else run_cfg)
+
+
+def submit(run_cfg: cfgmod.RunConfig) -> None:
+    """Queue a run; a user mistake (e.g. lookback longer than the data) shows as st.error."""
+    try:
+        run_id = jobs.submit(ui.store(), run_cfg)
+    except ui.RnnlabError as exc:
+        st.error(f"This run cannot start: {exc}", icon=":material/block:")
+        return
+    ui.runner()
+    st.session_state["runs_watch"] = run_id
+    st.toast(f"Queued run {run_id}.", icon=":material/check_circle:")
+
+
+def action_buttons(run: RunRecord) -> None:
+    """Cancel (queued/running), resume (interrupted/cancelled), delete (not running)."""
+    if run.status in ui.ACTIVE and not run.cancel_requested:
+        st.button("Cancel", key=f"runs_cancel_{run.id}", on_click=act,
+                  args=("cancel", run.id, f"Asked run {run.id} to stop."),
+                  help="Stop this run at the next batch. A cancelled run can be resumed later.")
+    if run.status in RESUMABLE:
+        st.button("Resume", key=f"runs_resume_{run.id}", on_click=act,
+                  args=("resume", run.id, f"Run {run.id} is queued to continue."),
+                  help="Queue it again; it continues from its last saved epoch.")
+    if run.status != RunStatus.RUNNING:
+        st.button("Delete", key=f"runs_delete_{run.id}", on_click=ask_delete, args=(run.id,),
+                  help="Remove the run and its files (you will be asked to confirm).")
+
+
+def act(action: str, run_id: str, done: str) -> None:
+    """Button callback: cancel, resume or delete a run; a refusal is kept to be shown."""
+    st.session_state.pop("runs_confirm_delete", None)
+    try:
+        getattr(jobs, action)(ui.store(), run_id)
+    except ui.RnnlabError as exc:
+        st.session_state["runs_problem"] = str(exc)
+        return
+    if action == "delete" and st.session_state.get("runs_watch") == run_id:
+        st.session_state.pop("runs_watch", None)
+    st.toast(done)
+
+
+def ask_delete(run_id: str | None) -> None:
+    """Button callback: show (or, with None, hide) the delete confirmation."""
+    if run_id is None:
+        st.session_state.pop("runs_confirm_delete", None)
+    else:
+        st.session_state["runs_confirm_delete"] = run_id
+
+
+def confirm_delete_ui(run: RunRecord) -> None:
+    """Ask before deleting: the run's files cannot be brought back."""
+    with st.container(border=True):
+        st.warning(f"Delete run **{run.label}** and all its files? This cannot be undone.",
+                   icon=":material/delete:")
+        yes, no, _ = st.columns([1, 1, 4])
+        yes.button("Yes, delete", key=f"runs_delete_yes_{run.id}", type="primary",
+                   on_click=act, args=("delete", run.id, f"Deleted run {run.id}."),
+                   help="Delete the run now.")
+        no.button("Keep it", key=f"runs_delete_no_{run.id}", on_click=ask_delete, args=(None,),
+                  help="Do not delete.")
+
+
+def run_row(run: RunRecord) -> None:
+    """One run: name and status, progress (epoch k/N), elapsed and ETA, actions."""
+    with st.container(border=True):
+        info, progress, timing, actions = st.columns([4, 3, 2, 2], vertical_alignment="center")
+        info.markdown(ui.run_label(run, icon=True))
+        stopping = run.cancel_requested and run.status == RunStatus.RUNNING
+        info.caption(STATUS_WORDS.get(run.status, run.status.value)
+                     + (" · stopping at the next batch…" if stopping else ""))
+        progress.progress(run.progress, text=f"epoch {run.epochs_done}/{run.epochs_total}")
+        timing.markdown(f"elapsed {ui.fmt_seconds(run.elapsed)}  \n{eta_text(run)}")
+        with actions:
+            action_buttons(run)
+            if run.status.finished and run.status != RunStatus.CANCELLED:
+                ui.page_link("results", "Results", icon=":material/query_stats:", run=run.id)
+        if run.status == RunStatus.FAILED and run.error:
+            st.caption(f":material/error: {run.error}")
+        elif run.status == RunStatus.DIVERGED:
+            message = run.summary.get("message") or run.error or "The loss became NaN."
+            st.caption(f":material/bolt: {message}")
+    if st.session_state.get("runs_confirm_delete") == run.id:
+        confirm_delete_ui(run)
+
+
+def eta_text(run: RunRecord) -> str:
+    """Time left while training; after the last epoch the run is still scoring the test part."""
+    if run.status != RunStatus.RUNNING:
+        return "ETA —"
+    if run.epochs_total and run.epochs_done >= run.epochs_total:
+        return "scoring the test part…"
+    return f"ETA {ui.fmt_seconds(run.eta)}"
+
+
+def runs_ui(runs: list[RunRecord]) -> None:
+    """The list of runs, newest first."""
+    st.subheader("Runs")
+    problem = st.session_state.pop("runs_problem", None)
+    if problem:
+        st.error(problem, icon=":material/block:")
+    if not runs:
+        st.info("No runs yet. Press **Train** above to start one.", icon=":material/flag:")
+        return
+    show_all = st.toggle("Show all runs", key="runs_show_all",
+                         help=f"Only the {LIST_LIMIT} newest runs are listed unless this is on.")
+    for run in runs if show_all else runs[:LIST_LIMIT]:
+        run_row(run)
+
+
+def watched_run(runs: list[RunRecord]) -> RunRecord | None:
+    """The run whose curves are drawn: the chosen one, else the running one, else the newest."""
+    by_id = {r.id: r for r in runs}
+    chosen = st.session_state.get("runs_watch")
+    if chosen in by_id:
+        return by_id[chosen]
+    running = [r for r in runs if r.status == RunStatus.RUNNING]
+    return running[0] if running else (runs[0] if runs else None)
+
+
+def live_ui(runs: list[RunRecord]) -> None:
+    """Loss curve and gradient norm of the watched run, refreshed with the list."""
+    run = watched_run(runs)
+    if run is None:
+        return
+    st.subheader("Live view")
+    ids = [r.id for r in runs]
+    st.session_state["runs_watch"] = run.id
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left.selectbox("Run to watch", ids, key="runs_watch",
+                   format_func=lambda i: ui.run_label(next(r for r in runs if r.id == i)),
+                   help="The curves below follow this run, epoch by epoch.")
+    log_y = right.toggle("Log scale", key="runs_log_y",
+                         help="A log scale shows small late improvements in the loss better.")
+    if figures is None:
+        ui.missing_module("figures", "The live charts")
+        return
+    s = ui.store()
+    ui.chart(figures.loss_figure(s.epochs(run.id), log_y=log_y), "runs_loss_chart")
+    st.caption("The loss on the training and validation parts after each epoch. Both should "
+               "fall; validation rising while training falls means over-fitting.")
+    clipnorm = run.config.get("train", {}).get("clipnorm")
+    ui.chart(figures.step_norm_figure(s.step_norms(run.id), clipnorm), "runs_grad_chart")
+    st.caption("The size of the whole gradient at every training step: spikes mean exploding "
+               "gradients; the red dashed line is the clipping threshold.")
+
+
+def live_fragment() -> None:
+    """Runs list and live charts in one fragment that refreshes itself (no full-page reruns)."""
+    active = any(r.status in ui.ACTIVE for r in ui.store().list_runs(ui.ACTIVE, limit=1))
+
+    @st.fragment(run_every=FAST_POLL if active else SLOW_POLL)
+    def refresh() -> None:
+        runs = ui.store().list_runs()
+        live_ui(runs)
+        runs_ui(runs)
+
+    refresh()
+
+
+def main() -> None:
+    """The Train page."""
+    st.title("Train")
+    st.caption("Training happens in the background. Leave this page or reload it at any time: "
+               "the runs carry on and everything shown here comes from the run store.")
+    if jobs is None:
+        ui.missing_module("jobs", "Training")
+        st.stop()
+    submit_ui()
+    live_fragment()
+
+
+main()
