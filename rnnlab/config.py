@@ -197,7 +197,7 @@ class TrainConfig:
         _check_range("batch_size", self.batch_size, 1, MAX_BATCH, integer=True)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_range("learning_rate", self.learning_rate, 0.0, 10.0, lo_open=True,
-                     fix="A learning rate of 0 never learns; 0.001 is a good start for Adam.")
+                     fix="0 never learns and large rates diverge; 0.001 is a good start for Adam.")
         _check_choice("loss", self.loss, LOSSES)
         for name in ("clipnorm", "clipvalue"):
             value = getattr(self, name)

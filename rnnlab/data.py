@@ -1,8 +1,11 @@
 """Read a table of time series, clean it, scale it and cut it into training windows.
 
-`load` reads CSV/TSV, Excel (.xlsx) or Parquet from a path or from uploaded bytes, finds the date
-column and its format, turns the other columns into numbers, and writes a plain-language
-`CleaningReport` of everything it changed. `prepare` picks the target and input columns, splits
+`load` reads CSV/TSV, Excel (.xlsx) or Parquet from a path or from uploaded bytes (at most
+MAX_UPLOAD_BYTES, checked before reading; never unpickling anything), finds the encoding, the
+header row below any title or comment lines, the delimiter and decimal mark, the date column and
+its format, turns the other columns into finite numbers, and writes a plain-language
+`CleaningReport` of everything it changed. A file it cannot use raises DataError saying what is
+wrong and what to do. `prepare` picks the target and input columns, splits
 the rows chronologically into train / validation / test, fits a `Scaler` on the training rows only
 and cuts windows with `windows.make_windows`.
 
@@ -12,10 +15,14 @@ Everything here is pandas and numpy only: the web process imports it, so no Tens
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 import io
+import math
 import re
+import warnings
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.samples import SAMPLE_DIR, SAMPLES, Sample, resolve_source, sample_for
@@ -31,12 +39,26 @@ from rnnlab.windows import check_positive_int, make_windows, window_range
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_COLUMNS = 10_000
 MAX_CATEGORIES = 50          # more different labels than this is free text or an id, not a category
-MISSING_TOKENS = ("", "n/a", "na", "nan", "null", "none", "-", "--", "?", ".", "#n/a", "missing", "nil")
+MISSING_TOKENS = ("", "n/a", "na", "nan", "null", "none", "-", "--", "?", ".", "#n/a", "missing", "nil",
+                  "#div/0!", "#value!", "#ref!", "#num!", "#name?", "#null!", "#n/a n/a")  # Excel errors
+GROUPS_POINT = (",", "'", " ", "\u00a0", "\u202f")   # thousands: 1,234.5  1'234.5  1 234.5
+GROUPS_COMMA = (".", " ", "\u00a0", "\u202f")        # thousands with decimal commas: 1.234,5  1 234,5
 FILLS = ("interpolate", "ffill", "drop")
 CATEGORICAL = ("exclude", "onehot")
 DELIMITERS = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma"}
 INSERT_GAPS_UP_TO = 0.1      # add missing periods as rows when at most this share of the grid is missing
 MIN_COVERAGE = 0.5           # a frequency must explain at least this share of the grid
+MAX_UNPACKED_BYTES = 1024 ** 3   # a workbook or Parquet file may unpack to at most this
+HEAD_CHARS = 65536           # the start of a text file that is looked at to find its layout
+MAX_PREAMBLE_LINES = 20      # title and comment lines above the header that are skipped
+SEP_LINE = re.compile(r'^\s*"?sep=(.)"?[,;\t|]*\s*$', re.IGNORECASE)      # Excel's 'sep=;' line
+LINE_BREAK = re.compile(r"\r\n|\r|\n")                            # as pandas' C parser splits
+MAX_ABS_VALUE = float(np.finfo(np.float32).max)   # beyond this a network's 32-bit numbers overflow
+STRAY_GAP_STEPS = 1000       # a gap this many usual steps wide (and over a year) cuts off stray dates
+MAX_STRAY_ROWS = 10          # at most this many rows (and 1 % of them) count as stray at either end
+DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d{1,3}([ \u00a0\u202f]\d{3})+|\d*),\d+")
+DECIMAL_POINT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d{1,3}(['\u00a0\u202f ]\d{3})+|\d*)\.\d+")
+JSON_START = re.compile(r'\s*(\{\s*("|\}|$)|\[\s*(\{|\[|"|\]|$))')
 
 
 # --------------------------------------------------------------------------- report
@@ -181,7 +203,7 @@ def _file_kind(raw: bytes, name: str) -> str:
     """"text", "excel" or "parquet", from the first bytes rather than the name."""
     suffix = Path(name).suffix.lower()
     if raw.startswith(b"PK\x03\x04"):
-        if _is_workbook(raw):
+        if _is_workbook(raw, name):
             return "excel"
         raise DataError(f"{name} is a ZIP archive, not a table. Unzip it and load the CSV, "
                         "Excel or Parquet file inside.")
@@ -198,36 +220,66 @@ def _file_kind(raw: bytes, name: str) -> str:
     return "text"
 
 
-def _is_workbook(raw: bytes) -> bool:
-    """A ZIP archive that holds an Excel workbook (.xlsx)."""
+def _is_workbook(raw: bytes, name: str) -> bool:
+    """A ZIP archive that holds an Excel workbook (.xlsx); DataError if it unpacks to too much."""
     try:
-        return "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(raw)).namelist()
+        archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
         return False
+    if "xl/workbook.xml" not in archive.namelist():
+        return False
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_UNPACKED_BYTES:   # a small upload must not expand into gigabytes
+        raise DataError(f"{name} is an Excel workbook that unpacks to {_megabytes(unpacked)}; RNN Lab "
+                        f"reads workbooks up to {_megabytes(MAX_UNPACKED_BYTES)} unpacked. Save the "
+                        "sheet as CSV or Parquet and load that file.")
+    return True
 
 
 def _read_excel(raw: bytes, name: str, report: CleaningReport) -> pd.DataFrame:
-    """The first sheet of an .xlsx workbook; other sheets are named in the report."""
+    """The first non-empty sheet of an .xlsx workbook; the other sheets are named in the report."""
     try:
         book = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
-        sheets = book.sheet_names
-        table = pd.read_excel(book, sheet_name=sheets[0], keep_default_na=False, na_values=[])
+        sheets, used, table = book.sheet_names, "", pd.DataFrame()
+        for used in sheets:
+            table = pd.read_excel(book, sheet_name=used, keep_default_na=False, na_values=[])
+            if len(table.columns) or len(table):
+                break
     except Exception as exc:  # openpyxl raises many kinds on damaged files
         raise DataError(f"{name} could not be read as an Excel workbook ({exc}). Open it in Excel "
                         "and save it again as .xlsx, or save the sheet as CSV.") from None
-    report.add("info", f"Read {_shape(table)} from the sheet {sheets[0]!r} of the workbook {name}.")
-    if len(sheets) > 1:
-        others = ", ".join(repr(s) for s in sheets[1:])
-        report.add("warning", f"The workbook has {len(sheets)} sheets; used only the first, "
-                              f"{sheets[0]!r}, and ignored {others}. Move the data to the first "
-                              "sheet to use it.")
+    if not (len(table.columns) or len(table)):
+        raise DataError(f"Every sheet of the workbook {name} is empty ({_preview(map(repr, sheets))}). "
+                        "Put the data on the first sheet, with the column names in the first row.")
+    report.add("info", f"Read {_shape(table)} from the sheet {used!r} of the workbook {name}.")
+    _report_other_sheets(sheets, used, report)
     return table
 
 
+def _report_other_sheets(sheets: list[str], used: str, report: CleaningReport) -> None:
+    """Name the empty sheets before the one used and the sheets after it that were ignored."""
+    position = sheets.index(used)
+    empty, ignored = sheets[:position], sheets[position + 1:]
+    if empty:
+        are = "are" if len(empty) > 1 else "is"
+        report.add("info", f"The sheet{'s' if len(empty) > 1 else ''} {', '.join(map(repr, empty))} "
+                           f"{are} empty; used the sheet {used!r}.")
+    if ignored:
+        first = "" if empty else "the first, "
+        where = f"the sheet {used!r}" if empty else "the first sheet"
+        report.add("warning", f"The workbook has {len(sheets)} sheets; used only {first}{used!r}, and "
+                              f"ignored {', '.join(map(repr, ignored))}. Move the data to {where} to "
+                              "use it.")
+
+
 def _read_parquet(raw: bytes, name: str, report: CleaningReport) -> pd.DataFrame:
-    """A Parquet file; a named index (often the dates) becomes a column."""
+    """A Parquet file, read by pyarrow (no pickle); a named index (often the dates) becomes a column."""
     try:
-        table = pd.read_parquet(io.BytesIO(raw))
+        parquet = pq.ParquetFile(pa.BufferReader(raw))
+        _check_parquet_size(parquet.metadata, name)
+        table = parquet.read().to_pandas()
+    except DataError:
+        raise
     except Exception as exc:  # pyarrow raises many kinds on damaged files
         raise DataError(f"{name} could not be read as a Parquet file ({exc}). "
                         "Write it again, or save the table as CSV.") from None
@@ -237,69 +289,147 @@ def _read_parquet(raw: bytes, name: str, report: CleaningReport) -> pd.DataFrame
     return table
 
 
+def _check_parquet_size(meta, name: str) -> None:
+    """Refuse, before reading, a Parquet file too wide or that unpacks to too much."""
+    if meta.num_columns > MAX_COLUMNS:
+        raise _too_many_columns(meta.num_columns)
+    unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise DataError(f"{name} unpacks to {_megabytes(unpacked)}; RNN Lab reads Parquet files up to "
+                        f"{_megabytes(MAX_UNPACKED_BYTES)} unpacked. Keep fewer rows or columns.")
+
+
+@dataclass
+class _Layout:
+    """Where the table starts in a text file and how its cells are written."""
+
+    sep: str                   # the delimiter
+    decimal: str               # "." or ","
+    skip: int                  # physical lines above the header row
+    hash_header: bool = False  # the header row is a comment line: '# date,value'
+
+
 def _read_text(raw: bytes, name: str, report: CleaningReport) -> tuple[pd.DataFrame, bool]:
-    """A delimited text table: decode, sniff the delimiter, parse with pandas' C parser."""
-    encoding, head = _decode(raw, name, report)
-    if not head.strip():
+    """A delimited text table: decode, find the header row and delimiter, parse with pandas' C parser."""
+    encoding, text = _decode(raw, name, report)
+    start = len(text) - len(text.lstrip())            # blank lines before the first text
+    head = text[start:start + HEAD_CHARS]
+    if not head:
         raise DataError(f"{name} is empty. Choose a file with a header row and rows of data "
                         "below it.")
-    sep, decimal = _sniff(head)
-    n_header_fields = len(_unquote(head.splitlines()[0]).split(sep))
-    if n_header_fields > MAX_COLUMNS:
-        raise _too_many_columns(n_header_fields)
-    table = _parse_csv(raw, name, sep, decimal, encoding, header=0)
-    if len(table.columns) > 1 and all(_looks_numeric(str(c)) for c in table.columns):
-        table = _parse_csv(raw, name, sep, decimal, encoding, header=None)
+    _refuse_documents(head, name)
+    layout = _layout(head, report)
+    layout.skip += len(LINE_BREAK.findall(text, 0, start))
+    fields = _header_fields(_nth_line(text, layout.skip), layout.sep)
+    if len(fields) > MAX_COLUMNS:
+        raise _too_many_columns(len(fields))
+    table = _parse_csv(raw, name, layout, encoding, 0, report, fields)
+    if layout.hash_header:
+        table.columns = [str(table.columns[0]).lstrip("#").strip(), *table.columns[1:]]
+    if all(_looks_numeric(str(c)) for c in table.columns):
+        table = _parse_csv(raw, name, layout, encoding, None, report)
         table.columns = [f"column_{i + 1}" for i in range(len(table.columns))]
         report.add("action", "The first row holds numbers, not column names; read it as data and "
                              f"named the columns {_preview(table.columns)}.")
-    how = f"{DELIMITERS[sep]}-separated"
-    if decimal == ",":
+    else:
+        _report_repeated_names(fields, report)
+    how = f"{DELIMITERS[layout.sep]}-separated"
+    if layout.decimal == ",":
         how += ", decimal commas like 3,14"
     report.add("info", f"Read {_shape(table)} from {name} ({how}).")
-    return table, decimal == ","
+    return table, layout.decimal == ","
 
 
-def _parse_csv(raw: bytes, name: str, sep: str, decimal: str, encoding: str,
-               header: int | None) -> pd.DataFrame:
+def _parse_csv(raw: bytes, name: str, layout: _Layout, encoding: str, header: int | None,
+               report: CleaningReport, names: list[str] | None = None) -> pd.DataFrame:
     """pandas' C parser; every cell that is not a plain number stays text for the cleaner."""
+    options = dict(sep=layout.sep, decimal=layout.decimal, encoding=encoding, header=header,
+                   skiprows=layout.skip, keep_default_na=False, na_values=[], engine="c",
+                   skipinitialspace=True, low_memory=False, index_col=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        table = _read_csv(raw, name, layout, options)
+    if names and any("Length of header" in str(w.message) for w in caught):
+        table = _without_trailing_fields(raw, name, layout, options, names, report)
+    return table
+
+
+def _read_csv(raw: bytes, name: str, layout: _Layout, options: dict) -> pd.DataFrame:
+    """pd.read_csv with its errors turned into DataError."""
     try:
-        return pd.read_csv(io.BytesIO(raw), sep=sep, decimal=decimal, encoding=encoding,
-                           header=header, keep_default_na=False, na_values=[], engine="c",
-                           skipinitialspace=True, low_memory=False)
+        return pd.read_csv(io.BytesIO(raw), **options)
     except pd.errors.EmptyDataError:
         raise DataError(f"{name} is empty. Choose a file with a header row and rows of data "
                         "below it.") from None
     except pd.errors.ParserError as exc:
-        raise DataError(f"{name} could not be read as a {DELIMITERS[sep]}-separated table: "
+        raise DataError(f"{name} could not be read as a {DELIMITERS[layout.sep]}-separated table: "
                         f"{str(exc).strip()}. Every row needs as many fields as the header; "
                         "fix that row or save the file again as CSV.") from None
 
 
+def _without_trailing_fields(raw: bytes, name: str, layout: _Layout, options: dict,
+                             names: list[str], report: CleaningReport) -> pd.DataFrame:
+    """Rows longer than the header: fine if the extra fields are empty (a delimiter at line end)."""
+    rows = _read_csv(raw, name, layout, {**options, "header": None, "skiprows": layout.skip + 1})
+    width = len(names)
+    extra = rows.iloc[:, width:].astype("str").apply(lambda col: col.str.strip())
+    if not extra.isin(["", "nan", "<NA>", "None"]).all().all():
+        raise DataError(f"{name} has rows with more fields than the header has column names "
+                        f"({width} names, {len(rows.columns)} fields in a row). Name every column "
+                        "in the header row, or remove the extra fields.")
+    report.add("action", "Rows end with a delimiter after the last column; ignored the empty field "
+                         "at the end of each row.")
+    table = rows.iloc[:, :width]
+    table.columns = names
+    return table
+
+
 def _decode(raw: bytes, name: str, report: CleaningReport) -> tuple[str, str]:
-    """(encoding for pandas, the first ~64 kB as text); refuses binary data."""
-    if raw.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8"
-        if b"\x00" in raw[:65536]:
-            raise _binary(name)
+    """(encoding for pandas, the whole file as text); refuses binary data."""
+    encoding = _encoding(raw, name, report)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError:
-        if encoding == "utf-16":
+        if encoding.startswith("utf-16"):
             raise DataError(f"{name} starts like UTF-16 text but cannot be decoded. "
                             "Save it again as CSV (UTF-8).") from None
-        encoding, text = "latin-1", raw.decode("latin-1")
+        encoding, text = _western(raw)
         report.add("warning", f"{name} is not UTF-8 text; read it as Latin-1 (Western European). "
                               "If accented letters look wrong, save the file as CSV (UTF-8).")
-    head = text[:65536]
+    head = text[:HEAD_CHARS]
     controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r")
     if controls > 0.01 * max(len(head), 1):
         raise _binary(name)
-    return encoding, head
+    return encoding, text
+
+
+def _encoding(raw: bytes, name: str, report: CleaningReport) -> str:
+    """UTF-8 (with or without a byte-order mark) or UTF-16 (by its mark or by its zero bytes)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        report.add("info", f"{name} starts with a byte-order mark (BOM), as Excel writes CSV (UTF-8); "
+                           "ignored it.")
+        return "utf-8-sig"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        report.add("info", f"{name} is UTF-16 text (as Excel saves 'Unicode Text'); read it as such.")
+        return "utf-16"
+    if b"\x00" not in raw[:HEAD_CHARS]:
+        return "utf-8"
+    sample = raw[:4096 - 4096 % 2] if len(raw) >= 4096 else raw[:len(raw) - len(raw) % 2]
+    even, odd = sample[0::2], sample[1::2]
+    for order, zeros, other in (("le", odd, even), ("be", even, odd)):
+        if zeros and zeros.count(0) >= 0.7 * len(zeros) and other.count(0) <= 0.05 * len(other):
+            report.add("info", f"{name} is UTF-16 text without a byte-order mark; read it as UTF-16 "
+                               f"({'little' if order == 'le' else 'big'}-endian).")
+            return f"utf-16-{order}"
+    raise _binary(name)
+
+
+def _western(raw: bytes) -> tuple[str, str]:
+    """Windows-1252 (Excel's Western European text, with € and curly quotes), else Latin-1."""
+    try:
+        return "cp1252", raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1", raw.decode("latin-1")
 
 
 def _binary(name: str) -> DataError:
@@ -313,32 +443,156 @@ def _too_many_columns(n: int) -> DataError:
                      "again.")
 
 
+def _refuse_documents(head: str, name: str) -> None:
+    """DataError for a web page, an XML document or JSON saved under a table's name."""
+    start = head.lstrip().lower()
+    if start.startswith(("<!doctype html", "<html", "<head", "<body")):
+        raise DataError(f"{name} is a web page (HTML), not a table; a download link probably "
+                        "returned a page instead of the file. Download the data file itself (CSV, "
+                        "Excel or Parquet) and load that.")
+    if start.startswith("<?xml"):
+        raise DataError(f"{name} is an XML document, not a table. Save the data as CSV (UTF-8), "
+                        "Excel (.xlsx) or Parquet and load that file.")
+    if JSON_START.match(head):
+        raise DataError(f"{name} holds JSON, not a table. Save the data as CSV, with one row per "
+                        "time step and one column per series, and load that file.")
+
+
 def _unquote(line: str) -> str:
     """The line without its double-quoted parts, so delimiters inside quotes are not counted."""
     return re.sub(r'"[^"]*"', '""', line)
 
 
-def _sniff(head: str) -> tuple[str, str]:
-    """(delimiter, decimal mark) from the first lines: a delimiter that splits every line alike."""
-    lines = [_unquote(x) for x in head.splitlines()[:40] if x.strip()]
-    if len(head) == 65536 and len(lines) > 1:
+def _layout(head: str, report: CleaningReport) -> _Layout:
+    """The delimiter, decimal mark and header row of a text table, from its first lines."""
+    lines = LINE_BREAK.split(head)
+    if len(head) == HEAD_CHARS and len(lines) > 1:
         lines = lines[:-1]                        # the last line may be cut short
-    sep = ","
-    for candidate in DELIMITERS:
-        counts = [line.count(candidate) for line in lines]
-        if counts[0] >= 1 and sum(c == counts[0] for c in counts) >= 0.9 * len(counts):
-            sep = candidate
+    rows = [(i, line) for i, line in enumerate(lines) if line.strip()][:MAX_PREAMBLE_LINES + 60]
+    sep, top = _leading_lines(rows, report)
+    sep, start = _sniff([_unquote(line) for _, line in rows[top:]], sep)
+    header = top + start
+    comments = top if top and rows[top - 1][1].lstrip().startswith("#") else 0
+    hash_header = comments > 0 and start == 0 and _is_header_comment(rows, comments, sep)
+    if hash_header:
+        header -= 1
+    skipped = [line for _, line in rows[:header] if not SEP_LINE.match(line)]
+    _report_preamble(skipped, report)
+    if hash_header:
+        report.add("info", f"Read the column names from the comment line {rows[header][1].strip()!r}.")
+    decimal = _decimal_mark([line for _, line in rows[header + 1:header + 41]], sep)
+    return _Layout(sep, decimal, rows[header][0], hash_header)
+
+
+def _leading_lines(rows: list[tuple[int, str]], report: CleaningReport) -> tuple[str | None, int]:
+    """(the delimiter an Excel 'sep=;' line names, or None; comment and sep lines at the top)."""
+    sep, top = None, 0
+    while top < min(MAX_PREAMBLE_LINES, len(rows) - 1):
+        line = rows[top][1]
+        hint = SEP_LINE.match(line)
+        if hint and hint.group(1) in DELIMITERS and sep is None:
+            sep = hint.group(1)
+            report.add("info", f"The line {line.strip()!r} at the top names the delimiter, as Excel "
+                               "writes it; used it and skipped the line.")
+        elif not line.lstrip().startswith("#"):
             break
-    return sep, _decimal_mark(lines[1:], sep)
+        top += 1
+    return sep, top
+
+
+def _sniff(rows: list[str], sep: str | None) -> tuple[str, int]:
+    """(delimiter, title lines above the header): the delimiter that splits the table's rows alike.
+
+    Among the delimiters that do, the one with the fewest title lines above the header wins,
+    then the first of DELIMITERS.
+    """
+    found = []
+    for candidate in [sep] if sep else list(DELIMITERS):
+        start = _title_lines(rows, candidate)
+        counts = [line.count(candidate) for line in rows[start:start + 40]]
+        if counts and counts[0] >= 1 and sum(c == counts[0] for c in counts) >= 0.9 * len(counts):
+            found.append((start, candidate))
+    if not found:
+        return sep or ",", 0
+    start, candidate = min(found, key=lambda f: f[0])      # stable: ties keep DELIMITERS order
+    return candidate, start
+
+
+def _title_lines(rows: list[str], sep: str) -> int:
+    """Title lines above the header: lines without `sep`, or with one filled field ('Title;;;').
+
+    A line with one filled field right above a row of numbers is a header with one name, not
+    a title.
+    """
+    for i, line in enumerate(rows[:MAX_PREAMBLE_LINES + 1]):
+        filled = [f for f in (x.strip() for x in line.split(sep)) if f]
+        if sep in line and len(filled) >= 2:
+            if i and sep in rows[i - 1] and any(_looks_numeric(f) for f in filled):
+                return i - 1
+            return i
+    return 0
+
+
+def _is_header_comment(rows: list[tuple[int, str]], comments: int, sep: str) -> bool:
+    """'# date,value' right above the first row of numbers: the column names, written as a comment."""
+    comment, first = _unquote(rows[comments - 1][1]), _unquote(rows[comments][1])
+    fields = [f.strip() for f in first.split(sep)]
+    return (first.count(sep) >= 1 and comment.count(sep) == first.count(sep)
+            and any(_looks_numeric(f) for f in fields))
+
+
+def _report_preamble(lines: list[str], report: CleaningReport) -> None:
+    """Name the title and comment lines skipped above the header."""
+    if lines:
+        shown = _preview([repr(_shorten(line.strip())) for line in lines], 3)
+        report.add("action", f"Skipped {_count(len(lines), 'line')} above the column names that "
+                             f"{'is' if len(lines) == 1 else 'are'} not part of the table ({shown}).")
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    """The text, cut to `limit` characters with an ellipsis (report lines stay readable)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _nth_line(text: str, n: int) -> str:
+    """Physical line `n` (0-based) of `text`, however long it is."""
+    pos = 0
+    for _ in range(n):
+        found = LINE_BREAK.search(text, pos)
+        if found is None:
+            return ""
+        pos = found.end()
+    found = LINE_BREAK.search(text, pos)
+    return text[pos:found.start() if found else len(text)]
+
+
+def _header_fields(line: str, sep: str) -> list[str]:
+    """The column names as written in the header row."""
+    if not line.strip():
+        return []
+    return [f.strip() for f in next(csv.reader([line], delimiter=sep, skipinitialspace=True))]
+
+
+def _report_repeated_names(fields: list[str], report: CleaningReport) -> None:
+    """Column names written more than once: pandas numbers the copies ('value.1'); say so."""
+    repeated = [(n, k) for n, k in Counter(f for f in fields if f).items() if k > 1]
+    if repeated:
+        listing = _preview([f"{n!r} ×{k}" for n, k in repeated], 4)
+        report.add("warning", f"Some column names appear more than once ({listing}); kept every "
+                              f"column and numbered the copies, like {repeated[0][0]}.1. Rename "
+                              "them in the file to tell them apart.")
 
 
 def _decimal_mark(lines: list[str], sep: str) -> str:
     """"," when numbers are written like 3,14 (possible only when the delimiter is not a comma)."""
     if sep == ",":
         return "."
-    cells = [c.strip().strip('"') for line in lines for c in line.split(sep)]
-    commas = sum(bool(re.fullmatch(r"[+-]?\d*,\d+", c)) for c in cells)
-    points = sum(bool(re.fullmatch(r"[+-]?\d*\.\d+", c)) for c in cells)
+    try:
+        cells = [c.strip() for row in csv.reader(lines, delimiter=sep) for c in row]
+    except csv.Error:                             # a stray quote: fall back to plain splitting
+        cells = [c.strip().strip('"') for line in lines for c in line.split(sep)]
+    commas = sum(bool(DECIMAL_COMMA.fullmatch(c)) for c in cells)
+    points = sum(bool(DECIMAL_POINT.fullmatch(c)) for c in cells)
     return "," if commas > points else "."
 
 
@@ -393,6 +647,7 @@ _SWAPPED = {"%m/%d": "%d/%m", "%d/%m": "%m/%d", "%m-%d-": "%d-%m-", "%d-%m-": "%
 QUARTER = re.compile(r"^\s*(?:(\d{4})\s*[-/ ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[-/ ]?\s*(\d{4}))\s*$")
 PART_NAMES = {"year": ("year", "yr", "yyyy"), "month": ("month", "mon", "mm", "mo"),
               "day": ("day", "dd", "dom"), "hour": ("hour", "hr", "hh")}
+MONTH_WORD = r"(?i)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 MONTH_NAMES = {m.lower(): i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 
@@ -449,7 +704,8 @@ def _pandas_datetime(values: pd.Series, fmt: str) -> pd.Series:
         parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[us]")
+    parsed = parsed.astype("datetime64[us]")
+    return parsed.where(parsed.dt.year.between(1000, 2999))
 
 
 def _text_dates(column: pd.Series, allow_guess: bool) -> tuple[pd.Series, str] | None:
@@ -463,12 +719,13 @@ def _text_dates(column: pd.Series, allow_guess: bool) -> tuple[pd.Series, str] |
     if quarters is not None:
         return quarters, "format YYYY Qn (quarters)"
     numeric_like = sample.map(_looks_numeric).all()
+    quick = _SampleLook(sample)
     for fmt in DATE_FORMATS:
         if numeric_like and fmt not in ("%Y%m%d", "%Y"):
             continue
         if fmt == "%Y" and not allow_guess:
             continue
-        if _to_datetime(sample, fmt).notna().mean() < 0.8:
+        if quick.share(fmt) < 0.8:
             continue
         parsed = _to_datetime(text, fmt)
         if parsed[present].notna().mean() >= 0.95:
@@ -477,6 +734,30 @@ def _text_dates(column: pd.Series, allow_guess: bool) -> tuple[pd.Series, str] |
     if allow_guess and not numeric_like:
         return _guessed_dates(text, present)
     return None
+
+
+class _SampleLook:
+    """How much of a column's first values a date format reads, cheaply, before parsing it all."""
+
+    def __init__(self, sample: pd.Series):
+        self.sample = sample
+        self.arrow = _arrow_text(sample)
+        self.months = self._share(MONTH_WORD) >= 0.8      # worth trying month-name formats
+        self.iso = self._share(r"^\d{4}-?\d{2}") >= 0.8   # worth trying pandas' ISO 8601 parser
+
+    def _share(self, pattern: str) -> float:
+        """The share of the sample that matches a regular expression."""
+        found = pc.match_substring_regex(self.arrow, pattern)
+        return pc.sum(pc.fill_null(found, False)).as_py() / max(len(self.arrow), 1)
+
+    def share(self, fmt: str) -> float:
+        """The share of the sample `fmt` reads (Arrow's parser; pandas' for ISO and month names)."""
+        if "%b" in fmt or "%B" in fmt:
+            return _to_datetime(self.sample, fmt).notna().mean() if self.months else 0.0
+        if fmt == "ISO8601":
+            return _to_datetime(self.sample, fmt).notna().mean() if self.iso else 0.0
+        parsed = pc.strptime(self.arrow, format=fmt, unit="s", error_is_null=True)
+        return 1.0 - parsed.null_count / max(len(parsed), 1)
 
 
 def _prefer_order(text: pd.Series, parsed: pd.Series, fmt: str,
@@ -782,13 +1063,15 @@ def _numbers_from_text(column: pd.Series, name: str, decimal_comma: bool) -> _Co
     n_present = int((~blank).sum())
     if n_present == 0:
         return _Column(pd.Series(np.nan, index=column.index, dtype="float64"), [])
-    group, point = (".", ",") if decimal_comma else (",", ".")
-    pattern = rf"^[+-]?\d{{1,3}}(?:{re.escape(group)}\d{{3}})+(?:{re.escape(point)}\d*)?$"
+    groups, point = (GROUPS_COMMA, ",") if decimal_comma else (GROUPS_POINT, ".")
+    each = "|".join(f"(?:[{g}]\\d{{3}})+" for g in groups)         # one separator kind per number
+    pattern = rf"^[+-]?\d{{1,3}}(?:{each})(?:[{point}]\d*)?$"
     has_groups = pc.fill_null(pc.match_substring_regex(text, pattern), False)
     thousands = _mask(has_groups)
     cleaned = text
     if thousands.any():
-        cleaned = pc.if_else(has_groups, pc.replace_substring(text, group, ""), text)
+        cleaned = pc.if_else(has_groups, pc.replace_substring_regex(text, f"[{''.join(groups)}]", ""),
+                             text)
     if decimal_comma:
         cleaned = pc.replace_substring(cleaned, ",", ".")
     is_number = pc.fill_null(pc.match_substring_regex(cleaned, NUMBER), False)
@@ -805,9 +1088,10 @@ def _number_notes(column: pd.Series, name: str, thousands: np.ndarray,
     """Report lines for thousands separators and for cells that are not numbers."""
     notes = []
     if thousands.any():
-        example = str(column[thousands].iloc[0]).strip()
+        example = re.sub("[\u00a0\u202f]", " ", str(column[thousands].iloc[0]).strip())
+        one = thousands.sum() == 1
         notes.append(f"Column {name} had {_count(int(thousands.sum()), 'value')} with thousands "
-                     f"separators like {example!r}; read them as numbers.")
+                     f"separators like {example!r}; read {'it as a number' if one else 'them as numbers'}.")
     if not_number.any():
         tokens = column[not_number].astype("str").str.strip()
         one = not_number.sum() == 1
@@ -824,12 +1108,31 @@ def _categories_text(n_kinds: int, listing: str) -> str:
 
 def _token_counts(tokens: pd.Series, limit: int = 4) -> str:
     """"'n/a' ×7, '-' ×3, empty ×2"."""
-    labels = tokens.fillna("").map(lambda t: "empty" if t == "" else repr(t))
+    labels = tokens.fillna("").map(lambda t: "empty" if t == "" else repr(_shorten(t)))
     counts = labels.value_counts()
     parts = [f"{label} ×{n:,}" for label, n in counts.head(limit).items()]
     if len(counts) > limit:
         parts.append(f"{len(counts) - limit} other kinds")
     return ", ".join(parts)
+
+
+def _stray_rows(index: pd.DatetimeIndex) -> np.ndarray:
+    """Rows at either end cut off from the rest by a gap of over a year and STRAY_GAP_STEPS steps."""
+    n = len(index)
+    stray = np.zeros(n, dtype=bool)                                        # (n,)
+    if n < 10:
+        return stray
+    seconds = index.to_numpy().astype("datetime64[s]").astype(np.int64)    # (n,)
+    steps = np.diff(seconds)                                               # (n - 1,)
+    typical = max(float(np.median(steps)), 1.0)
+    wide = np.flatnonzero((steps > STRAY_GAP_STEPS * typical) & (steps > 366 * 86400))
+    limit = max(1, min(MAX_STRAY_ROWS, n // 100))
+    after, before = wide[wide >= n - 1 - limit], wide[wide < limit]
+    if after.size:
+        stray[after.min() + 1:] = True
+    if before.size:
+        stray[:before.max() + 1] = True
+    return stray
 
 
 def _is_counter(values: np.ndarray) -> bool:
@@ -879,13 +1182,29 @@ class _Cleaner:
         self.onehot_names = list(onehot.columns)
         frame = pd.concat([numeric, onehot], axis=1)
         frame, frequency = self._index(frame, dates)
-        frame = self._fill(frame)
+        frame = self._drop_empty_columns(self._fill(frame), list(numeric.columns))
+        numeric = numeric[[c for c in numeric.columns if c in frame.columns]]
         return LoadedData(frame=frame, date_column=dates.name if dates else None,
                           numeric_columns=list(numeric.columns),
                           categorical_columns=list(texts.columns),
                           default_target=self._default_target(numeric), frequency=frequency,
                           report=self.report, sha256="", onehot_columns=list(onehot.columns),
                           dropped_columns=self.dropped)
+
+    def _drop_empty_columns(self, frame: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
+        """Columns whose only values sat in rows left out (e.g. rows without a date) are dropped."""
+        if len(frame) == 0:
+            raise DataError("No rows are left after cleaning: every row lacked a readable date or "
+                            "any number. Check the date column and the numbers, then load it again.")
+        empty = [c for c in frame.columns if frame[c].isna().all()]
+        for col in empty:
+            self.dropped[col] = "it has no values in the rows that were kept"
+            self.report.add("warning", f"Column {col} has no values in the rows that were kept; "
+                                       "left it out.")
+        frame = frame.drop(columns=empty)
+        if not any(c in frame.columns for c in numeric):
+            raise DataError(self._no_numbers_message(list(self.table.columns)))
+        return frame
 
     def _drop_row_counters(self) -> None:
         """An unnamed first column holding 0..n-1 is a saved row index, not data."""
@@ -921,18 +1240,37 @@ class _Cleaner:
 
     def _numeric(self, column: pd.Series, name: str) -> pd.Series | None:
         """The column as float64, or None when it holds text (categories, notes)."""
+        if pd.api.types.is_complex_dtype(column):
+            return None
         if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-            return column.astype("float64")
+            return self._within_range(column.astype("float64"), column, name)
         found = _numbers_from_text(column, name, self.decimal_comma)
         if found is None:
             return None
         for note in found.notes:
             self.report.add("action", note)
-        return found.values
+        return self._within_range(found.values, column, name)
+
+    def _within_range(self, values: pd.Series, column: pd.Series, name: str) -> pd.Series:
+        """Infinite values and values too large to compute with become missing, reported."""
+        bad = np.abs(values.to_numpy()) > MAX_ABS_VALUE                    # (n,) NaN -> False
+        if not bad.any():
+            return values
+        tokens = column[bad].astype("str").str.strip()
+        one = bad.sum() == 1
+        self.report.add("action", f"Column {name} had {_count(int(bad.sum()), 'value')} that "
+                                  f"{'is' if one else 'are'} infinite or too large to compute with "
+                                  f"({_token_counts(tokens)}; RNN Lab keeps numbers within "
+                                  f"±{MAX_ABS_VALUE:.1e}); treated {'it' if one else 'them'} as "
+                                  "missing.")
+        return values.mask(bad)
 
     def _no_numbers_message(self, columns: list[str]) -> str:
         listing = _preview(columns, 12) or "none besides the date"
-        return (f"No column holds numbers (columns: {listing}). "
+        empty = [f"Column {c} cannot be used: {self.dropped[c]}." for c in columns
+                 if "no values" in self.dropped.get(c, "")]
+        because = "".join(f" {sentence}" for sentence in empty[:3])
+        return (f"No column holds numbers (columns: {listing}).{because} "
                 "RNN Lab forecasts a numeric column: add one, or check that the numbers are not "
                 "written with units or words (like '12 kg').")
 
@@ -942,7 +1280,7 @@ class _Cleaner:
         for col in texts.columns:
             labels = texts[col].astype("str").str.strip().replace("", np.nan)
             kinds = labels.dropna().unique()
-            listing = _preview(sorted(kinds), 5)
+            listing = _preview([_shorten(k) for k in sorted(kinds)], 5)
             if self.categorical == "exclude" or len(kinds) > MAX_CATEGORIES:
                 parts.append(None)
                 self._leave_out_text(col, len(kinds), listing)
@@ -977,7 +1315,26 @@ class _Cleaner:
         frame.index = pd.DatetimeIndex(stamps[keep], name=dates.name)
         frame = self._sort(frame)
         frame = self._merge_duplicates(frame)
+        frame = self._drop_stray_dates(frame)
         return self._gaps(frame)
+
+    def _drop_stray_dates(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A few rows at either end dated far away from all the others: likely typos (2202, 2022)."""
+        stray = _stray_rows(frame.index)                                   # (n,) bool
+        if not stray.any():
+            return frame
+        kept = frame.index[~stray]
+        span = f"{_period_label(kept[0], 'day')} to {_period_label(kept[-1], 'day')}"
+        for side, rows in (("before", stray & (frame.index < kept[0])),
+                           ("after", stray & (frame.index > kept[-1]))):
+            if rows.any():
+                n = int(rows.sum())
+                dates = _preview([_period_label(d, "day") for d in frame.index[rows]], 4)
+                self.report.add("warning", f"{_count(n, 'row')} {'is' if n == 1 else 'are'} dated far "
+                                           f"{side} all the others ({dates}; the others run from "
+                                           f"{span}); left {'it' if n == 1 else 'them'} out as a "
+                                           "likely typo. Correct the date in the file if it is real.")
+        return frame[~stray]
 
     def _rows_with_numbers(self, frame: pd.DataFrame) -> np.ndarray:
         """Without dates, rows with no number at all are blank lines: reported and left out."""
@@ -1202,7 +1559,7 @@ def prepare(data_cfg, lookback: int, horizon: int) -> Prepared:
     test_loaded = load(resolve_source(data_cfg.test_source), **options) if data_cfg.test_source else None
     values, index = _rows(loaded, test_loaded, inputs)               # (T, F), (T,)
     n_train, n_val, n_test = _part_sizes(data_cfg, len(loaded.frame), len(values))
-    _check_parts(n_train, n_val, n_test, lookback, horizon, data_cfg, len(values))
+    _check_parts(n_train, n_val, n_test, lookback, horizon, data_cfg, len(values), len(loaded.frame))
     scaler = Scaler(data_cfg.scaling).fit(values[:n_train])
     notes = _constant_inputs(values[:n_train], inputs)
     scaled = scaler.transform(values)                                # (T, F)
@@ -1301,8 +1658,10 @@ def _part_size(n_rows: int, fraction: float) -> int:
 
 
 def _check_parts(n_train: int, n_val: int, n_test: int, lookback: int, horizon: int, data_cfg,
-                 n_rows: int) -> None:
+                 n_rows: int, n_file: int) -> None:
     """DataError with the numbers when a part is too short for one window."""
+    if n_file < lookback + horizon or n_train < 1:
+        raise DataError(_too_short(n_file, lookback, horizon, data_cfg))
     if n_train < lookback + horizon:
         raise DataError(f"The training part has {n_train:,} rows but lookback {lookback} + horizon "
                         f"{horizon} needs at least {lookback + horizon}. Lower the lookback, use "
@@ -1315,6 +1674,43 @@ def _check_parts(n_train: int, n_val: int, n_test: int, lookback: int, horizon: 
         fix = "use a longer test file" if data_cfg.test_source else "raise test_fraction"
         raise DataError(f"The test part has {n_test:,} rows but horizon {horizon} needs at least "
                         f"{horizon}. Lower the horizon or {fix}.")
+
+
+def _too_short(n_file: int, lookback: int, horizon: int, data_cfg) -> str:
+    """The data file cannot hold one window per part: say how many rows it would need."""
+    need = _rows_needed(lookback, horizon, data_cfg)
+    n_train, n_val, n_test = _part_sizes(data_cfg, n_file, n_file + (horizon if data_cfg.test_source else 0))
+    fit = lookback - (lookback + horizon - n_train)          # the lookback these rows allow
+    parts_ok = ((data_cfg.val_fraction == 0 or n_val >= horizon)
+                and (data_cfg.test_source or n_test >= horizon))
+    fix = f"lower the lookback to {fit} or less" if fit >= 1 and parts_ok else "use a longer series"
+    return (f"The data has {_count(n_file, 'row')}, too few for lookback {lookback} + horizon "
+            f"{horizon}: with {_parts_text(data_cfg)} it needs at least {need:,} rows. "
+            f"{fix[0].upper()}{fix[1:]}{', or use a longer series' if fix.startswith('lower') else ''}.")
+
+
+def _parts_text(data_cfg) -> str:
+    """'10% of the rows for validation and 10% for testing'."""
+    val, test = data_cfg.val_fraction, data_cfg.test_fraction
+    pieces = [f"{val * 100:g}% of the rows for validation"] if val > 0 else []
+    if not data_cfg.test_source:
+        pieces.append(f"{test * 100:g}% {'of the rows ' if not pieces else ''}for testing")
+    return " and ".join(pieces) or "no validation part"
+
+
+def _rows_needed(lookback: int, horizon: int, data_cfg) -> int:
+    """The fewest rows in the data file that give every part at least one window."""
+    val = data_cfg.val_fraction
+    test = 0.0 if data_cfg.test_source else data_cfg.test_fraction
+    n = max(lookback + horizon, math.ceil((lookback + horizon) / (1 - val - test)))
+    for fraction in (val, test):
+        if fraction > 0:
+            n = max(n, math.ceil((horizon - 0.5) / fraction))
+    while True:
+        n_train, n_val, n_test = _part_sizes(data_cfg, n, n + (horizon if data_cfg.test_source else 0))
+        if n_train >= lookback + horizon and (val == 0 or n_val >= horizon) and n_test >= horizon:
+            return n
+        n += 1
 
 
 def _constant_inputs(train: np.ndarray, inputs: list[str]) -> list[str]:

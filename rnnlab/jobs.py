@@ -76,9 +76,9 @@ def absolute_sources(run_cfg: RunConfig) -> RunConfig:
 
 def check(run_cfg: RunConfig):
     """Prepare the run's data once (no TensorFlow): RnnlabError if it cannot train; the Prepared."""
-    from rnnlab import data  # pandas-heavy; imported when first needed
+    from rnnlab import validate  # pandas-heavy; imported when first needed
 
-    return data.prepare(run_cfg.data, run_cfg.model.lookback, run_cfg.model.horizon)
+    return validate.check_run_feasible(run_cfg)
 
 
 def submit(store: Store, run_cfg: RunConfig, *, check_data: bool = True) -> str:

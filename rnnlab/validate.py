@@ -1,0 +1,77 @@
+"""Check a run against its data before it is queued, so a bad setting never reaches a worker.
+
+`RunConfig` already refuses settings that are wrong on their own (horizon 0, dropout 1.0, a
+learning rate of 0, 100,000 epochs). What is left depends on the data: whether the lookback fits
+the training part, whether a batch is larger than the training windows, whether the windows fit
+in memory. `check_run_feasible` prepares the data once (no TensorFlow) and checks those, raising
+an `RnnlabError` that says what is wrong and what to change.
+"""
+
+from __future__ import annotations
+
+from rnnlab.config import RunConfig
+from rnnlab.data import Prepared, prepare
+from rnnlab.errors import ConfigError
+
+MAX_WINDOW_BYTES = 2 * 1024 ** 3   # the float32 copy of the windows a worker trains on
+FLOAT32_BYTES = 4
+TYPICAL_BATCH = 32
+
+
+def check_run_feasible(run_cfg: RunConfig) -> Prepared:
+    """Prepare the run's data and check the settings against it; the Prepared data if they fit.
+
+    Raises DataError when the data cannot be used or is too short for the lookback and horizon,
+    and ConfigError when the batch size or the memory of the windows does not fit the data.
+    """
+    if not isinstance(run_cfg, RunConfig):
+        raise ConfigError(f"A run needs a RunConfig. Received: {type(run_cfg).__name__}")
+    prepared = prepare(run_cfg.data, run_cfg.model.lookback, run_cfg.model.horizon)
+    check_batch_size(run_cfg, len(prepared.X_train))
+    check_window_memory(run_cfg, prepared)
+    return prepared
+
+
+def suggest_batch_size(n_windows: int) -> int:
+    """A batch size for `n_windows` training windows: the largest power of two <= min(32, n)."""
+    limit = max(1, min(TYPICAL_BATCH, n_windows))
+    return 1 << (limit.bit_length() - 1)
+
+
+def check_batch_size(run_cfg: RunConfig, n_windows: int) -> None:
+    """ConfigError when the batch is larger than the training windows (echo state networks exempt)."""
+    batch = run_cfg.train.batch_size
+    if run_cfg.model.cell == "esn" or batch <= n_windows:
+        return                       # an echo state network fits all windows at once
+    raise ConfigError(f"batch_size {batch:,} is larger than the number of training windows "
+                      f"({n_windows:,}), so every epoch would be a single, smaller batch. Use a "
+                      f"batch size of at most {n_windows:,}; {suggest_batch_size(n_windows)} is a "
+                      f"good start. Received: batch_size={batch}")
+
+
+def window_bytes(prepared: Prepared) -> int:
+    """Memory of the float32 training and validation windows a worker copies out of the series."""
+    n_windows = len(prepared.X_train) + len(prepared.X_val)
+    n_features = prepared.values.shape[1]
+    return n_windows * prepared.lookback * n_features * FLOAT32_BYTES
+
+
+def check_window_memory(run_cfg: RunConfig, prepared: Prepared) -> None:
+    """ConfigError when the windows would not fit in memory, with the numbers that make them up."""
+    needed = window_bytes(prepared)
+    if needed <= MAX_WINDOW_BYTES:
+        return
+    n_windows = len(prepared.X_train) + len(prepared.X_val)
+    raise ConfigError(f"The training windows would take {_size(needed)} of memory "
+                      f"({n_windows:,} windows × lookback {prepared.lookback} × "
+                      f"{prepared.values.shape[1]} input columns × 4 bytes); the limit is "
+                      f"{_size(MAX_WINDOW_BYTES)}. Lower the lookback, use fewer input columns, or "
+                      f"train on a shorter span. Received: lookback={run_cfg.model.lookback}")
+
+
+def _size(n_bytes: int) -> str:
+    """'2.0 GB', '310.5 MB' or '48.8 kB'."""
+    for unit, power in (("GB", 3), ("MB", 2)):
+        if n_bytes >= 1024 ** power:
+            return f"{n_bytes / 1024 ** power:.1f} {unit}"
+    return f"{n_bytes / 1024:.1f} kB"
