@@ -1,0 +1,72 @@
+"""`make bench`: every benchmark in turn, then bench/RESULTS.md from their figures."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import RESULTS_JSON, machine  # noqa: E402
+
+BENCHES = [
+    ("train_speed", "Training speed: the tutorial's 4 × LSTM(50), rnnlab vs the plain Keras script"),
+    ("first_loss", "Time to first loss point, cold"),
+    ("page_render", "Page render over a real `streamlit run`, 200 runs stored"),
+    ("data_scale", "Data scale: 1,000,000 rows × 5 columns"),
+    ("store_bench", "Run store: 10,000 epoch rows, reads while a worker writes"),
+    ("load", "Load: simulated users polling the Train page while 2 runs train"),
+    ("lessons", "Lessons: wall time of each, at full epochs"),
+]
+RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def _table(rows: list[dict]) -> list[str]:
+    if not rows:
+        return ["(no rows)"]
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys)]
+    for row in rows:
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in (row.get(k, "") for k in keys)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_markdown(only: list[str] | None = None) -> None:
+    """bench/RESULTS.md from bench/results.json."""
+    data = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    out = ["# Benchmark results", "", f"Machine: {machine()}.", "",
+           "Made by `make bench`; each section says when it was measured.", ""]
+    for name, title in BENCHES:
+        key = {"store_bench": "store"}.get(name, name)
+        if key not in data:
+            continue
+        out += [f"## {title}", "", f"Measured {data[key]['when']}.", "", *_table(data[key]["rows"]), ""]
+    RESULTS_MD.write_text("\n".join(out))
+
+
+def main(names: list[str]) -> int:
+    """Run the named benchmarks (all by default); 1 if any failed."""
+    failed = []
+    for name, title in BENCHES:
+        if names and name not in names:
+            continue
+        print(f"\n== {title} ==", flush=True)
+        start = time.perf_counter()
+        try:
+            importlib.import_module(f"bench.{name}").main()
+        except Exception:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            failed.append(name)
+        print(f"({time.perf_counter() - start:.0f} s)", flush=True)
+    write_markdown()
+    print(f"\nwrote {RESULTS_MD}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,210 @@
+"""Build the Keras model of a run from its ModelConfig and TrainConfig.
+
+Input (lookback, n_features) -> n_layers recurrent layers (SimpleRNN, GRU or LSTM, optionally
+bidirectional; every layer but the top returns its whole sequence), each followed by a Dropout
+layer when its rate is > 0, as in the classic stacked-LSTM tutorial -> Dense(horizon).
+
+The model is a `GradientTrackingModel`: a functional Keras model whose training step records
+gradient norms before clipping (see `rnnlab.gradients`) and then clips them itself, so the
+optimizer carries no clipnorm/clipvalue of its own. `plain_model` gives the same layers as a
+standard Keras functional model, for files that must load anywhere without rnnlab.
+
+TensorFlow and Keras are imported inside functions only.
+"""
+
+from __future__ import annotations
+
+from rnnlab.config import ModelConfig, TrainConfig
+from rnnlab.errors import ConfigError
+from rnnlab.model_info import (CELL_CLASSES, INPUT_NAME, OUTPUT_NAME, dropout_name,
+                               recurrent_name)
+
+_MODEL_CLASS = None
+
+
+def build_model(model_cfg: ModelConfig, train_cfg: TrainConfig, n_features: int, *,
+                jit_compile: bool = True, steps_per_execution: int = 1):
+    """A compiled GradientTrackingModel for the config; sizes from the data fill `n_features`."""
+    import keras
+
+    if model_cfg.cell not in CELL_CLASSES:
+        raise ConfigError(f"cell={model_cfg.cell!r} is not a Keras recurrent cell; an echo state "
+                          "network is trained by rnnlab.esn, not build_model.")
+    if not isinstance(n_features, int) or n_features < 1:
+        raise ConfigError(f"n_features must be >= 1. Received: n_features={n_features!r}")
+    inputs = keras.Input((model_cfg.lookback, n_features), name=INPUT_NAME)  # (batch, lookback, F)
+    h = inputs
+    for i in range(1, model_cfg.n_layers + 1):
+        h = _recurrent_layer(model_cfg, i)(h)      # (batch, lookback, units) or (batch, units)
+        rate = model_cfg.dropout_per_layer[i - 1]
+        if rate > 0:
+            h = keras.layers.Dropout(rate, name=dropout_name(i))(h)
+    outputs = keras.layers.Dense(model_cfg.horizon, name=OUTPUT_NAME)(h)     # (batch, horizon)
+    model = model_class()(inputs, outputs, name=f"{model_cfg.cell}_model")
+    compile_model(model, train_cfg, jit_compile=jit_compile,
+                  steps_per_execution=steps_per_execution)
+    return model
+
+
+def _recurrent_layer(model_cfg: ModelConfig, index: int):
+    """Recurrent layer `index` (1-based), wrapped in Bidirectional when asked."""
+    import keras
+
+    i = index - 1
+    layer_cls = getattr(keras.layers, CELL_CLASSES[model_cfg.cell])
+    penalty = _penalty(model_cfg.l1, model_cfg.l2)
+    name = recurrent_name(model_cfg.cell, index)
+    layer = layer_cls(
+        model_cfg.units_per_layer[i],
+        return_sequences=index < model_cfg.n_layers,
+        recurrent_dropout=model_cfg.recurrent_dropout_per_layer[i],
+        kernel_initializer=initializer(model_cfg.kernel_initializer, model_cfg.init_scale),
+        recurrent_initializer=initializer(model_cfg.recurrent_initializer, model_cfg.init_scale),
+        kernel_regularizer=penalty,
+        recurrent_regularizer=_penalty(model_cfg.l1, model_cfg.l2),
+        name=name,
+    )
+    return keras.layers.Bidirectional(layer, name=name) if model_cfg.bidirectional else layer
+
+
+def initializer(name: str, scale: float = 1.0):
+    """A Keras initializer from its registry name; `scale` is the gain or the std."""
+    import keras
+
+    makers = {
+        "glorot_uniform": lambda: keras.initializers.GlorotUniform(),
+        "orthogonal": lambda: keras.initializers.Orthogonal(gain=scale),
+        "identity": lambda: keras.initializers.Identity(gain=scale),
+        "random_normal": lambda: keras.initializers.RandomNormal(stddev=scale),
+    }
+    if name not in makers:
+        raise ConfigError(f"initializer must be one of {', '.join(makers)}. Received: {name!r}")
+    return makers[name]()
+
+
+def _penalty(l1: float, l2: float):
+    import keras
+
+    return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
+
+
+def optimizer(train_cfg: TrainConfig, *, with_clipping: bool = False):
+    """A fresh Keras optimizer; clipping is left to the training step unless asked for."""
+    import keras
+
+    classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
+               "rmsprop": keras.optimizers.RMSprop}
+    kwargs = {"learning_rate": train_cfg.learning_rate}
+    if with_clipping:  # Keras accepts only one of the two
+        if train_cfg.clipnorm:
+            kwargs["clipnorm"] = train_cfg.clipnorm
+        elif train_cfg.clipvalue:
+            kwargs["clipvalue"] = train_cfg.clipvalue
+    return classes[train_cfg.optimizer](**kwargs)
+
+
+def loss(name: str):
+    """A Keras loss object from its registry name."""
+    import keras
+
+    losses = {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError,
+              "huber": keras.losses.Huber}
+    if name not in losses:
+        raise ConfigError(f"loss must be one of {', '.join(losses)}. Received: {name!r}")
+    return losses[name]()
+
+
+def compile_model(model, train_cfg: TrainConfig, *, jit_compile: bool = True,
+                  steps_per_execution: int = 1) -> None:
+    """Compile with the run's optimizer and loss; clipping and tracking go to the training step."""
+    model.compile(optimizer=optimizer(train_cfg), loss=loss(train_cfg.loss),
+                  jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+    model.configure_tracking(clipnorm=train_cfg.clipnorm, clipvalue=train_cfg.clipvalue,
+                             track=train_cfg.track_gradients)
+
+
+def plain_model(model):
+    """The same layers (shared weights) as a standard keras.Model, loadable without rnnlab."""
+    import keras
+
+    return keras.Model(model.inputs, model.outputs, name=model.name)
+
+
+def describe(model) -> tuple[list[dict], int]:
+    """Rows of {layer, kind, output_shape, params} bottom to top (no input row), and the total."""
+    import keras
+
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        kind = type(layer).__name__
+        if isinstance(layer, keras.layers.Bidirectional):
+            kind = f"Bidirectional({type(layer.forward_layer).__name__})"
+        rows.append({"layer": layer.name, "kind": kind,
+                     "output_shape": tuple(layer.output.shape),
+                     "params": int(layer.count_params())})
+    return rows, int(model.count_params())
+
+
+def model_class():
+    """The GradientTrackingModel class (defined on first use, so TensorFlow loads lazily)."""
+    global _MODEL_CLASS
+    if _MODEL_CLASS is None:
+        _MODEL_CLASS = _define_model_class()
+    return _MODEL_CLASS
+
+
+def _define_model_class():
+    import keras
+    import tensorflow as tf
+
+    from rnnlab import gradients
+
+    @keras.saving.register_keras_serializable(package="rnnlab")
+    class GradientTrackingModel(keras.Model):
+        """A functional model whose compiled training step records gradient norms, then clips.
+
+        Per step: gradients by tf.GradientTape -> per-tensor L2 norms (n_tensors,) -> the meter
+        (sum/max per tensor, global norm per step) -> clip by value / by norm -> apply.
+        """
+
+        _clipnorm = None
+        _clipvalue = None
+        _track_norms = True
+        meter = None
+
+        def configure_tracking(self, *, clipnorm=None, clipvalue=None, track=True) -> None:
+            """Set clipping and whether norms are recorded (before the first fit)."""
+            self._clipnorm = float(clipnorm) if clipnorm else None
+            self._clipvalue = float(clipvalue) if clipvalue else None
+            self._track_norms = bool(track)
+            self.train_function = None
+
+        def start_meter(self, max_steps: int):
+            """Create the per-epoch gradient accumulators, sized for `max_steps` steps."""
+            self.meter = gradients.GradientMeter(gradients.tensor_names(self), max_steps)
+            self.train_function = None
+            return self.meter
+
+        def train_step(self, data):
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+            with tf.GradientTape() as tape:
+                y_pred = self(x, training=True)                      # (batch, horizon)
+                loss = self._compute_loss(x=x, y=y, y_pred=y_pred,
+                                          sample_weight=sample_weight, training=True)
+                # the same loss bookkeeping as Keras' own TensorFlow train_step
+                self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+                scaled = self.optimizer.scale_loss(loss)
+            variables = self.trainable_variables
+            grads = tape.gradient(scaled, variables)
+            grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+                     for g, v in zip(grads, variables)]
+            norms = tf.stack([tf.norm(g) for g in grads])            # (n_tensors,)
+            if self._track_norms and self.meter is not None:
+                self.meter.record(norms)
+            grads = gradients.clip_gradients(grads, norms, self._clipnorm, self._clipvalue)
+            self.optimizer.apply_gradients(zip(grads, variables))
+            return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    return GradientTrackingModel
