@@ -1,7 +1,8 @@
 """RNN Lab dashboard: `streamlit run app.py`.
 
-The entry page is a router: it sets up the session (the config, a preset from the link), draws
-the sidebar status line and runs the page the user chose. Pages live in views/.
+The entry page is a router: it sets up the session (the config, a preset or classroom mode
+from the link), draws the sidebar and runs the page the user chose. Pages live in views/. A link
+to the root with ?lesson=ID opens that lesson on the Learn page.
 """
 
 import streamlit as st
@@ -13,7 +14,9 @@ st.set_page_config(page_title="RNN Lab", page_icon="🔁", layout="wide")
 ui.apply_query_params()
 ui.runner()  # starts the background job runner once per server
 
+LEARN = st.Page(ui.PAGES["learn"], title="Learn", icon=":material/school:", url_path="learn")
 PAGES = {
+    "Learn": [LEARN],
     "Build": [
         st.Page(ui.PAGES["data"], title="1 · Data", icon=":material/table_chart:",
                 url_path="data", default=True),
@@ -33,6 +36,10 @@ PAGES = {
 }
 
 page = st.navigation(PAGES)
+lesson = st.query_params.get("lesson")
+if lesson and page.url_path == "" and st.session_state.get("_lesson_link") != lesson:
+    st.session_state["_lesson_link"] = lesson  # once: the user may go on to other pages
+    st.switch_page(LEARN, query_params=st.query_params.to_dict())
 slot = ui.sidebar()
 ui.notices()
 try:

@@ -28,7 +28,7 @@ __all__ = [
     "series_figure", "loss_figure", "step_norm_figure", "tensor_heatmap", "through_time_heatmap",
     "predictions_figure", "residuals_figure", "forecast_figure", "compare_loss_figure",
     "unrolled_diagram", "bptt_calculator_figure", "bptt_factors", "metrics_bar_figure",
-    "lag_correlations", "lag_correlation_figure",
+    "lag_correlations", "lag_correlation_figure", "horizon_figure",
 ]
 
 # -- the product's look ---------------------------------------------------------------------------
@@ -386,7 +386,7 @@ def tensor_heatmap(tensor_norms: list[dict], stat: str = "mean") -> go.Figure:
         "gradient norm"))
     _note_if_blank(fig, values)
     fig.update_yaxes(type="category", automargin=True)
-    fig.update_xaxes(showgrid=False)
+    fig.update_xaxes(showgrid=False, dtick=_epoch_dtick(len(grid.columns)))
     return fig
 
 
@@ -419,9 +419,14 @@ def through_time_heatmap(through_time: dict[str, dict[int, list[float]]],
         "epoch %{y}<br>%{x} steps back<br>mean gradient %{customdata:.6~g}<extra></extra>",
         "mean |gradient|"))
     _note_if_blank(fig, values)
-    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False, dtick=_epoch_dtick(len(epochs)))
     fig.update_xaxes(showgrid=False)
     return fig
+
+
+def _epoch_dtick(n_epochs: int) -> int:
+    """Whole-epoch tick spacing, at most about a dozen ticks (never 'epoch 1.5')."""
+    return max(1, math.ceil(n_epochs / 12))
 
 
 def compare_loss_figure(curves: dict[str, list[dict]], log_y: bool = False) -> go.Figure:
@@ -626,6 +631,52 @@ def lag_correlation_figure(actual: Sequence[float], model: Sequence[float],
 
 
 # -- teaching diagrams --------------------------------------------------------------------------
+def horizon_figure(pred: pd.DataFrame, n_windows: int = 4, *, split: str = "test",
+                   target: str | None = None) -> go.Figure:
+    """Many-to-many: a few windows' whole H-step outputs drawn over the actual series."""
+    if not isinstance(n_windows, numbers.Integral) or isinstance(n_windows, bool) or n_windows < 1:
+        raise ConfigError("n_windows must be a whole number >= 1. "
+                          f"Received: n_windows={n_windows!r}")
+    rows = _window_rows(pred, split)
+    y_title = f"{target or 'value'} (data units)"
+    horizon = int(rows["step"].max()) if not rows.empty else 0
+    title = f"Many-to-many: {horizon} values from each window at once"
+    if rows.empty:
+        return _empty("Many-to-many: the values of each window", "No predictions yet", "time",
+                      y_title)
+    fig = _figure(title, "time", y_title,
+                  subtitle=f"Each blue line is one output of the network: it read the window "
+                           f"ending just before the line and gave all {horizon} values in one go")
+    actual = rows.drop_duplicates("timestamp").sort_values("timestamp")
+    fig.add_trace(_line(_as_x(actual["timestamp"]), actual["actual"].to_numpy(dtype=float),
+                        "actual", color=COLORS["actual"], width=2.5, hovertemplate="%{y:.6~g}"))
+    windows = rows["window"].unique()
+    stride = max(2 * horizon, len(windows) // n_windows)  # a gap between lines: one per window
+    for i, window in enumerate(windows[::stride][:n_windows]):
+        one = rows[rows["window"] == window]
+        fig.add_trace(go.Scatter(
+            x=_as_x(one["timestamp"]), y=one["model"].to_numpy(dtype=float), mode="lines+markers",
+            name=f"model: {horizon} values from one window", legendgroup="model",
+            showlegend=i == 0, line=dict(color=COLORS["model"], width=2.5), marker=dict(size=6),
+            hovertemplate="step %{customdata} ahead<br>%{y:.6~g}<extra></extra>",
+            customdata=one["step"].to_numpy()))
+    return fig
+
+
+def _window_rows(pred: pd.DataFrame, split: str) -> pd.DataFrame:
+    """Teacher-forced rows of one split with a window number (rows are stored window by window,
+    steps 1..H)."""
+    if pred is None or pred.empty or "kind" not in pred:
+        return pd.DataFrame(columns=["timestamp", "step", "actual", "model", "window"])
+    rows = pred[pred["kind"] == "one-step-ahead"]
+    if "split" in rows:
+        rows = rows[rows["split"] == split]
+    rows = rows.assign(step=rows["step"].astype(int),
+                       actual=pd.to_numeric(rows["actual"], errors="coerce"),
+                       model=pd.to_numeric(rows["model"], errors="coerce"))
+    return rows.assign(window=(rows["step"] == 1).cumsum()).reset_index(drop=True)
+
+
 def _drawn_columns(lookback: int, max_steps_drawn: int) -> list[int | None]:
     """Which steps back to draw, oldest first: all of them, or the first and last few with a gap."""
     if lookback <= max_steps_drawn:

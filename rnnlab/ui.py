@@ -12,9 +12,9 @@ choices) and write back into it.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -24,7 +24,8 @@ import pandas as pd
 import streamlit as st
 
 from rnnlab import config as cfgmod
-from rnnlab.errors import RnnlabError
+from rnnlab import figures, jobs, lessons, model_info, samples
+from rnnlab.errors import ConfigError, RnnlabError
 from rnnlab.store import RunRecord, RunStatus, Store, default_home
 
 CONFIG_KEY = "run_config"
@@ -37,28 +38,26 @@ STATUS_ICONS = {  # Material icons render the same in every browser (no emoji fo
     RunStatus.CANCELLED: ":material/stop_circle:", RunStatus.INTERRUPTED: ":material/warning:",
     RunStatus.DIVERGED: ":material/bolt:",
 }
+STATUS_WORDS = {
+    RunStatus.QUEUED: "waiting for a free worker", RunStatus.RUNNING: "training",
+    RunStatus.DONE: "finished", RunStatus.FAILED: "failed", RunStatus.CANCELLED: "cancelled",
+    RunStatus.INTERRUPTED: "interrupted (its worker stopped)",
+    RunStatus.DIVERGED: "stopped: the loss became NaN",
+}
 PAGES = {  # page name -> its file; one place so links and tests agree
     "data": "views/data.py", "model": "views/model.py", "train": "views/train.py",
     "results": "views/results.py", "gradients": "views/gradients.py",
-    "compare": "views/compare.py",
+    "compare": "views/compare.py", "learn": "views/learn.py",
 }
-
-
-# -- optional engine modules ------------------------------------------------------------------
-def engine(name: str):
-    """The module rnnlab.<name>, or None when it is not available yet (pages then say so)."""
-    try:
-        return importlib.import_module(f"rnnlab.{name}")
-    except ImportError:
-        return None
-
-
-def missing_module(name: str, what: str) -> None:
-    """Say, without crashing, that a part of the engine is not there."""
-    st.info(f"{what} is not available in this installation (the module `rnnlab.{name}` is "
-            "missing or incomplete). The rest of the page still works.", icon=":material/info:")
-
-
+CLASSROOM_KEY = "classroom"       # the sidebar toggle's key: kept in session state across pages
+TRUE_WORDS = ("1", "true", "yes", "on")
+# Our own, static CSS (never user text): the lesson text container shown large for a projector.
+CLASSROOM_CSS = """<style>
+.st-key-learn_text p, .st-key-learn_text li { font-size: 1.5rem; line-height: 1.5; }
+.st-key-learn_text h2 { font-size: 2.6rem; }
+.st-key-learn_text h3 { font-size: 1.9rem; }
+.st-key-learn_calc_text p { font-size: 1.4rem; line-height: 1.45; }
+</style>"""
 
 
 # -- store and runner ---------------------------------------------------------------------------
@@ -73,15 +72,12 @@ def store() -> Store:
 
 
 @st.cache_resource(show_spinner=False)
-def _runner_at(home: str):
-    jobs = engine("jobs")
-    if jobs is None or not hasattr(jobs, "get_runner"):
-        return None
+def _runner_at(home: str) -> jobs.Runner:
     return jobs.get_runner(_store_at(home))
 
 
-def runner():
-    """The job runner that starts workers for queued runs; None if jobs are unavailable."""
+def runner() -> jobs.Runner:
+    """The job runner that starts workers for queued runs (one per home, started once)."""
     return _runner_at(str(default_home().resolve()))
 
 
@@ -89,8 +85,7 @@ def runner():
 def default_config() -> dict:
     """The starting config: engine defaults, with the default sample's columns and season."""
     raw = cfgmod.RunConfig().to_dict()
-    samples = engine("samples")
-    sample = getattr(samples, "SAMPLES", {}).get(raw["data"]["source"]) if samples else None
+    sample = samples.SAMPLES.get(raw["data"]["source"])
     if sample is not None:
         raw["data"].update(target=sample.target, date_column=sample.date_column,
                            season=sample.season)
@@ -138,7 +133,9 @@ def validated_config() -> tuple[cfgmod.RunConfig | None, str | None]:
 
 
 def apply_query_params() -> None:
-    """A link with ?preset=NAME loads that preset once per session (teachers share these)."""
+    """Settings carried by a link: ?classroom=1 (classroom mode) and ?preset=NAME (a preset,
+    loaded once per session; teachers share these)."""
+    _apply_classroom_param()
     name = st.query_params.get("preset")
     if not name or st.session_state.get("_applied_preset") == name:
         return
@@ -150,6 +147,34 @@ def apply_query_params() -> None:
         return
     set_config(run_cfg)
     st.session_state["_notice"] = f"Loaded the preset “{run_cfg.name or name}” from the link."
+
+
+def _apply_classroom_param() -> None:
+    """?classroom=1 turns classroom mode on (0 turns it off), once per value of the link, so the
+    sidebar toggle still works and the mode stays on while the user moves between pages."""
+    flag = st.query_params.get("classroom")
+    if flag is None or st.session_state.get("_applied_classroom") == flag:
+        return
+    st.session_state["_applied_classroom"] = flag
+    st.session_state[CLASSROOM_KEY] = flag.strip().lower() in TRUE_WORDS
+
+
+def classroom() -> bool:
+    """True in classroom mode: advanced settings hidden, lesson text large."""
+    return bool(st.session_state.get(CLASSROOM_KEY, False))
+
+
+def classroom_css() -> None:
+    """Make the lesson text large, in classroom mode only (static CSS, no user text)."""
+    if classroom():
+        st.markdown(CLASSROOM_CSS, unsafe_allow_html=True)
+
+
+def classroom_note() -> None:
+    """Say that some settings are hidden, and where to show them."""
+    if classroom():
+        st.caption(":material/school: Classroom mode: advanced settings are hidden and keep "
+                   "their values. Turn it off in the sidebar to see them all.")
 
 
 def load_preset(name: str | None) -> None:
@@ -187,9 +212,6 @@ def preset_names() -> dict[str, str]:
 
 def _lesson_presets() -> dict[str, tuple[str, cfgmod.RunConfig]]:
     """'lesson-id:label' -> (title, config) for every run of every lesson (none if unreadable)."""
-    lessons = engine("lessons")
-    if lessons is None or not hasattr(lessons, "load_lessons"):
-        return {}
     try:
         found = lessons.load_lessons()
     except RnnlabError:
@@ -226,16 +248,14 @@ def save_upload(raw: bytes, filename: str) -> Path:
 
 
 def sample_names() -> list[str]:
-    """Names of the shipped samples (empty if the samples module is unavailable)."""
-    samples = engine("samples")
-    return list(getattr(samples, "SAMPLES", {})) if samples else []
+    """Names of the shipped samples."""
+    return list(samples.SAMPLES)
 
 
 def script_data_hint(source: str) -> str | None:
     """The data path an exported script should read: None for samples (the export knows them),
     the file's own name for an upload (not the server's storage path)."""
-    samples = engine("samples")
-    if source in sample_names() or (samples and samples.sample_for(source) is not None):
+    if source in samples.SAMPLES or samples.sample_for(source) is not None:
         return None
     return source_label(source)
 
@@ -244,10 +264,9 @@ def source_label(source: str | None) -> str:
     """A short name for a data source: the sample's title or the uploaded file's name."""
     if not source:
         return "none"
-    samples = engine("samples")
-    sample = getattr(samples, "SAMPLES", {}).get(source) if samples else None
+    sample = samples.SAMPLES.get(source)
     if sample is not None:
-        return getattr(sample, "title", source)
+        return sample.title
     name = Path(source).name
     return re.sub(r"^[0-9a-f]{12}-", "", name)
 
@@ -323,6 +342,11 @@ def sidebar() -> Any:
     with st.sidebar:
         slot = st.container()
         _run_status_fragment()
+        st.toggle("Classroom mode", key=CLASSROOM_KEY,
+                  help="For a class on a projector: lesson text in large print, and the "
+                       "advanced settings hidden (initialisers, penalties, echo state network "
+                       "details, clipping by value, seeds, gap filling, scaling, season). "
+                       "A link with ?classroom=1 opens the app in this mode.")
     return slot
 
 
@@ -511,3 +535,136 @@ def guarded(fn: Callable[[], Any], what: str) -> Any:
     except RnnlabError as exc:
         st.error(f"{what}: {exc}", icon=":material/block:")
         st.stop()
+
+
+# -- lessons ------------------------------------------------------------------------------------
+LESSON_EPOCHS_ENV = "RNNLAB_LESSON_EPOCHS"
+ACTIVATION_WORDS = {"tanh": "the slope of tanh is at most 1",
+                    "sigmoid": "the slope of the sigmoid is at most 0.25",
+                    "relu": "the slope of ReLU is 1 where it is active, 0 elsewhere",
+                    "linear": "a linear unit's slope is always 1"}
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def lesson_epochs() -> int | None:
+    """RNNLAB_LESSON_EPOCHS: the most epochs a lesson's run trains (rehearsals, tests); None when
+    unset, so lessons train as written."""
+    raw = os.environ.get(LESSON_EPOCHS_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{LESSON_EPOCHS_ENV} must be a whole number >= 1. Received: {raw!r}. "
+                          "Unset it to train lessons with their full epochs.")
+    return int(raw)
+
+
+def lesson_plan(lesson: lessons.Lesson, quick_epochs: int | None) -> str:
+    """What pressing Run queues, in words: '3 runs of 12 epochs each on Long-memory series'."""
+    configs = lesson.configs(quick_epochs)
+    epochs = sorted({cfg.train.epochs for _, cfg in configs if cfg.model.cell != "esn"})
+    count = f"{len(configs)} run{'s' * (len(configs) != 1)}"
+    each = f" of {epochs[0]} epoch{'s' * (epochs[0] != 1)}" if len(epochs) == 1 else ""
+    sources = {source_label(cfg.data.source) for _, cfg in configs}
+    data = f" on {sources.pop()}" if len(sources) == 1 else ""
+    cut = f" (cut by {LESSON_EPOCHS_ENV}={quick_epochs})" if quick_epochs else ""
+    return f"{count}{each}{data}{cut}"
+
+
+def rnn_type(run_cfg: cfgmod.RunConfig) -> str:
+    """many-to-one (one value per window) or many-to-many (H values per window)."""
+    return "many-to-one" if run_cfg.model.horizon == 1 else "many-to-many"
+
+
+def shape_text(shape: Iterable) -> str:
+    """(None, 50, 1) -> '(batch, 50, 1)'."""
+    return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
+
+
+def tensor_shapes(runs: Iterable[tuple[str, cfgmod.RunConfig]]) -> pd.DataFrame:
+    """The tensors that go in and come out of each run's model, without TensorFlow; a
+    many-to-one model also gets a row for its free-running (one-to-many) use."""
+    rows = []
+    for label, cfg in runs:
+        m, n_features = cfg.model, 1 + len(cfg.data.features)
+        table = model_info.layer_table(m, n_features)
+        layers = " → ".join(f"{r['layer']} {shape_text(r['output_shape'])}" for r in table)
+        out = shape_text(table[-1]["output_shape"])
+        rows.append({"run": label, "type": rnn_type(cfg),
+                     "input": shape_text((None, m.lookback, n_features)), "layers": layers,
+                     "output": out, "parameters": sum(r["params"] for r in table)})
+        if m.horizon == 1:
+            rows.append({"run": label, "type": "one-to-many (free-running)",
+                         "input": f"one seed window {shape_text((1, m.lookback, n_features))}",
+                         "layers": "the same model, step after step",
+                         "output": "(1, 1) per step, fed back",
+                         "parameters": rows[-1]["parameters"]})
+    return pd.DataFrame(rows)
+
+
+def power_words(factor: float, steps: int) -> str:
+    """factor**steps for people: '0.0052', '640', '6.4 × 10⁸' (also beyond the float range)."""
+    if factor == 0:
+        return "0"
+    exponent = steps * math.log10(factor)
+    if -3 <= exponent < 4:
+        return f"{10 ** exponent:.2g}"
+    whole = math.floor(exponent)
+    mantissa = 10 ** (exponent - whole)
+    if round(mantissa, 1) >= 10:
+        mantissa, whole = 1.0, whole + 1
+    return f"{mantissa:.2g} × 10{str(whole).translate(SUPERSCRIPT)}"
+
+
+def bptt_sentence(w: float, activation: str, steps: int) -> str:
+    """The calculator's verdict in one plain sentence: vanishing (|w|·f′ < 1), exploding (> 1)
+    or steady (= 1)."""
+    slope = figures.ACTIVATION_SLOPE[activation]
+    factor = abs(w) * slope
+    step = (f"Each step back multiplies the gradient by at most |w|·f′ = {abs(w):.3g} × {slope:g} "
+            f"= {factor:.3g} ({ACTIVATION_WORDS[activation]})")
+    if factor == 0:
+        return f"{step}, so nothing flows back, not even one step."
+    total = power_words(factor, steps)
+    if factor < 1:
+        return (f"{step}, less than 1, so after {steps} steps only {total} of it is left: the "
+                "gradient **vanishes** and the far past stops teaching the network.")
+    if factor > 1:
+        return (f"{step}, more than 1, so after {steps} steps it is {total} times larger: the "
+                "gradient **explodes**, and without clipping the loss can become NaN.")
+    return (f"{step}, exactly 1, so the gradient keeps its size however far back it travels "
+            "(the idea behind the LSTM's cell state).")
+
+
+def seconds_per_epoch(run: RunRecord, epochs: list[dict]) -> float | None:
+    """The run's mean seconds per epoch: from its summary once finished, else from its epochs."""
+    if run.summary.get("seconds_per_epoch") is not None:
+        return float(run.summary["seconds_per_epoch"])
+    seconds = [e["seconds"] for e in epochs if e.get("seconds") is not None]
+    return sum(seconds) / len(seconds) if seconds else None
+
+
+def lesson_table(runs: dict[str, RunRecord], epochs: dict[str, list[dict]]) -> pd.DataFrame:
+    """One row per lesson run: status, epochs, seconds per epoch, test RMSE and skill vs naive."""
+    rows = []
+    for label, run in runs.items():
+        test = run.summary.get("metrics", {}).get("test", {}).get("model", {})
+        rows.append({"run": label, "status": STATUS_WORDS.get(run.status, run.status.value),
+                     "epochs": f"{run.epochs_done}/{run.epochs_total}",
+                     "seconds per epoch": seconds_per_epoch(run, epochs.get(run.id, [])),
+                     "test RMSE": test.get("rmse"),
+                     "skill vs naive": run.summary.get("skill_vs_naive")})
+    table = pd.DataFrame(rows, columns=["run", "status", "epochs", "seconds per epoch",
+                                        "test RMSE", "skill vs naive"])
+    for col in ("seconds per epoch", "test RMSE", "skill vs naive"):
+        table[col] = pd.to_numeric(table[col], errors="coerce")  # None -> NaN, shown empty
+    return table
+
+
+def prediction_rows(pred: pd.DataFrame, kind: str = "one-step-ahead",
+                    split: str = "test") -> pd.DataFrame:
+    """One trajectory of predictions.csv: the first step of each teacher-forced window, or the
+    free-running run (its steps renumbered 1 so the figures draw it as one line)."""
+    rows = pred[(pred["kind"] == kind) & (pred["split"] == split)]
+    if kind == "free-running":
+        return rows.assign(step=1)
+    return rows[rows["step"].astype(int) == 1]

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rnnlab import ui
+from rnnlab import figures, ui
 from rnnlab.config import CELL_LABELS
 from rnnlab.store import RunRecord, RunStatus
 
-
-figures = ui.engine("figures")
 DEFAULT_PICK = 3
 
 
@@ -96,13 +94,10 @@ def main() -> None:
     picked = [by_id[i] for i in chosen]
     s = ui.store()
     epochs = {r.id: s.epochs(r.id) for r in picked}
-    if figures is None:
-        ui.missing_module("figures", "The loss chart")
-    else:
-        log_y = st.toggle("Log scale", key="compare_log_y",
-                          help="A log scale separates curves that end close together.")
-        curves = {short_label(r): epochs[r.id] for r in picked}
-        ui.chart(figures.compare_loss_figure(curves, log_y=log_y), "compare_loss_chart")
+    log_y = st.toggle("Log scale", key="compare_log_y",
+                      help="A log scale separates curves that end close together.")
+    curves = {short_label(r): epochs[r.id] for r in picked}
+    ui.chart(figures.compare_loss_figure(curves, log_y=log_y), "compare_loss_chart")
     table_ui(picked, epochs)
 
 

@@ -8,10 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from rnnlab import config as cfgmod
-from rnnlab import ui
+from rnnlab import data as data_mod
+from rnnlab import figures, samples, ui
 
-
-data_mod, samples, figures = ui.engine("data"), ui.engine("samples"), ui.engine("figures")
 MAX_MB = 200
 MISSING_NOTE = "Missing values per column: "
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "parquet"]
@@ -226,9 +225,13 @@ def columns_ui(loaded) -> None:
 
 
 def preparation_ui(loaded) -> None:
-    """Gap filling, split, scaling, season; written into the config."""
+    """Gap filling, split, scaling, season; written into the config (only the split in
+    classroom mode)."""
     data = ui.config_dict()["data"]
     left, mid, right = st.columns(3)
+    if ui.classroom():
+        split_ui(left)
+        return
     ui.seed("data_fill", data.get("fill", "interpolate"))
     data["fill"] = left.selectbox(
         "Gaps", list(cfgmod.FILLS), key="data_fill", format_func=FILL_LABELS.get,
@@ -321,10 +324,6 @@ def plot_ui(loaded) -> None:
     """The series with the target highlighted and train / validation / test shaded."""
     frame, split = plot_frame(loaded)
     target = ui.get_value("data", "target") or loaded.default_target
-    if figures is None or not hasattr(figures, "series_figure"):
-        ui.missing_module("figures", "The series plot")
-        st.line_chart(frame)
-        return
     fig = figures.series_figure(frame, target, split)
     ui.chart(fig, "data_series_chart")
     st.caption(f"Train {split[0]:,} rows · validation {split[1]:,} · test {split[2]:,}. "
@@ -354,9 +353,6 @@ def main() -> None:
     st.title("Data")
     st.caption("Bring a time series. Pick what to forecast and how to split it; the network "
                "only ever learns from the training part.")
-    if data_mod is None or samples is None:
-        ui.missing_module("data", "Loading data")
-        st.stop()
     source = source_ui()
     loaded = load_ui(source)
     st.subheader(f"Your data: {ui.source_label(source)}")
@@ -368,6 +364,7 @@ def main() -> None:
     st.subheader("What to forecast")
     columns_ui(loaded)
     st.subheader("Preparation")
+    ui.classroom_note()
     preparation_ui(loaded)
     _, error = ui.validated_config()
     if error:

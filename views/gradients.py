@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnlab import ui
+from rnnlab import figures, ui
 from rnnlab.store import RunRecord
 
-
-figures = ui.engine("figures")
 MODES = ("One run", "Two runs side by side")
 LIVE_POLL = 3.0
 
@@ -98,9 +96,6 @@ def main() -> None:
     st.title("Gradients")
     st.caption("How the learning signal flowed through the network while it trained: the "
                "place to see vanishing and exploding gradients.")
-    if figures is None:
-        ui.missing_module("figures", "The gradient charts")
-        st.stop()
     mode = st.radio("View", MODES, key="grad_mode", horizontal=True,
                     help="Two runs side by side, e.g. SimpleRNN vs LSTM on the same data and "
                          "seed, share the same controls.")

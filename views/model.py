@@ -5,11 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from rnnlab import codegen, figures, model_info, ui
 from rnnlab import config as cfgmod
-from rnnlab import ui
-
-
-figures, model_info, codegen = ui.engine("figures"), ui.engine("model_info"), ui.engine("codegen")
 
 INIT_LABELS = {"glorot_uniform": "Glorot uniform (Keras default for inputs)",
                "orthogonal": "Orthogonal (Keras default for the recurrent kernel)",
@@ -86,6 +83,8 @@ def network_ui() -> str:
          "Recurrent dropout", min_value=0.0, max_value=0.9, step=0.05,
          help="Dropout on the state carried from one step to the next. Regularises memory; it "
               "also makes training slower.")
+    if ui.classroom():
+        return cell
     bind(c3.toggle, "model_bidirectional", "model", "bidirectional", "Bidirectional",
          help="Also read each window backwards and join both readings. Can help with "
               "patterns, but the model then sees the whole window at once.")
@@ -93,11 +92,13 @@ def network_ui() -> str:
 
 
 def esn_ui() -> None:
-    """Reservoir settings for the echo state network."""
+    """Reservoir settings for the echo state network (only its size in classroom mode)."""
     c1, c2, c3 = st.columns(3)
     bind(c1.number_input, "model_reservoir", "model", "reservoir_size", "Reservoir size",
          min_value=10, max_value=5000, step=10,
          help="Number of randomly connected neurons in the fixed reservoir.")
+    if ui.classroom():
+        return
     bind(c2.number_input, "model_spectral_radius", "model", "spectral_radius",
          "Spectral radius", min_value=0.01, max_value=3.0, step=0.05, format="%g",
          help="How strongly the reservoir echoes its past. Just below 1 remembers long without "
@@ -178,10 +179,11 @@ def training_ui() -> None:
     bind(c2.number_input, "train_batch", "train", "batch_size", "Batch size", min_value=1,
          max_value=cfgmod.MAX_BATCH, step=1,
          help="Windows per weight update. Smaller batches update more often but noisily.")
-    bind(c3.number_input, "train_seed", "train", "seed", "Random seed", min_value=0,
-         max_value=2**31 - 1, step=1,
-         help="Fixes the random start, so the same settings give the same run. Change it to "
-              "see how much results vary by luck.")
+    if not ui.classroom():
+        bind(c3.number_input, "train_seed", "train", "seed", "Random seed", min_value=0,
+             max_value=2**31 - 1, step=1,
+             help="Fixes the random start, so the same settings give the same run. Change it "
+                  "to see how much results vary by luck.")
     c1, c2, c3 = st.columns(3)
     bind(c1.number_input, "train_patience", "train", "early_stopping_patience",
          "Early stopping patience", min_value=0, max_value=cfgmod.MAX_EPOCHS, step=1,
@@ -190,8 +192,9 @@ def training_ui() -> None:
     clip_ui(c2, "clipnorm", "Clip gradient norm", 1.0,
             "Rescale the whole gradient when its length exceeds the threshold: the standard "
             "cure for exploding gradients.")
-    clip_ui(c3, "clipvalue", "Clip values", 0.5,
-            "Cut every single gradient entry to ± the threshold. Cruder than norm clipping.")
+    if not ui.classroom():
+        clip_ui(c3, "clipvalue", "Clip values", 0.5,
+                "Cut every single gradient entry to ± the threshold. Cruder than norm clipping.")
 
 
 def clip_ui(container, name: str, label: str, default: float, help: str) -> None:
@@ -214,9 +217,6 @@ def n_features() -> int:
 
 def summary_ui(model_cfg: cfgmod.ModelConfig) -> None:
     """The layer table and the parameter count, computed without TensorFlow."""
-    if model_info is None or not hasattr(model_info, "layer_table"):
-        ui.missing_module("model_info", "The model summary")
-        return
     rows = model_info.layer_table(model_cfg, n_features())
     table = pd.DataFrame([{"layer": r["layer"], "kind": r["kind"],
                            "output shape": str(tuple(r["output_shape"])).replace("None", "batch"),
@@ -230,9 +230,6 @@ def summary_ui(model_cfg: cfgmod.ModelConfig) -> None:
 
 def diagram_ui(model_cfg: cfgmod.ModelConfig) -> None:
     """The stacked network unrolled over its window."""
-    if figures is None or not hasattr(figures, "unrolled_diagram"):
-        ui.missing_module("figures", "The network diagram")
-        return
     n_layers = 1 if model_cfg.cell == "esn" else model_cfg.n_layers
     fig = figures.unrolled_diagram(model_cfg.cell, n_layers, model_cfg.lookback,
                                    model_cfg.horizon)
@@ -242,9 +239,6 @@ def diagram_ui(model_cfg: cfgmod.ModelConfig) -> None:
 def code_ui(run_cfg: cfgmod.RunConfig) -> None:
     """The standalone Keras script that reproduces this setup."""
     with st.expander("Show the code: this setup as a plain Keras script"):
-        if codegen is None or not hasattr(codegen, "export"):
-            ui.missing_module("codegen", "The code export")
-            return
         try:
             script = codegen.export(run_cfg, ui.script_data_hint(run_cfg.data.source))
         except ui.RnnlabError as exc:
@@ -262,6 +256,7 @@ def main() -> None:
     st.title("Model")
     st.caption("Shape the recurrent network and choose how it learns. Every setting explains "
                "itself: hover the ? beside it.")
+    ui.classroom_note()
     preset_ui()
     settings, overview = st.columns([3, 2], gap="large")
     with settings:
@@ -272,8 +267,9 @@ def main() -> None:
         st.subheader("Window")
         window_ui()
         if cell != "esn":
-            with st.expander("Initial weights and penalties"):
-                init_ui()
+            if not ui.classroom():
+                with st.expander("Initial weights and penalties"):
+                    init_ui()
             st.subheader("Training")
             training_ui()
     run_cfg, error = ui.validated_config()

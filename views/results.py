@@ -7,12 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
+from rnnlab import codegen, figures, ui
 from rnnlab import config as cfgmod
-from rnnlab import ui
 from rnnlab.store import RunRecord, RunStatus
 
-
-figures, codegen = ui.engine("figures"), ui.engine("codegen")
 KIND_LABELS = {"one-step-ahead": "One step ahead (each forecast sees the true past)",
                "free-running": "Free-running (the model feeds its own forecasts back)"}
 
@@ -139,9 +137,7 @@ def loss_ui(run: RunRecord) -> None:
 
 
 def script_text(run: RunRecord) -> str | None:
-    """The run as a standalone Keras script (None if the export is unavailable or refuses)."""
-    if codegen is None or not hasattr(codegen, "export"):
-        return None
+    """The run as a standalone Keras script (None if the export refuses these settings)."""
     try:
         run_cfg = cfgmod.RunConfig.from_dict(run.config)
         return codegen.export(run_cfg, ui.script_data_hint(run_cfg.data.source), run_id=run.id,
@@ -207,9 +203,6 @@ def main() -> None:
     ui.share_caption(run=run_id)
     run = ui.guarded(lambda: ui.store().get_run(run_id), "This run cannot be shown")
     status_ui(run)
-    if figures is None:
-        ui.missing_module("figures", "The result charts")
-        st.stop()
     pred = ui.read_csv_artefact(run.id, "predictions.csv")
     if pred is not None and not pred.empty:
         verdict_ui(run)

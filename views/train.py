@@ -5,20 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnlab import config as cfgmod
-from rnnlab import ui
+from rnnlab import figures, jobs, ui
 from rnnlab.store import RESUMABLE, RunRecord, RunStatus
 
-
-jobs, figures = ui.engine("jobs"), ui.engine("figures")
 LIST_LIMIT = 12
 FAST_POLL, SLOW_POLL = 1.5, 10.0   # seconds between refreshes with / without active runs
-
-STATUS_WORDS = {
-    RunStatus.QUEUED: "waiting for a free worker", RunStatus.RUNNING: "training",
-    RunStatus.DONE: "finished", RunStatus.FAILED: "failed", RunStatus.CANCELLED: "cancelled",
-    RunStatus.INTERRUPTED: "interrupted (its worker stopped)",
-    RunStatus.DIVERGED: "stopped: the loss became NaN",
-}
 
 
 def setup_text(run_cfg: cfgmod.RunConfig) -> str:
@@ -119,7 +110,7 @@ def run_row(run: RunRecord) -> None:
         info, progress, timing, actions = st.columns([4, 3, 2, 2], vertical_alignment="center")
         info.markdown(ui.run_label(run, icon=True))
         stopping = run.cancel_requested and run.status == RunStatus.RUNNING
-        info.caption(STATUS_WORDS.get(run.status, run.status.value)
+        info.caption(ui.STATUS_WORDS.get(run.status, run.status.value)
                      + (" · stopping at the next batch…" if stopping else ""))
         progress.progress(run.progress, text=f"epoch {run.epochs_done}/{run.epochs_total}")
         timing.markdown(f"elapsed {ui.fmt_seconds(run.elapsed)}  \n{eta_text(run)}")
@@ -184,9 +175,6 @@ def live_ui(runs: list[RunRecord]) -> None:
                    help="The curves below follow this run, epoch by epoch.")
     log_y = right.toggle("Log scale", key="runs_log_y",
                          help="A log scale shows small late improvements in the loss better.")
-    if figures is None:
-        ui.missing_module("figures", "The live charts")
-        return
     s = ui.store()
     ui.chart(figures.loss_figure(s.epochs(run.id), log_y=log_y), "runs_loss_chart")
     st.caption("The loss on the training and validation parts after each epoch. Both should "
@@ -215,9 +203,6 @@ def main() -> None:
     st.title("Train")
     st.caption("Training happens in the background. Leave this page or reload it at any time: "
                "the runs carry on and everything shown here comes from the run store.")
-    if jobs is None:
-        ui.missing_module("jobs", "Training")
-        st.stop()
     submit_ui()
     live_fragment()
 

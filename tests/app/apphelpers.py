@@ -14,7 +14,7 @@ from rnnlab.store import RunStatus, Store
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGES = ["views/data.py", "views/model.py", "views/train.py", "views/results.py",
-         "views/gradients.py", "views/compare.py"]
+         "views/gradients.py", "views/compare.py", "views/learn.py"]
 TENSORS = ["lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias", "dense/kernel", "dense/bias"]
 
 
@@ -81,6 +81,70 @@ def write_artefacts(store: Store, run_id: str, cfg: RunConfig) -> None:
                   "forecast": [0.1] * 30}).to_csv(store.artefact(run_id, "forecast.csv"),
                                                  index=False)
     store.artefact(run_id, "model.keras").write_bytes(b"PK\x03\x04 not a real model")
+
+
+def add_lesson_run(store: Store, lesson, label: str, status: RunStatus = RunStatus.DONE,
+                   epochs: int = 3, rmse: float = 0.12) -> str:
+    """One run of a lesson as the worker leaves it, with the lesson's config and run name: epoch
+    rows, gradient traces as long as its window, predictions for its horizon, a summary."""
+    cfg = dict(lesson.runs)[label]
+    m = cfg.model
+    run_id = store.create_run(cfg.to_dict(), name=lesson.run_name(label), epochs_total=epochs,
+                              data_sha256="abc")
+    now = time.time()
+    store.update_run(run_id, status=RunStatus.RUNNING, started_at=now - 10 * epochs)
+    fade = {"simple_rnn": 3.0, "esn": 1.0}.get(m.cell, 30.0)  # SimpleRNN's gradient fades fast
+    diverged = status == RunStatus.DIVERGED
+    for epoch in range(1, epochs + 1):
+        broken = diverged and epoch == epochs
+        store.add_epoch(
+            run_id, epoch, train_loss=float("nan") if broken else 0.5 / epoch,
+            val_loss=float("nan") if broken else 0.6 / epoch, lr=1e-3,
+            seconds=0.02 * m.lookback + 0.5, grad_norm_mean=0.3 * (10 ** epoch if diverged else 1),
+            grad_norm_max=0.9 * (10 ** epoch if diverged else 1),
+            tensor_norms={f"{m.cell}_1/{t}": (0.1 / epoch, 0.2 / epoch)
+                          for t in ("kernel", "recurrent_kernel", "bias")},
+            step_norms=[(0.5 * 1.5 ** (k + 20 * epoch) if diverged else 0.3 / epoch + 0.01 * k)
+                        for k in range(20)],
+            through_time={"input": [0.1 * math.exp(-k / fade) / epoch for k in range(m.lookback)],
+                          "layer_1": [0.2 * math.exp(-k / fade) / epoch
+                                      for k in range(m.lookback)]})
+    summary = {"target": cfg.data.target or "value", "data_source": cfg.data.source,
+               "params": 100, "seconds_per_epoch": 0.02 * m.lookback + 0.5}
+    if diverged:
+        summary["message"] = ("The loss became NaN at epoch 3: the gradients exploded. Turn on "
+                              "clipnorm (e.g. 1.0) or lower the learning rate.")
+    elif status == RunStatus.DONE:
+        store.artefact(run_id, "config.json").write_text(cfg.to_json())
+        write_lesson_predictions(store, run_id, m.horizon)
+        metrics = {"model": {"rmse": rmse, "mae": rmse * 0.8, "mape": None, "r2": 0.9, "n": 40},
+                   "naive": {"rmse": 0.2, "mae": 0.16, "mape": None, "r2": 0.7, "n": 40}}
+        summary.update(metrics={"test": metrics}, skill_vs_naive=1 - rmse / 0.2,
+                       sentence=f"The model's error is {rmse / 0.2:.2g}× the naive forecast's.")
+    store.update_run(run_id, status=status, finished_at=now, summary=summary, epochs_done=epochs)
+    return run_id
+
+
+def write_lesson_predictions(store: Store, run_id: str, horizon: int, n: int = 40) -> None:
+    """predictions.csv as the worker writes it: n test windows of `horizon` steps (teacher
+    forced), then a free-running trajectory of n steps."""
+    times = pd.date_range("2022-06-01", periods=n + horizon, freq="D")
+    actual = [math.sin(2 * math.pi * t / 25) for t in range(n + horizon)]
+    rows = []
+    for w in range(n):
+        for step in range(1, horizon + 1):
+            t = w + step - 1
+            rows.append({"split": "test", "kind": "one-step-ahead",
+                         "timestamp": times[t].isoformat(),
+                         "step": step, "actual": actual[t], "model": actual[t] + 0.02 * step,
+                         "naive": actual[w - 1] if w else actual[0], "seasonal_naive": None,
+                         "mean": 0.0, "origin": times[max(w - 1, 0)].isoformat()})
+    for t in range(n):
+        rows.append({"split": "test", "kind": "free-running", "timestamp": times[t].isoformat(),
+                     "step": t + 1, "actual": actual[t], "model": actual[t] * 0.97 ** t,
+                     "naive": actual[0], "seasonal_naive": None, "mean": 0.0,
+                     "origin": times[0].isoformat()})
+    pd.DataFrame(rows).to_csv(store.artefact(run_id, "predictions.csv"), index=False)
 
 
 def plotly_specs(at) -> dict:
