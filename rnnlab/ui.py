@@ -199,7 +199,7 @@ def notices() -> None:
         st.success(note, icon=":material/school:")
     error = st.session_state.pop("_preset_error", None)
     if error:
-        st.error(f"The preset in the link cannot be loaded: {error}", icon=":material/block:")
+        st.error(f"The preset in the link cannot be loaded: {md(error)}", icon=":material/block:")
 
 
 def preset_names() -> dict[str, str]:
@@ -239,9 +239,13 @@ def uploads_dir() -> Path:
 
 
 def save_upload(raw: bytes, filename: str) -> Path:
-    """Keep an uploaded file under the store (name = content hash + a safe file name)."""
+    """Keep an uploaded file under the store: a folder named by the content's hash, holding the
+    file under a safe version of its own name (so reports and exports speak of the user's name,
+    and never of a path the user chose)."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(filename).name).strip("._") or "data.csv"
-    path = uploads_dir() / f"{hashlib.sha256(raw).hexdigest()[:12]}-{safe}"
+    folder = uploads_dir() / hashlib.sha256(raw).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / safe
     if not path.exists():
         path.write_bytes(raw)
     return path
@@ -260,6 +264,16 @@ def script_data_hint(source: str) -> str | None:
     return source_label(source)
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+\-!|~$:&])")
+
+
+def md(text: object) -> str:
+    """User text (file, column and run names, messages quoting them) made inert for Markdown:
+    every character Markdown, HTML or Streamlit's :directives: would act on is escaped, so a
+    column named `**x**` or `<img onerror=...>` is shown exactly as written."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
 def source_label(source: str | None) -> str:
     """A short name for a data source: the sample's title or the uploaded file's name."""
     if not source:
@@ -267,8 +281,7 @@ def source_label(source: str | None) -> str:
     sample = samples.SAMPLES.get(source)
     if sample is not None:
         return sample.title
-    name = Path(source).name
-    return re.sub(r"^[0-9a-f]{12}-", "", name)
+    return Path(source).name
 
 
 # -- runs -------------------------------------------------------------------------------------
@@ -278,8 +291,8 @@ def run_label(run: RunRecord, *, icon: bool = False) -> str:
     cell = cfgmod.CELL_LABELS.get(model.get("cell"), model.get("cell", "?"))
     shape = f"{model.get('n_layers', '?')}×{cell}({_units(model)})"
     name = f"{run.name} · " if run.name else ""
-    if icon:
-        return f"{STATUS_ICONS.get(run.status, '')} {name}{shape} · {run.id}"
+    if icon:  # markdown: the user's run name is made inert
+        return f"{STATUS_ICONS.get(run.status, '')} {md(name)}{shape} · {run.id}"
     return f"{name}{shape} · {run.status.value} · {run.id}"
 
 
@@ -355,8 +368,8 @@ def sidebar_dataset(slot: Any) -> None:
     data = config_dict().get("data", {})
     with slot:
         st.caption("Active dataset")
-        target = f"  \nforecasting `{data['target']}`" if data.get("target") else ""
-        st.markdown(f":material/dataset: **{source_label(data.get('source'))}**{target}")
+        target = f"  \nforecasting {md(data['target'])}" if data.get("target") else ""
+        st.markdown(f":material/dataset: **{md(source_label(data.get('source')))}**{target}")
 
 
 @st.fragment(run_every=3)
@@ -533,7 +546,7 @@ def guarded(fn: Callable[[], Any], what: str) -> Any:
     try:
         return fn()
     except RnnlabError as exc:
-        st.error(f"{what}: {exc}", icon=":material/block:")
+        st.error(f"{what}: {md(exc)}", icon=":material/block:")
         st.stop()
 
 

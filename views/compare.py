@@ -66,7 +66,7 @@ def table_ui(runs: list[RunRecord], epochs: dict[str, list[dict]]) -> None:
         "background-color: #d4f0d4; font-weight: bold" if row.name == best else ""
         for _ in row], axis=1).format(precision=4, na_rep="—"), key="compare_table")
     if best:
-        st.success(f"Best run: **{best}**, with the lowest {what[best]} "
+        st.success(f"Best run: **{ui.md(best)}**, with the lowest {what[best]} "
                    f"({ui.fmt_number(scores[best])}). Highlighted in the table.",
                    icon=":material/trophy:")
     if len(runs) == 1:
@@ -74,7 +74,7 @@ def table_ui(runs: list[RunRecord], epochs: dict[str, list[dict]]) -> None:
     elif settings.empty:
         st.caption("These runs have the same settings.")
     else:
-        st.caption(f"Only the settings that differ are shown: {', '.join(settings.columns)}.")
+        st.caption(f"Only the settings that differ are shown: {ui.md(', '.join(settings.columns))}.")
 
 
 def main() -> None:

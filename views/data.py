@@ -62,7 +62,7 @@ def upload_ui(current: str | None) -> str:
     if upload is not None:
         return accept_upload(upload)
     if current:
-        st.caption(f"Using your file **{ui.source_label(current)}**. Upload another to replace it.")
+        st.caption(f"Using your file **{ui.md(ui.source_label(current))}**. Upload another to replace it.")
         return current
     st.info("Upload a file to continue, or switch to a sample above.", icon=":material/upload:")
     st.stop()
@@ -78,7 +78,7 @@ def accept_upload(upload) -> str:
     ok, result = seen[upload.file_id]
     if not ok:
         active = ui.source_label(ui.get_value("data", "source"))
-        st.error(f"**{upload.name}** cannot be used: {result}  \nThe active dataset is still "
+        st.error(f"**{ui.md(upload.name)}** cannot be used: {ui.md(result)}  \nThe active dataset is still "
                  f"**{active}**.", icon=":material/block:")
         st.stop()
     if result != ui.get_value("data", "source"):
@@ -124,7 +124,7 @@ def load_ui(source: str):
     try:
         return load(path, data.get("date_column"), fill, categorical)
     except ui.RnnlabError as exc:
-        st.error(f"This data cannot be used as it is: {exc}", icon=":material/block:")
+        st.error(f"This data cannot be used as it is: {ui.md(exc)}", icon=":material/block:")
         if not data.get("date_column"):
             st.stop()
     st.info("Showing the file with its date column detected automatically instead; pick "
@@ -181,7 +181,7 @@ def report_ui(loaded) -> None:
         if not findings:
             st.write("Nothing to clean: the file was read as it is.")
         for f in findings:
-            st.markdown(f"{icons.get(f.kind, '•')} {f.message}")
+            st.markdown(f"{icons.get(f.kind, '•')} {ui.md(f.message)}")
 
 
 def columns_ui(loaded) -> None:
@@ -355,7 +355,7 @@ def main() -> None:
                "only ever learns from the training part.")
     source = source_ui()
     loaded = load_ui(source)
-    st.subheader(f"Your data: {ui.source_label(source)}")
+    st.subheader(f"Your data: {ui.md(ui.source_label(source))}")
     attribution = getattr(samples.SAMPLES.get(source), "attribution", "")
     if attribution:
         st.caption(attribution)

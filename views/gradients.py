@@ -85,7 +85,7 @@ def charts_ui(run_ids: list[str], stat: str, series: str, same_scale: bool) -> N
                 ui.share_colour_scale([f[name] for f in figs])
         for col, run, run_figs, suffix in zip(st.columns(2), runs, figs, ("a", "b")):
             with col:
-                st.markdown(f"**{ui.run_label(run)}**")
+                st.markdown(f"**{ui.md(ui.run_label(run))}**")
                 draw(run, run_figs, suffix)
 
     refresh()

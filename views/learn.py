@@ -216,11 +216,11 @@ def message_ui(run: RunRecord) -> None:
     message = run.summary.get("message") or run.error
     if run.status == RunStatus.DIVERGED:
         st.warning(f"Diverged after {run.epochs_done} of {run.epochs_total} epochs: "
-                   f"{message or 'the loss became NaN.'}", icon=":material/bolt:")
+                   f"{ui.md(message or 'the loss became NaN.')}", icon=":material/bolt:")
     elif run.status == RunStatus.FAILED:
-        st.error(f"Failed: {message or 'no message was recorded.'}", icon=":material/error:")
+        st.error(f"Failed: {ui.md(message or 'no message was recorded.')}", icon=":material/error:")
     elif run.status in (RunStatus.CANCELLED, RunStatus.INTERRUPTED) and message:
-        st.caption(message)
+        st.caption(ui.md(message))
 
 
 def present(lesson: Lesson, runs: dict[str, RunRecord]) -> list[tuple[str, RunRecord]]:

@@ -242,7 +242,7 @@ def code_ui(run_cfg: cfgmod.RunConfig) -> None:
         try:
             script = codegen.export(run_cfg, ui.script_data_hint(run_cfg.data.source))
         except ui.RnnlabError as exc:
-            st.error(f"The script cannot be written for these settings: {exc}",
+            st.error(f"The script cannot be written for these settings: {ui.md(exc)}",
                      icon=":material/block:")
             return
         st.code(script, language="python")
@@ -275,7 +275,7 @@ def main() -> None:
     run_cfg, error = ui.validated_config()
     with overview:
         if error:
-            st.error(f"These settings cannot be used yet: {error}", icon=":material/block:")
+            st.error(f"These settings cannot be used yet: {ui.md(error)}", icon=":material/block:")
             st.stop()
         st.subheader("Summary")
         summary_ui(run_cfg.model)

@@ -20,16 +20,16 @@ def status_ui(run: RunRecord) -> None:
     message = run.summary.get("message") or run.error
     done = f"after {run.epochs_done} of {run.epochs_total} epochs"
     if run.status == RunStatus.FAILED:
-        st.error(f"This run failed {done}: {run.error or 'no message was recorded.'}",
+        st.error(f"This run failed {done}: {ui.md(run.error or 'no message was recorded.')}",
                  icon=":material/error:")
         if run.traceback:
             with st.expander("Technical details (traceback)"):
                 st.code(run.traceback, language="text")
     elif run.status == RunStatus.DIVERGED:
-        st.warning(f"This run diverged {done}: {message or 'the loss became NaN.'}",
+        st.warning(f"This run diverged {done}: {ui.md(message or 'the loss became NaN.')}",
                    icon=":material/bolt:")
     elif run.status == RunStatus.CANCELLED:
-        st.info(f"This run was cancelled {done}. {message or ''} Resume it on the Train page.",
+        st.info(f"This run was cancelled {done}. {ui.md(message or '')} Resume it on the Train page.",
                 icon=":material/stop_circle:")
     elif run.status == RunStatus.INTERRUPTED:
         st.warning(f"This run was interrupted {done} (its worker stopped). "
@@ -55,7 +55,7 @@ def verdict_ui(run: RunRecord) -> None:
     notes = [*(run.summary.get("notes") or []),
              *(run.summary.get("baseline_notes") or {}).values()]
     for note in notes:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {ui.md(note)}")
     val = run.summary.get("metrics", {}).get("val")
     if val:
         with st.expander("The same scores on the validation part"):

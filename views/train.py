@@ -18,7 +18,7 @@ def setup_text(run_cfg: cfgmod.RunConfig) -> str:
     cell = cfgmod.CELL_LABELS[m.cell]
     net = f"echo state network ({m.reservoir_size} neurons)" if m.cell == "esn" else \
         f"{m.n_layers} × {cell}({', '.join(map(str, m.units_per_layer))})"
-    return (f"**{ui.source_label(d.source)}** → `{d.target or 'default column'}` · {net} · "
+    return (f"**{ui.md(ui.source_label(d.source))}** → {ui.md(d.target or 'default column')} · {net} · "
             f"lookback {m.lookback}, horizon {m.horizon} · {t.epochs} epochs of batch "
             f"{t.batch_size}, {t.optimizer} at {t.learning_rate:g}")
 
@@ -27,7 +27,7 @@ def submit_ui() -> None:
     """The current setup, a name, and the Train button (queues the run and returns at once)."""
     run_cfg, error = ui.validated_config()
     if error:
-        st.error(f"The current settings cannot be trained: {error} Fix them on the Data or "
+        st.error(f"The current settings cannot be trained: {ui.md(error)} Fix them on the Data or "
                  "Model page.", icon=":material/block:")
         return
     st.markdown(setup_text(run_cfg))
@@ -48,7 +48,7 @@ def submit(run_cfg: cfgmod.RunConfig) -> None:
     try:
         run_id = jobs.submit(ui.store(), run_cfg)
     except ui.RnnlabError as exc:
-        st.error(f"This run cannot start: {exc}", icon=":material/block:")
+        st.error(f"This run cannot start: {ui.md(exc)}", icon=":material/block:")
         return
     ui.runner()
     st.session_state["runs_watch"] = run_id
@@ -94,7 +94,7 @@ def ask_delete(run_id: str | None) -> None:
 def confirm_delete_ui(run: RunRecord) -> None:
     """Ask before deleting: the run's files cannot be brought back."""
     with st.container(border=True):
-        st.warning(f"Delete run **{run.label}** and all its files? This cannot be undone.",
+        st.warning(f"Delete run **{ui.md(run.label)}** and all its files? This cannot be undone.",
                    icon=":material/delete:")
         yes, no, _ = st.columns([1, 1, 4])
         yes.button("Yes, delete", key=f"runs_delete_yes_{run.id}", type="primary",
@@ -119,10 +119,10 @@ def run_row(run: RunRecord) -> None:
             if run.status.finished and run.status != RunStatus.CANCELLED:
                 ui.page_link("results", "Results", icon=":material/query_stats:", run=run.id)
         if run.status == RunStatus.FAILED and run.error:
-            st.caption(f":material/error: {run.error}")
+            st.caption(f":material/error: {ui.md(run.error)}")
         elif run.status == RunStatus.DIVERGED:
             message = run.summary.get("message") or run.error or "The loss became NaN."
-            st.caption(f":material/bolt: {message}")
+            st.caption(f":material/bolt: {ui.md(message)}")
     if st.session_state.get("runs_confirm_delete") == run.id:
         confirm_delete_ui(run)
 

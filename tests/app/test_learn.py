@@ -185,7 +185,7 @@ def test_a_bad_lesson_epochs_setting_is_refused_with_advice(home, monkeypatch):
     monkeypatch.setenv(ui.LESSON_EPOCHS_ENV, "some")
     at = open_learn({"lesson": "vanishing"})
     assert not at.exception
-    assert ui.LESSON_EPOCHS_ENV in at.error[0].value and "whole number" in at.error[0].value
+    assert ui.md(ui.LESSON_EPOCHS_ENV) in at.error[0].value and "whole number" in at.error[0].value
 
 
 # -- each view with its runs --------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apphelpers import APP, PAGES, ROOT, add_finished_run, plotly_specs, tiny_config, values
+from rnnlab import ui
 from rnnlab.store import RunStatus
 
 TIMEOUT = 60
@@ -61,7 +62,7 @@ def test_the_sidebar_follows_a_dataset_picked_on_the_page(home):
     at = open_page("views/data.py")
     at.radio(key="data_sample").set_value("seattle_weather.csv").run()
     text = " ".join(m.value for m in at.sidebar.markdown)
-    assert "Seattle weather" in text and "temp_max" in text
+    assert "Seattle weather" in text and ui.md("temp_max") in text
 
 
 def test_the_web_process_never_imports_tensorflow(finished_runs, home):
@@ -308,7 +309,7 @@ def test_results_show_predictions_with_the_naive_baseline(finished_runs):
 def test_a_failed_run_shows_its_message_and_traceback(finished_runs):
     at = open_page("views/results.py", {"run": finished_runs["failed"]})
     assert_clean(at)
-    assert "ValueError: boom" in at.error[0].value
+    assert ui.md("ValueError: boom") in at.error[0].value
     assert any("Traceback" in c.value for c in at.code)
 
 

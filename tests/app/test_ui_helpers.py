@@ -51,9 +51,9 @@ def test_run_score_only_ranks_finished_runs(store):
 
 def test_source_label_names_samples_and_uploads():
     assert ui.source_label("noisy_sine.csv") == "Noisy sine wave"
-    assert ui.source_label("/x/uploads/0123456789ab-sales.csv") == "sales.csv"
+    assert ui.source_label("/x/uploads/0123456789abcdef/sales.csv") == "sales.csv"
     assert ui.script_data_hint("noisy_sine.csv") is None
-    assert ui.script_data_hint("/x/uploads/0123456789ab-sales.csv") == "sales.csv"
+    assert ui.script_data_hint("/x/uploads/0123456789abcdef/sales.csv") == "sales.csv"
 
 
 def test_share_colour_scale_spans_both_heatmaps():
