@@ -131,17 +131,20 @@ def test_unwritable_home_gives_a_clear_message(tmp_path):
         Store(home)
 
 
-def _writer(home, run_id, n):
+def _writer(home, run_id, n, go):
     store = Store(home)
+    go.wait(60)
     for epoch in range(1, n + 1):
         store.add_epoch(run_id, epoch, train_loss=float(epoch), tensor_norms={"a": (1.0, 2.0)},
                         step_norms=[1.0] * 50, through_time={"input": [0.1] * 60})
         store.heartbeat(run_id, os.getpid())
 
 
-def _reader(home, run_id, deadline, queue):
+def _reader(home, run_id, ready, go, done, queue):
     store, reads, errors = Store(home), 0, []
-    while time.time() < deadline:
+    ready.release()
+    go.wait(60)
+    while not done.is_set() or reads == 0:
         try:
             store.get_run(run_id)
             store.epochs(run_id)
@@ -157,14 +160,18 @@ def test_two_readers_and_a_writer_never_see_locked_errors(tmp_path):
     store = Store(tmp_path)
     run_id = _new(store)
     ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    deadline = time.time() + 4
-    readers = [ctx.Process(target=_reader, args=(tmp_path, run_id, deadline, queue)) for _ in range(2)]
-    writer = ctx.Process(target=_writer, args=(tmp_path, run_id, 300))
+    queue, ready, go, done = ctx.Queue(), ctx.Semaphore(0), ctx.Event(), ctx.Event()
+    readers = [ctx.Process(target=_reader, args=(tmp_path, run_id, ready, go, done, queue))
+               for _ in range(2)]
+    writer = ctx.Process(target=_writer, args=(tmp_path, run_id, 300, go))
     for p in (*readers, writer):
         p.start()
-    writer.join(60)
-    results = [queue.get(timeout=30) for _ in readers]
+    for _ in readers:  # both readers are up before the writer starts: they overlap it
+        assert ready.acquire(timeout=60)
+    go.set()
+    writer.join(120)
+    done.set()
+    results = [queue.get(timeout=60) for _ in readers]
     for p in readers:
         p.join(10)
     assert writer.exitcode == 0
