@@ -23,8 +23,11 @@ _MODEL_CLASS = None
 
 
 def build_model(model_cfg: ModelConfig, train_cfg: TrainConfig, n_features: int, *,
-                jit_compile: bool = True, steps_per_execution: int = 1):
-    """A compiled GradientTrackingModel for the config; sizes from the data fill `n_features`."""
+                jit_compile: bool = False, steps_per_execution: int = 1):
+    """A compiled GradientTrackingModel for the config; sizes from the data fill `n_features`.
+
+    jit_compile (XLA) and steps_per_execution are chosen per run by `train.execution_plan`.
+    """
     import keras
 
     if model_cfg.cell not in CELL_CLASSES:
@@ -114,7 +117,7 @@ def loss(name: str):
     return losses[name]()
 
 
-def compile_model(model, train_cfg: TrainConfig, *, jit_compile: bool = True,
+def compile_model(model, train_cfg: TrainConfig, *, jit_compile: bool = False,
                   steps_per_execution: int = 1) -> None:
     """Compile with the run's optimizer and loss; clipping and tracking go to the training step."""
     model.compile(optimizer=optimizer(train_cfg), loss=loss(train_cfg.loss),

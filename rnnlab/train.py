@@ -321,9 +321,8 @@ class EpochWriter:
             for var, value in zip(_all_variables(twin), values):
                 var.assign(value)
             through = None
-            if self.probe is not None:
-                jit = bool(getattr(self.model, "jit_compile", False))
-                through = gradients.through_time(twin, *self.probe, jit=jit)
+            if self.probe is not None:  # off the training path, so not worth an XLA compile
+                through = gradients.through_time(twin, *self.probe, jit=False)
             self.store.add_epoch(self.run_id, epoch, **row, through_time=through)
             _atomic_keras_save(twin, self.run_dir / CHECKPOINT)
             _write_checkpoint_meta(self.run_dir, epoch, iterations)

@@ -23,7 +23,7 @@ def data():
 def test_every_epoch_is_recorded_with_its_traces_and_files(store, data):
     import keras
 
-    from rnnlab.gradients import tensor_names
+    from rnnlab.gradients import tensor_names, through_time
 
     cfg = run_config(epochs=3, n_layers=2, units=4)
     run_id = new_run(store, cfg)
@@ -42,6 +42,11 @@ def test_every_epoch_is_recorded_with_its_traces_and_files(store, data):
     through = store.through_time(run_id)
     assert sorted(through) == ["input", "layer_1"]
     assert [len(v) for v in through["input"].values()] == [10] * 3
+    # computed in the background on a twin holding a copy of the epoch's weights
+    x, y = (np.asarray(a, dtype="float32") for a in (data.X_train, data.y_train))
+    now = through_time(out.model, *train.probe_batch(x, y, cfg.train.seed))
+    for key, series in now.items():
+        np.testing.assert_allclose(through[key][3], series, rtol=1e-4, err_msg=key)
     folder = store.run_dir(run_id)
     assert json.loads((folder / "checkpoint.json").read_text())["epoch"] == 3
     final = keras.saving.load_model(folder / "model.keras")
