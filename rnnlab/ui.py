@@ -264,6 +264,28 @@ def script_data_hint(source: str) -> str | None:
     return source_label(source)
 
 
+PASSWORD_ENV = "RNNLAB_PASSWORD"
+
+
+def password_gate() -> None:
+    """Ask for the shared password when RNNLAB_PASSWORD is set; stop the page until it is given."""
+    import hmac
+
+    expected = os.environ.get(PASSWORD_ENV, "")
+    if not expected or st.session_state.get("_password_ok"):
+        return
+    st.title("RNN Lab")
+    given = st.text_input("Password", type="password", key="password",
+                          help="This server is shared: ask your teacher for the password.")
+    if given and hmac.compare_digest(given.encode(), expected.encode()):
+        st.session_state["_password_ok"] = True
+        st.rerun()
+    if given:
+        st.error("That password is not right. Check it with your teacher and try again.",
+                 icon=":material/lock:")
+    st.stop()
+
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+\-!|~$:&])")
 
 

@@ -384,3 +384,18 @@ def test_the_echo_state_network_shows_its_own_settings(home):
     assert {"model_reservoir", "model_spectral_radius", "train_seed"} <= keys
     assert "model_layers" not in keys and "train_epochs" not in keys
     assert list(at.dataframe[0].value["layer"]) == ["reservoir", "readout"]
+
+
+# -- a shared password ---------------------------------------------------------------------------
+def test_a_password_guards_the_app_when_set(home, monkeypatch):
+    monkeypatch.setenv("RNNLAB_PASSWORD", "tea-time")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert_clean(at)
+    assert not at.selectbox, "nothing of the app shows before the password"
+    at.text_input(key="password").set_value("wrong").run()
+    assert "not right" in at.error[0].value and not at.selectbox
+    at.text_input(key="password").set_value("tea-time").run()
+    assert_clean(at)
+    assert not at.error and at.session_state["_password_ok"]
+    assert at.radio(key="data_kind"), "the Data page shows once the password is given"
