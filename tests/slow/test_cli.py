@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("rnnlab.train", reason="rnnlab.train is not written yet")
-pytest.importorskip("rnnlab.data", reason="rnnlab.data is not written yet")
 
 pytestmark = pytest.mark.slow
 

@@ -167,7 +167,7 @@ SAME_DATA = {
 @pytest.mark.parametrize("label", list(SAME_DATA))
 def test_the_scripts_data_steps_give_the_apps_rows_splits_and_windows(label):
     """Oracle: the exported data code against rnnlab.data.prepare (an ESN export needs no Keras)."""
-    data_module = pytest.importorskip("rnnlab.data")
+    from rnnlab import data as data_module
     cfg = run_cfg(data=SAME_DATA[label], cell="esn", lookback=7, horizon=2)
     script = {"__name__": "exported"}
     exec(compile(export(cfg), "exported.py", "exec"), script)

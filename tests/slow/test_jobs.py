@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("rnnlab.train", reason="rnnlab.train is not written yet")
-pytest.importorskip("rnnlab.data", reason="rnnlab.data is not written yet")
 
 from rnnlab import jobs  # noqa: E402
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
@@ -252,3 +250,33 @@ def test_two_readers_poll_while_a_worker_writes(store, runner):
         assert "locked" not in out and "ERROR" not in out, out
         assert out.strip().splitlines()[-1].startswith("reads ")
         assert int(out.split()[-3]) > 5
+
+
+def test_twenty_runs_queued_at_once_all_finish_with_exact_epoch_rows(store):
+    """A class presses Train twenty times: at concurrency 2 every run ends done, rows exact.
+
+    The in-process executor keeps this fast (one TensorFlow import); the queue, the concurrency
+    limit and the store are the same as with worker processes, which the tests above cover.
+    """
+    runner = jobs.Runner(store, concurrency=2, executor=jobs.InProcessExecutor(), tick_seconds=0.05)
+    ids = [jobs.submit(store, tiny(2, name=f"student {i}")) for i in range(20)]
+    peak = 0
+
+    def watch():
+        nonlocal peak
+        while not runner.idle():
+            peak = max(peak, store.count_by_status().get(RunStatus.RUNNING, 0))
+            time.sleep(0.05)
+
+    runner.start()
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        assert runner.wait_idle(timeout=WAIT * 2)
+    finally:
+        runner.stop()
+        watcher.join(10)
+    runs = [store.get_run(i) for i in ids]
+    assert [r.status for r in runs] == [RunStatus.DONE] * 20, [(r.id, r.error) for r in runs]
+    assert all(_epochs(store, r.id) == [1, 2] for r in runs)
+    assert 1 <= peak <= 2

@@ -9,8 +9,6 @@ import time
 
 import pytest
 
-pytest.importorskip("rnnlab.train", reason="rnnlab.train is not written yet")
-pytest.importorskip("rnnlab.data", reason="rnnlab.data is not written yet")
 
 import pandas as pd  # noqa: E402
 

@@ -339,7 +339,7 @@ def test_a_diverged_model_gets_no_skill_and_says_why():
 
 
 def test_on_the_apps_own_prepared_data():
-    data = pytest.importorskip("rnnlab.data")
+    from rnnlab import data
     from rnnlab.config import DataConfig
 
     p = data.prepare(DataConfig(source="noisy_sine.csv"), 10, 1)

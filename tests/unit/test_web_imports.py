@@ -13,8 +13,7 @@ WEB_SIDE = ["rnnlab.config", "rnnlab.store", "rnnlab.errors", "rnnlab.data", "rn
 
 @pytest.mark.parametrize("module", WEB_SIDE)
 def test_module_does_not_pull_in_tensorflow(module):
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} does not exist yet")
+    assert importlib.util.find_spec(module) is not None, f"{module} is missing"
     code = (f"import sys, {module}; "
             "bad = sorted(m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules); "
             "print(bad); sys.exit(1 if bad else 0)")
