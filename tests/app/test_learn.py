@@ -367,7 +367,7 @@ def test_lesson_epochs_and_plan(monkeypatch):
     with pytest.raises(ConfigError, match="RNNLAB_LESSON_EPOCHS must be a whole number >= 1"):
         ui.lesson_epochs()
     vanishing = load_lessons()["vanishing"]
-    assert ui.lesson_plan(vanishing, None) == "3 runs of 12 epochs on Long memory (40 days back)"
+    assert ui.lesson_plan(vanishing, None) == "3 runs of 20 epochs on Long memory (40 days back)"
     assert ui.lesson_plan(vanishing, 2).startswith("3 runs of 2 epochs")
 
 

@@ -143,10 +143,6 @@ def assert_trained(store, run, cfg: RunConfig, epochs: int) -> pd.DataFrame:
     return assert_predictions(store, run, cfg, prepared)
 
 
-def quick(cfg: RunConfig, epochs: int) -> int:
-    return min(cfg.train.epochs, epochs)
-
-
 # -- every lesson, epochs cut ---------------------------------------------------------------------
 def test_rnn_types_many_to_one_and_many_to_many_through_the_runner(store):
     runs = run_lesson_with_runner(store, "types", quick_epochs=2)

@@ -26,7 +26,7 @@ def test_lesson_configs_carry_their_point():
     assert [cfg.model.lookback for _, cfg in lessons["truncated"].runs] == [10, 60, 120]
     assert [cfg.model.horizon for _, cfg in lessons["types"].runs] == [1, 10]
     stock = lessons["stock"].runs[0][1]
-    assert (stock.model.n_layers, stock.model.units, stock.train.epochs) == (4, 50, 100)
+    assert (stock.model.n_layers, stock.model.units, stock.train.epochs) == (4, 50, 30)
 
 
 def test_quick_epochs_cut_every_run():
