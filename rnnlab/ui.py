@@ -139,14 +139,7 @@ def apply_query_params() -> None:
     name = st.query_params.get("preset")
     if not name or st.session_state.get("_applied_preset") == name:
         return
-    st.session_state["_applied_preset"] = name
-    try:
-        run_cfg = preset_config(name)
-    except RnnlabError as exc:
-        st.session_state["_preset_error"] = str(exc)
-        return
-    set_config(run_cfg)
-    st.session_state["_notice"] = f"Loaded the preset “{run_cfg.name or name}” from the link."
+    _use_preset(name, " from the link")
 
 
 def _apply_classroom_param() -> None:
@@ -179,17 +172,21 @@ def classroom_note() -> None:
 
 def load_preset(name: str | None) -> None:
     """Button callback: replace every setting with a preset's and put it in the link."""
-    if not name:
-        return
+    if name and _use_preset(name, ""):
+        st.query_params["preset"] = name
+
+
+def _use_preset(name: str, where: str) -> bool:
+    """Replace every setting with the preset's (once per name and session); False if unknown."""
+    st.session_state["_applied_preset"] = name
     try:
         run_cfg = preset_config(name)
     except RnnlabError as exc:
         st.session_state["_preset_error"] = str(exc)
-        return
+        return False
     set_config(run_cfg)
-    st.session_state["_applied_preset"] = name
-    st.query_params["preset"] = name
-    st.session_state["_notice"] = f"Loaded the preset “{run_cfg.name or name}”."
+    st.session_state["_notice"] = f"Loaded the preset “{run_cfg.name or name}”{where}."
+    return True
 
 
 def notices() -> None:
