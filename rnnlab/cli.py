@@ -30,7 +30,7 @@ from typing import Any, Callable, TextIO
 from rnnlab import jobs
 from rnnlab.config import CELLS, INITIALIZERS, LOSSES, OPTIMIZERS, SCALINGS, RunConfig, preset
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.store import RunRecord, RunStatus, Store
+from rnnlab.store import RunRecord, RunStatus, Store, format_duration
 
 EXIT_ERROR = 2          # the user's mistake (RnnlabError), as for a bad option
 EXIT_RUN_FAILED = 1     # the run failed or diverged
@@ -499,15 +499,8 @@ def _signed(value: float | None) -> str:
 
 
 def _duration(seconds: float | None) -> str:
-    """42 s, 3 min 05 s, 1 h 02 min."""
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    """42 s, 3 min 05 s, 1 h 02 min; '-' when unknown."""
+    return format_duration(seconds, missing="-")
 
 
 def _progress_text(run: RunRecord) -> str:

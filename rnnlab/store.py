@@ -161,6 +161,18 @@ class RunRecord:
         return self.name or self.id
 
 
+def format_duration(seconds: float | None, missing: str = "—") -> str:
+    """Seconds as '42 s', '3 min 05 s', '1 h 02 min'; `missing` when unknown or not finite."""
+    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return missing
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 def default_home() -> Path:
     """`RNNLAB_HOME`, else `.rnnlab` in the working folder."""
     return Path(os.environ.get("RNNLAB_HOME") or ".rnnlab").expanduser()

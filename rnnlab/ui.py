@@ -26,7 +26,7 @@ import streamlit as st
 from rnnlab import config as cfgmod
 from rnnlab import figures, jobs, lessons, model_info, samples
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.store import RunRecord, RunStatus, Store, default_home
+from rnnlab.store import RunRecord, RunStatus, Store, default_home, format_duration
 
 CONFIG_KEY = "run_config"
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -404,14 +404,7 @@ def _run_status_fragment() -> None:
 # -- formatting -------------------------------------------------------------------------------
 def fmt_seconds(seconds: float | None) -> str:
     """Seconds as '42 s', '3 min 05 s', '1 h 02 min'; '—' when unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
+    return format_duration(seconds)
 
 
 def fmt_number(value: Any, digits: int = 4) -> str:
