@@ -2,8 +2,8 @@
 
 Two views feed the dashboard:
 
-* **Per tensor, per step.** `GradientMeter` keeps TensorFlow variables that the compiled training
-  step (see `model.GradientTrackingModel`) updates on every batch: for each trainable tensor the
+* **Per tensor, per step.** `GradientMeter` is a Keras metric whose variables the compiled
+  training step (see `model.GradientTrackingModel`) updates on every batch: for each trainable tensor the
   sum and the max of its gradient norm over the epoch, and the global norm of every step. Norms
   are taken *before* clipping, so the views show what clipping had to tame. Because the updates
   run inside the compiled step, they cost nothing measurable.
@@ -17,7 +17,7 @@ Two views feed the dashboard:
   inference mode (no dropout) and uses the compiled loss without the weight penalties (which
   do not depend on the inputs).
 
-TensorFlow is imported inside functions only.
+Keras, TensorFlow and JAX are imported inside functions only.
 """
 
 from __future__ import annotations
@@ -60,18 +60,43 @@ def gradient_norms(model, x, y) -> dict[str, float]:
     """L2 norm of the loss gradient for every trainable tensor on one batch, before clipping.
 
     Loss = the compiled loss (batch mean) + the weight penalties; inference mode (no dropout).
+    Computed by the backend's own autodiff (tf.GradientTape or jax.grad), apart from the meter.
     """
+    from rnnlab import backend
+
+    x = np.asarray(x, dtype="float32")       # (batch, lookback, n_features)
+    y = np.asarray(y, dtype="float32")       # (batch, horizon)
+    if backend.active() == "jax":
+        grads = _jax_weight_grads(model, x, y)
+    else:
+        grads = _tf_weight_grads(model, x, y)
+    return {name: float(np.linalg.norm(np.asarray(g))) for name, g in
+            zip(tensor_names(model), grads)}
+
+
+def _tf_weight_grads(model, x, y) -> list:
     import tensorflow as tf
 
-    x = tf.convert_to_tensor(np.asarray(x, dtype="float32"))  # (batch, lookback, n_features)
-    y = tf.convert_to_tensor(np.asarray(y, dtype="float32"))  # (batch, horizon)
     with tf.GradientTape() as tape:
-        y_pred = model(x, training=False)                     # (batch, horizon)
+        y_pred = model(tf.constant(x), training=False)        # (batch, horizon)
         loss = loss_function(model)(y, y_pred)
         if model.losses:
             loss = loss + tf.add_n([tf.reduce_sum(p) for p in model.losses])
-    grads = tape.gradient(loss, model.trainable_variables)
-    return {name: float(tf.norm(g)) for name, g in zip(tensor_names(model), grads)}
+    return tape.gradient(loss, model.trainable_variables)
+
+
+def _jax_weight_grads(model, x, y) -> list:
+    import jax
+
+    loss_fn = loss_function(model)
+    non_trainable = [v.value for v in model.non_trainable_variables]
+
+    def total_loss(trainable):
+        y_pred, _, losses = model.stateless_call(trainable, non_trainable, x, training=False,
+                                                 return_losses=True)
+        return loss_fn(y, y_pred) + sum(jax.numpy.sum(p) for p in losses)
+
+    return jax.grad(total_loss)([v.value for v in model.trainable_variables])
 
 
 # -- through time -------------------------------------------------------------------------------
@@ -103,11 +128,19 @@ def through_time_function(model, jit: bool | None = None):
 
 def _build_probe(model, jit: bool):
     import keras
-    import tensorflow as tf
 
     chain = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     below_top = {id(layer) for layer in recurrent_layers(model)[:-1]}
     loss_fn = loss_function(model)
+    from rnnlab import backend
+
+    if backend.active() == "jax":
+        return _jax_probe(chain, below_top, loss_fn, jit)
+    return _tf_probe(chain, below_top, loss_fn, jit)
+
+
+def _tf_probe(chain, below_top, loss_fn, jit: bool):
+    import tensorflow as tf
 
     @tf.function(reduce_retracing=True, jit_compile=jit)
     def probe(x, y):
@@ -123,18 +156,50 @@ def _build_probe(model, jit: bool):
         # mean over batch and features, then reverse so index 0 is the nearest step
         return [tf.reverse(tf.reduce_mean(tf.abs(g), axis=[0, 2]), axis=[0]) for g in grads]
 
+    return lambda x, y: [s.numpy() for s in probe(tf.constant(x), tf.constant(y))]
+
+
+def _jax_probe(chain, below_top, loss_fn, jit: bool):
+    """jax.grad of the loss with respect to the input and to a zero added to each hidden sequence.
+
+    The weights are arguments (read from the layers at each call), never constants of the trace.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    def loss_of(weights, x, y, shifts):
+        h, k = x, 0                                           # (batch, lookback, n_features)
+        for layer, (trainable, non_trainable) in zip(chain, weights):
+            h, _ = layer.stateless_call(trainable, non_trainable, h, training=False)
+            if id(layer) in below_top:
+                h = h + shifts[k]                             # (batch, lookback, units)
+                k += 1
+        return loss_fn(y, h)
+
+    def series(weights, x, y, shifts):
+        gx, gh = jax.grad(loss_of, argnums=(1, 3))(weights, x, y, shifts)
+        # mean over batch and features, then reverse so index 0 is the nearest step
+        return [jnp.mean(jnp.abs(g), axis=(0, 2))[::-1] for g in [gx, *gh]]
+
+    fn = jax.jit(series)          # always: op-by-op JAX is far slower than one compile
+    shapes = [tuple(layer.output.shape[1:]) for layer in chain if id(layer) in below_top]
+
+    def probe(x, y):
+        weights = [([v.value for v in layer.trainable_variables],
+                    [v.value for v in layer.non_trainable_variables]) for layer in chain]
+        shifts = [jnp.zeros((len(x),) + shape, dtype=jnp.float32) for shape in shapes]
+        return [np.asarray(s) for s in fn(weights, jnp.asarray(x), jnp.asarray(y), shifts)]
+
     return probe
 
 
 def through_time(model, x_probe, y_probe, *, jit: bool | None = None) -> dict[str, list[float]]:
     """Mean |dloss/dx_t| and |dloss/dh_t| per step back: {"input": [...], "layer_1": [...], ...}."""
-    import tensorflow as tf
-
-    x = tf.convert_to_tensor(np.asarray(x_probe, dtype="float32"))  # (probe, lookback, n_features)
-    y = tf.convert_to_tensor(np.asarray(y_probe, dtype="float32"))  # (probe, horizon)
+    x = np.asarray(x_probe, dtype="float32")     # (probe, lookback, n_features)
+    y = np.asarray(y_probe, dtype="float32")     # (probe, horizon)
     series = through_time_function(model, jit)(x, y)
     keys = ["input"] + [f"layer_{k}" for k in range(1, len(series))]
-    return {key: s.numpy().astype(float).tolist() for key, s in zip(keys, series)}
+    return {key: np.asarray(s).astype(float).tolist() for key, s in zip(keys, series)}
 
 
 # -- per-step accumulators ----------------------------------------------------------------------
@@ -158,56 +223,86 @@ class EpochGradients:
         return float(np.max(self.step_norms)) if self.step_norms else None
 
 
-class GradientMeter:
-    """TensorFlow variables the compiled step updates: per-tensor sum/max and per-step norms."""
-
-    def __init__(self, names: list[str], max_steps: int):
-        import tensorflow as tf
-
-        n = len(names)
-        self.names = list(names)
-        self.max_steps = max(1, int(max_steps))
-        self.sums = tf.Variable(tf.zeros([n]), trainable=False, name="grad_norm_sum")    # (n,)
-        self.maxes = tf.Variable(tf.zeros([n]), trainable=False, name="grad_norm_max")   # (n,)
-        self.steps = tf.Variable(tf.zeros([self.max_steps]), trainable=False,
-                                 name="grad_norm_steps")                       # (max_steps,)
-        self.count = tf.Variable(0, dtype=tf.int32, trainable=False, name="grad_norm_count")
-
-    def record(self, norms) -> None:
-        """In the compiled step: add one step's per-tensor norms `(n,)` (before clipping)."""
-        import tensorflow as tf
-
-        self.sums.assign_add(norms)
-        self.maxes.assign(tf.maximum(self.maxes, norms))
-        global_norm = tf.sqrt(tf.reduce_sum(tf.square(norms)))
-        # steps beyond the buffer (never with the buffer sized to the epoch) overwrite the last slot
-        slot = tf.minimum(self.count, self.max_steps - 1)
-        self.steps.scatter_nd_update(tf.reshape(slot, [1, 1]), tf.reshape(global_norm, [1]))
-        self.count.assign_add(1)
-
-    def reset(self) -> None:
-        """Start a new epoch."""
-        for var in (self.sums, self.maxes, self.steps):
-            var.assign(_zeros_like(var))
-        self.count.assign(0)
-
-    def read(self) -> EpochGradients:
-        """The epoch so far, as plain Python numbers."""
-        count = int(self.count.numpy())
-        if count == 0:
-            return EpochGradients({}, [], 0)
-        means = self.sums.numpy() / count                   # (n,)
-        maxes = self.maxes.numpy()                          # (n,)
-        steps = self.steps.numpy()[:min(count, self.max_steps)]
-        norms = {name: (float(m), float(x)) for name, m, x in zip(self.names, means, maxes)}
-        return EpochGradients(norms, steps.astype(float).tolist(), count)
+_METER_CLASS = None
 
 
-def _zeros_like(var):
-    """Zeros of a variable's shape and dtype."""
-    import tensorflow as tf
+def gradient_meter(names: list[str], max_steps: int):
+    """A new GradientMeter for tensors `names` and epochs of up to `max_steps` steps."""
+    global _METER_CLASS
+    if _METER_CLASS is None:
+        _METER_CLASS = _define_meter()
+    return _METER_CLASS(names, max_steps)
 
-    return tf.zeros(var.shape, dtype=var.dtype)
+
+def _define_meter():
+    import keras
+    from keras import ops
+
+    class GradientMeter(keras.metrics.Metric):
+        """Per-tensor sum/max of the gradient norm and the global norm of every step.
+
+        A Keras metric, so its variables live in the training state on every backend (on JAX
+        the step updates them statelessly). Keras' own resets are ignored (it resets metrics
+        before validation too); `reset` starts an epoch. Its result is the mean global norm.
+        """
+
+        def __init__(self, names: list[str], max_steps: int):
+            super().__init__(name="gradient_meter")
+            n = len(names)
+            self.names = list(names)
+            self.max_steps = max(1, int(max_steps))
+            self.sums = self.add_variable((n,), "zeros", name="grad_norm_sum")        # (n,)
+            self.maxes = self.add_variable((n,), "zeros", name="grad_norm_max")       # (n,)
+            self.steps = self.add_variable((self.max_steps,), "zeros",
+                                           name="grad_norm_steps")            # (max_steps,)
+            self.count = self.add_variable((), "zeros", dtype="int32", name="grad_norm_count")
+
+        def update_state(self, norms):
+            """In the compiled step: one step's per-tensor norms `(n,)`, before clipping."""
+            count = self.count.value
+            self.sums.assign(self.sums.value + norms)
+            self.maxes.assign(ops.maximum(self.maxes.value, norms))
+            global_norm = ops.sqrt(ops.sum(ops.square(norms)))
+            # steps beyond the buffer (never when it is sized to the epoch) overwrite the last
+            slot = ops.minimum(count, self.max_steps - 1)
+            here = ops.equal(ops.arange(self.max_steps, dtype="int32"), slot)
+            self.steps.assign(ops.where(here, global_norm, self.steps.value))
+            self.count.assign(count + 1)
+
+        def result(self):
+            used = ops.minimum(self.count.value, self.max_steps)
+            total = ops.sum(ops.where(ops.arange(self.max_steps, dtype="int32") < used,
+                                      self.steps.value, 0.0))
+            return total / ops.cast(ops.maximum(used, 1), "float32")
+
+        def reset_state(self) -> None:
+            """Kept: Keras resets every metric before validation, mid-epoch for this meter."""
+
+        def reset(self) -> None:
+            """Start a new epoch (the recorder calls this when an epoch begins)."""
+            for var in self.variables:
+                var.assign(ops.zeros(var.shape, dtype=var.dtype))
+
+        def read(self) -> EpochGradients:
+            """The epoch so far, as plain Python numbers."""
+            count = int(np.asarray(self.count.numpy()))
+            if count == 0:
+                return EpochGradients({}, [], 0)
+            means = np.asarray(self.sums.numpy()) / count             # (n,)
+            maxes = np.asarray(self.maxes.numpy())                    # (n,)
+            steps = np.asarray(self.steps.numpy())[:min(count, self.max_steps)]
+            norms = {name: (float(m), float(x))
+                     for name, m, x in zip(self.names, means, maxes)}
+            return EpochGradients(norms, steps.astype(float).tolist(), count)
+
+    return GradientMeter
+
+
+def norms_of(grads):
+    """Stacked L2 norms `(n,)` of a list of gradient tensors."""
+    from keras import ops
+
+    return ops.stack([ops.sqrt(ops.sum(ops.square(g))) for g in grads])
 
 
 def clip_gradients(grads: list, norms, clipnorm: float | None, clipvalue: float | None) -> list:
@@ -216,12 +311,12 @@ def clip_gradients(grads: list, norms, clipnorm: float | None, clipvalue: float 
     `norms` (n,) are the gradients' norms before clipping. Keras allows only one of the two; when
     both are set, the value clip runs first and the norm clip sees the value-clipped gradient.
     """
-    import tensorflow as tf
+    from keras import ops
 
     if clipvalue:
-        grads = [tf.clip_by_value(g, -clipvalue, clipvalue) for g in grads]
-        norms = tf.stack([tf.norm(g) for g in grads])
+        grads = [ops.clip(g, -clipvalue, clipvalue) for g in grads]
+        norms = norms_of(grads)
     if clipnorm:
-        scales = clipnorm / tf.maximum(norms, clipnorm)    # (n,) 1 where the norm is within bounds
+        scales = clipnorm / ops.maximum(norms, clipnorm)  # (n,) 1 where the norm is within bounds
         grads = [g * scales[i] for i, g in enumerate(grads)]
     return grads

@@ -9,7 +9,7 @@ gradient norms before clipping (see `rnnlab.gradients`) and then clips them itse
 optimizer carries no clipnorm/clipvalue of its own. `plain_model` gives the same layers as a
 standard Keras functional model, for files that must load anywhere without rnnlab.
 
-TensorFlow and Keras are imported inside functions only.
+Keras (on JAX or TensorFlow, see `rnnlab.backend`) is imported inside functions only.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ def build_model(model_cfg: ModelConfig, train_cfg: TrainConfig, n_features: int,
 
     jit_compile (XLA) and steps_per_execution are chosen per run by `train.execution_plan`.
     """
+    from rnnlab import backend
+
+    backend.use()
     import keras
 
     if model_cfg.cell not in CELL_CLASSES:
@@ -151,7 +154,7 @@ def describe(model) -> tuple[list[dict], int]:
 
 
 def model_class():
-    """The GradientTrackingModel class (defined on first use, so TensorFlow loads lazily)."""
+    """The GradientTrackingModel class (defined on first use, so Keras loads lazily)."""
     global _MODEL_CLASS
     if _MODEL_CLASS is None:
         _MODEL_CLASS = _define_model_class()
@@ -160,16 +163,19 @@ def model_class():
 
 def _define_model_class():
     import keras
-    import tensorflow as tf
+    from keras import ops
 
-    from rnnlab import gradients
+    from rnnlab import backend, gradients
+
+    on_jax = backend.active() == "jax"
 
     @keras.saving.register_keras_serializable(package="rnnlab")
     class GradientTrackingModel(keras.Model):
         """A functional model whose compiled training step records gradient norms, then clips.
 
-        Per step: gradients by tf.GradientTape -> per-tensor L2 norms (n_tensors,) -> the meter
-        (sum/max per tensor, global norm per step) -> clip by value / by norm -> apply.
+        Per step: gradients (tf.GradientTape or jax.grad) -> per-tensor L2 norms (n_tensors,)
+        -> the meter (sum/max per tensor, global norm per step) -> clip by value / by norm ->
+        apply. On JAX the step is stateless: the meter's variables travel in the metrics state.
         """
 
         _clipnorm = None
@@ -186,11 +192,21 @@ def _define_model_class():
 
         def start_meter(self, max_steps: int):
             """Create the per-epoch gradient accumulators, sized for `max_steps` steps."""
-            self.meter = gradients.GradientMeter(gradients.tensor_names(self), max_steps)
+            if self.meter is None:
+                self.meter = gradients.gradient_meter(gradients.tensor_names(self), max_steps)
             self.train_function = None
             return self.meter
 
-        def train_step(self, data):
+        @property
+        def _tracking(self) -> bool:
+            return self._track_norms and self.meter is not None
+
+        def train_step(self, *args):
+            return self._jax_train_step(*args) if on_jax else self._tf_train_step(*args)
+
+        def _tf_train_step(self, data):
+            import tensorflow as tf
+
             x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
             with tf.GradientTape() as tape:
                 y_pred = self(x, training=True)                      # (batch, horizon)
@@ -203,11 +219,35 @@ def _define_model_class():
             grads = tape.gradient(scaled, variables)
             grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
                      for g, v in zip(grads, variables)]
-            norms = tf.stack([tf.norm(g) for g in grads])            # (n_tensors,)
-            if self._track_norms and self.meter is not None:
-                self.meter.record(norms)
+            norms = gradients.norms_of(grads)                         # (n_tensors,)
+            if self._tracking:
+                self.meter.update_state(norms)
             grads = gradients.clip_gradients(grads, norms, self._clipnorm, self._clipvalue)
             self.optimizer.apply_gradients(zip(grads, variables))
             return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+        def _jax_train_step(self, state, data):
+            import jax
+
+            trainable, non_trainable, optimizer_vars, metrics_vars = state
+            x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+            grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
+            (_, aux), grads = grad_fn(trainable, non_trainable, metrics_vars, x, y,
+                                      sample_weight, training=True,
+                                      optimizer_variables=optimizer_vars)
+            loss, y_pred, non_trainable, metrics_vars = aux
+            norms = gradients.norms_of(grads)                         # (n_tensors,)
+            grads = gradients.clip_gradients(grads, norms, self._clipnorm, self._clipvalue)
+            trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads,
+                                                                       trainable)
+            # the same loss bookkeeping as Keras' own JAX train_step, plus the meter
+            mapping = list(zip(self.metrics_variables, metrics_vars))
+            with keras.StatelessScope(state_mapping=mapping) as scope:
+                if self._tracking:
+                    self.meter.update_state(norms)
+                self._loss_tracker.update_state(loss, sample_weight=ops.shape(x)[0])
+                logs = self.compute_metrics(x, y, y_pred, sample_weight)
+            metrics_vars = [scope.get_current_value(ref) for ref, _ in mapping]
+            return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
 
     return GradientTrackingModel

@@ -13,7 +13,7 @@ Files in the run folder:
   model.keras       the final model (best weights when early stopping), loadable without rnnlab
   model.npz         the echo state network instead, when cell == "esn"
 
-TensorFlow is imported inside functions only.
+Keras (on JAX or TensorFlow, see `rnnlab.backend`) is imported inside functions only.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ ESN_FILE = "model.npz"
 PROBE_SIZE = 32                 # windows in the gradient-through-time probe batch
 HEARTBEAT_SECONDS = 5.0
 CHUNK_SECONDS = 1.0             # aim for a cancel check at least this often
+CHECK_SECONDS = 0.25            # look for a cancel or a NaN loss at most this often
 PLAIN_FLOPS = 25e9              # training throughput of one CPU job, FLOP/s, graph mode
 JIT_FLOPS = 50e9                # the same with XLA (bench/train_speed.py, PERF-NOTES)
 XLA_WORTH_SECONDS = 30.0        # XLA compiles for seconds: worth it for runs longer than this
@@ -103,6 +104,9 @@ def _arrays(prepared):
 # -- Keras runs ---------------------------------------------------------------------------------
 
 def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool) -> TrainOutcome:
+    from rnnlab import backend
+
+    backend.use()
     import keras
 
     from rnnlab.model import build_model
@@ -111,7 +115,7 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool) -> T
     configure_threads()
     keras.utils.set_random_seed(tcfg.seed)
     x, y, val = _arrays(prepared)                # x (n, L, F), y (n, H)
-    plan = execution_plan(run_cfg, len(x), x.shape[2])
+    plan = execution_plan(run_cfg, len(x), x.shape[2], backend.active())
     steps = plan.steps_per_epoch
     model = build_model(mcfg, tcfg, x.shape[2], jit_compile=plan.jit_compile,
                         steps_per_execution=plan.steps_per_execution)
@@ -154,18 +158,25 @@ class ExecutionPlan:
     jit_compile: bool
 
 
-def execution_plan(run_cfg: RunConfig, n_windows: int, n_features: int) -> ExecutionPlan:
+def execution_plan(run_cfg: RunConfig, n_windows: int, n_features: int,
+                   backend_name: str = "tensorflow") -> ExecutionPlan:
     """Pick steps_per_execution and XLA from the model's estimated cost.
 
-    One training step costs about 6 FLOP per parameter, time step and window. Chunks of batches
-    last about CHUNK_SECONDS, the cancel latency. XLA halves the time of an epoch but compiles
-    for seconds first, so it is used when the run would take over XLA_WORTH_SECONDS without it.
-    RNNLAB_JIT=1 or 0 forces XLA on or off.
+    On JAX every step is compiled by XLA and runs one batch per call: JAX dispatches steps
+    asynchronously, so there is nothing to gain from chunks, and a chunk of k steps would
+    compile k copies of the step.
+
+    On TensorFlow: one training step costs about 6 FLOP per parameter, time step and window.
+    Chunks of batches last about CHUNK_SECONDS, the cancel latency. XLA halves the time of an
+    epoch but compiles for seconds first, so it is used when the run would take over
+    XLA_WORTH_SECONDS without it. RNNLAB_JIT=1 or 0 forces XLA on or off.
     """
     from rnnlab.model_info import estimate_params
 
     tcfg = run_cfg.train
     steps = math.ceil(n_windows / tcfg.batch_size)
+    if backend_name == "jax":
+        return ExecutionPlan(steps, 1, True)
     step_flops = 6.0 * estimate_params(run_cfg.model, n_features) * run_cfg.model.lookback \
         * min(tcfg.batch_size, n_windows)
     forced = os.environ.get("RNNLAB_JIT", "").strip()
@@ -179,16 +190,21 @@ def execution_plan(run_cfg: RunConfig, n_windows: int, n_features: int) -> Execu
 
 
 def configure_threads(threads: int | None = None) -> None:
-    """TensorFlow's intra-op threads: `threads`, else RNNLAB_TF_THREADS, else 1 (0: TF's default).
+    """Compute threads per job: `threads`, else RNNLAB_THREADS, else 1 (0: the backend's default).
 
     One thread is the default: a second one barely speeds up one small recurrent job, and it
-    leaves the other core to the epoch writer, the web server, or a second job. Must run before
+    leaves the other core to the epoch writer, the web server, or a second job. On JAX the
+    setting is made by `backend.use()` before JAX starts. On TensorFlow it must run before
     TensorFlow starts; later calls keep the pools TensorFlow already has.
     """
+    from rnnlab import backend
+
+    if backend.active() != "tensorflow":
+        return
     import tensorflow as tf
 
     if threads is None:
-        threads = int(os.environ.get("RNNLAB_TF_THREADS", "1") or 1)
+        threads = backend.threads()
     if threads <= 0:
         return
     try:
@@ -225,21 +241,50 @@ def _early_stop_message(early, has_val: bool) -> str:
 
 def predict_function(model, batch_size: int = 1024) -> Callable[[np.ndarray], np.ndarray]:
     """A compiled X (n, L, F) -> (n, H) in scaled units, fast for one window too."""
-    import tensorflow as tf
+    from rnnlab import backend
 
-    _, lookback, n_features = model.inputs[0].shape
-    spec = tf.TensorSpec([None, lookback, n_features], tf.float32)
-    call = tf.function(lambda x: model(x, training=False), input_signature=[spec])
     horizon = model.outputs[0].shape[-1]
+    call = _jax_call(model, batch_size) if backend.active() == "jax" else _tf_call(model)
 
     def predict(X: np.ndarray) -> np.ndarray:
         X = np.ascontiguousarray(X, dtype=np.float32)            # (n, L, F)
         if len(X) == 0:
             return np.zeros((0, horizon), dtype=np.float32)
-        parts = [call(X[i:i + batch_size]).numpy() for i in range(0, len(X), batch_size)]
+        parts = [call(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
         return np.concatenate(parts)                              # (n, H)
 
     return predict
+
+
+def _tf_call(model):
+    import tensorflow as tf
+
+    _, lookback, n_features = model.inputs[0].shape
+    spec = tf.TensorSpec([None, lookback, n_features], tf.float32)
+    call = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    return lambda X: call(X).numpy()
+
+
+def _jax_call(model, batch_size: int):
+    """The model's stateless call under jax.jit, on batches padded to a power of two.
+
+    Padding keeps the number of compiled shapes to about log2(batch_size), where one-window
+    forecasts of every length would otherwise compile one each.
+    """
+    import jax
+
+    fn = jax.jit(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0])
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+
+    def call(X: np.ndarray) -> np.ndarray:
+        n = len(X)
+        size = min(batch_size, 1 << max(0, (n - 1).bit_length()))
+        if size > n:
+            X = np.concatenate([X, np.zeros((size - n,) + X.shape[1:], X.dtype)])
+        return np.asarray(fn(trainable, non_trainable, X))[:n]
+
+    return call
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -462,6 +507,7 @@ def _define_recorder():
             self.last_epoch = self.epoch = 0
             self.writer: EpochWriter | None = None
             self._t0 = self._beat = time.perf_counter()
+            self._next_check = 0.0
 
         def set_model(self, model):
             super().set_model(model)
@@ -483,10 +529,16 @@ def _define_recorder():
             self._t0 = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
+            # On JAX this runs after every step: look at most every CHECK_SECONDS, so the
+            # steps stay asynchronous (reading the loss waits for the step to finish)
+            now = time.perf_counter()
+            if batch >= self.steps - 1 or now < self._next_check:
+                return
+            self._next_check = now + CHECK_SECONDS
             loss = (logs or {}).get("loss")
             if loss is not None and not math.isfinite(loss):
                 self._diverge(self.epoch, loss)
-            if batch < self.steps - 1 and self.store.cancel_requested(self.run_id):
+            if self.store.cancel_requested(self.run_id):
                 # mid-epoch: the partial epoch is dropped; the last checkpoint stays valid
                 raise _Stopped(RunStatus.CANCELLED, self.epoch - 1,
                                f"Cancelled during epoch {self.epoch}; the run keeps epochs "
@@ -512,6 +564,9 @@ def _define_recorder():
         def _diverge(self, k: int, loss: float) -> None:
             """Record the epoch that blew up (its gradient spike, no probe) and stop with advice."""
             self.writer.wait()
+            sync = getattr(self.model, "jax_state_sync", None)
+            if sync is not None:  # mid-epoch on JAX the meter's values are in the train state
+                sync()
             grads = self.meter.read() if self.meter is not None else None
             row = epoch_row({"loss": loss}, time.perf_counter() - self._t0, self.lr, grads)
             self.store.add_epoch(self.run_id, k, **row)

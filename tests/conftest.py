@@ -4,7 +4,11 @@ import os
 
 import pytest
 
+from rnnlab import backend
 from rnnlab.store import Store
+
+# Tests that train in this process use the backend the workers use (set before Keras loads).
+backend.use()
 
 # Workers are separate processes: they inherit these from the test's environment. One thread
 # each keeps two workers side by side on a two-core machine from fighting over the cores.

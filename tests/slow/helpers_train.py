@@ -12,8 +12,15 @@ from rnnlab.store import RunStatus, Store
 
 
 def one_thread() -> None:
-    """Keep TensorFlow on one thread (other test processes share the two cores)."""
+    """Keep the backend on one thread (other test processes share the two cores).
+
+    On JAX, `backend.use()` (tests/conftest.py) already asked XLA for one thread.
+    """
+    from rnnlab import backend
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if backend.active() != "tensorflow":
+        return
     import tensorflow as tf
 
     try:
