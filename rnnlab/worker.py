@@ -6,6 +6,13 @@ baselines, writes the artefacts (config.json, predictions.csv, forecast.csv; the
 checkpoints come from training) and the summary, and sets the final status. Any exception ends
 the run `failed` with its message and traceback in the store; nothing escapes to the caller.
 
+A full disk ends the run `failed` with a message that says so and what to do. Recording that
+needs a little room itself: if the first try fails, the worker gives back what it can (the
+partial files of a checkpoint that did not fit, the store's journal) and records a shorter
+failure. If even that fails it says so on stderr (the run's log.txt) and returns; the run is
+then still `running` in the store, and the job runner marks it interrupted once its worker is
+gone and the store can be written again (it can then be resumed from its last checkpoint).
+
 A background thread heartbeats into the store every `HEARTBEAT_SECONDS`, so the job runner can
 tell a live worker from a dead one. TensorFlow is imported inside functions only.
 """
@@ -22,8 +29,8 @@ import traceback
 from pathlib import Path
 
 from rnnlab.config import RunConfig
-from rnnlab.errors import RnnlabError, RunNotFound
-from rnnlab.store import RunStatus, Store
+from rnnlab.errors import RnnlabError, RunNotFound, StoreError
+from rnnlab.store import RunStatus, Store, StoreFull, storage_error
 
 HEARTBEAT_SECONDS = 2.0
 FORECAST_STEPS = 30          # steps forecast past the end of the data (at least the horizon)
@@ -62,16 +69,21 @@ class Heartbeat:
 
 
 def execute(store: Store, run_id: str, *, resume: bool = False, prepared=None) -> RunStatus:
-    """Run one run to its final status; never raises (except for a run that does not exist)."""
+    """Run one run to its final status; never raises once the run is taken.
+
+    Before that it raises RunNotFound for a run that does not exist, and StoreError when a
+    queued run cannot be marked running (the store cannot be written).
+    """
     run = store.get_run(run_id)
     if not _take(store, run):
         return store.get_run(run_id).status
     with Heartbeat(store, run_id):
         try:
-            return _execute(store, run_id, resume=resume, prepared=prepared)
-        except KeyboardInterrupt:
-            return _finish(store, run_id, RunStatus.CANCELLED,
-                           {"message": "Stopped from the keyboard. Resume it to continue."})
+            try:
+                return _execute(store, run_id, resume=resume, prepared=prepared)
+            except KeyboardInterrupt:
+                return _finish(store, run_id, RunStatus.CANCELLED,
+                               {"message": "Stopped from the keyboard. Resume it to continue."})
         except BaseException as exc:  # the one place that catches everything
             return _fail(store, run_id, exc)
 
@@ -111,7 +123,7 @@ def _execute(store: Store, run_id: str, *, resume: bool, prepared) -> RunStatus:
 
 def _base_summary(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) -> dict:
     """What every finished run reports, evaluated or not."""
-    seconds = [r["seconds"] for r in store.epochs(run_id) if r["seconds"] is not None]
+    seconds = [s for s in store.curves(run_id, ("seconds",))["seconds"] if s is not None]
     summary = {"target": prepared.target, "data_source": cfg.data.source,
                "data_sha256": prepared.data_sha256, "epochs_done": outcome.epochs_done,
                "seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None,
@@ -238,17 +250,69 @@ def _finish(store: Store, run_id: str, status: RunStatus, summary: dict) -> RunS
     return status
 
 
+def failure_message(store: Store, exc: BaseException) -> str:
+    """The message for people: a user's mistake as it is, a full disk in plain words."""
+    if isinstance(exc, RnnlabError):
+        return str(exc)
+    problem = storage_error(exc, store.home)
+    if isinstance(problem, StoreFull):  # ENOSPC from a checkpoint, a CSV, SQLite...
+        return str(problem)
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _fail(store: Store, run_id: str, exc: BaseException) -> RunStatus:
     """Record a failure: the message for people, the traceback for whoever fixes it."""
-    message = str(exc) if isinstance(exc, RnnlabError) else f"{type(exc).__name__}: {exc}"
+    message = failure_message(store, exc)
     detail = "".join(traceback.format_exception(exc))
     try:
-        store.update_run(run_id, status=RunStatus.FAILED, finished_at=time.time(),
-                         error=message, traceback=detail)
-        store.add_event(run_id, "failed", message)
-    except Exception:  # the store itself is gone; the log keeps the traceback
-        print(detail, file=sys.stderr)
+        _record_failure(store, run_id, message, detail)
+        return RunStatus.FAILED
+    except RunNotFound:  # deleted while it ran
+        return RunStatus.FAILED
+    except Exception as first:  # most likely the disk is full: make room, then say less
+        problem = first
+    if isinstance(problem, StoreFull) or isinstance(storage_error(exc, store.home), StoreFull):
+        _make_room(store, run_id)
+        try:
+            _record_failure(store, run_id, message, "")
+            _say(detail)
+            return RunStatus.FAILED
+        except RunNotFound:
+            return RunStatus.FAILED
+        except Exception as second:
+            problem = second
+    why = "the disk is still full" if isinstance(problem, StoreFull) else str(problem)
+    _say(f"Run {run_id} failed: {message}\nThe failure could not be recorded in the run store "
+         f"either ({why}). Once the store can be written again, the job runner marks the run "
+         f"interrupted and it can be resumed from its last checkpoint.\n{detail}")
     return RunStatus.FAILED
+
+
+def _record_failure(store: Store, run_id: str, message: str, detail: str) -> None:
+    store.update_run(run_id, status=RunStatus.FAILED, finished_at=time.time(), error=message,
+                     traceback=detail or None)
+    try:
+        store.add_event(run_id, "failed", message)
+    except StoreError:  # the status is what matters; the event log line is a nicety
+        pass
+
+
+def _make_room(store: Store, run_id: str) -> None:
+    """Give back what a failed write left behind: partial files, the store's journal."""
+    try:
+        for partial in store.run_dir(run_id).glob(".*partial*"):
+            partial.unlink(missing_ok=True)
+    except (OSError, StoreError):
+        pass
+    store.shrink_journal()
+
+
+def _say(text: str) -> None:
+    """Write to stderr (the run's log.txt), which may itself be on the full disk."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,7 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     except RnnlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"run {args.run_id}: {status.value}", flush=True)
+    try:
+        print(f"run {args.run_id}: {status.value}", flush=True)
+    except (OSError, ValueError):  # stdout is the run's log.txt, maybe on a full disk
+        pass
     return 1 if status == RunStatus.FAILED else 0
 
 
