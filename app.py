@@ -10,6 +10,7 @@ import streamlit as st
 from rnnlab import ui
 
 st.set_page_config(page_title="RNN Lab", page_icon="🔁", layout="wide")
+ui.prepare_process()  # once per server: warm up, then freeze the long-lived heap
 ui.password_gate()  # only when RNNLAB_PASSWORD is set (a class server without Streamlit's auth)
 
 ui.apply_query_params()

@@ -6,10 +6,18 @@ light grey; train / validation / test each have their own colour. Gradient views
 colour scale whose colorbar is labelled in real values, and their hover shows the exact value.
 Inputs are the shapes the run store returns (`Store.epochs`, `tensor_norms`, `step_norms`,
 `through_time`) and the run's artefacts (`predictions.csv`, `forecast.csv`).
+
+Figures are built as plain dicts (`_Spec`) and validated by Plotly once, when the `go.Figure` is
+made: Plotly validates every property again on each `update_*` / `add_*` call, and a whole
+template each time one is assigned, which made a small figure cost 15-50 ms to build; this way
+it costs a few. The JSON sent to the browser is the same, less the parts of the template that no
+figure here uses.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import numbers
 import textwrap
@@ -76,32 +84,91 @@ TEMPLATE.layout.update(
     yaxis=dict(showline=True, linecolor="#888888", gridcolor=COLORS["grid"], ticks="outside",
                zeroline=False),
 )
+# Only the trace types drawn here keep their template defaults, and the template's settings for
+# kinds of plot never drawn here (3D scenes, ternary, polar, maps) go: they would be sent with
+# every figure, and the template was nine tenths of a small figure's JSON.
+TRACE_TYPES = ("scatter", "scattergl", "heatmap", "bar")
+TEMPLATE.data = {kind: TEMPLATE.data[kind] for kind in TRACE_TYPES}
+TEMPLATE.layout = {key: value for key, value in TEMPLATE.layout.to_plotly_json().items()
+                   if key not in ("scene", "ternary", "polar", "geo")}
+_TEMPLATE_JSON = json.dumps(TEMPLATE.to_plotly_json())  # validated once, here
+# A figure made without a template first gets a copy of Plotly's default one; this small one
+# (valid, cheap to check) stands in until TEMPLATE replaces it.
+_STAND_IN_TEMPLATE = {"layout": {"plot_bgcolor": "white"}}
+
+
+def _with_template(fig: go.Figure, **validated) -> go.Figure:
+    """Give a figure the product's template (and other `validated` layout properties, already
+    checked by Plotly once) without validating them again.
+
+    Plotly re-validates a template on every assignment (~10 ms); TEMPLATE was validated when it
+    was built, so it is attached as Plotly attaches its own default template (validation off for
+    these properties only). Each figure gets its own copy: changing one never changes another."""
+    layout = fig.layout
+    validate = getattr(layout, "_validate", None)
+    if validate is None:  # a Plotly without this switch: the slow, validated way
+        return fig.update_layout(template=TEMPLATE, **validated)
+    try:
+        layout._validate = False
+        layout["template"] = json.loads(_TEMPLATE_JSON)
+        for key, value in validated.items():
+            layout[key] = value
+    finally:
+        layout._validate = validate
+    return fig
+
+
+class _Spec:
+    """A figure under construction: traces, shapes, annotations and layout as plain dicts, in
+    the product's look with its title and axis titles. `figure()` makes the `go.Figure`."""
+
+    def __init__(self, title: str, x_title: str = "", y_title: str = "",
+                 subtitle: str | None = None, **layout):
+        title_spec = dict(text=title)
+        if subtitle:
+            # Plotly does not wrap text: break long subtitles so they fit a half-width column.
+            lines = textwrap.wrap(subtitle, SUBTITLE_WIDTH, break_long_words=False)
+            title_spec["subtitle"] = dict(text="<br>".join(lines),
+                                          font=dict(size=13, color="#555555"))
+            layout.setdefault("margin", dict(t=85 + 17 * (len(lines) - 1)))
+        self.traces: list[dict] = []
+        self.shapes: list[dict] = list(layout.pop("shapes", None) or [])
+        self.annotations: list[dict] = list(layout.pop("annotations", None) or [])
+        self.layout = dict(title=title_spec, **layout)
+        self.xaxis: dict = dict(title=dict(text=x_title))
+        self.yaxis: dict = dict(title=dict(text=y_title))
+
+    def figure(self) -> go.Figure:
+        """The figure, validated by Plotly in one pass, with the template."""
+        layout = dict(self.layout, xaxis=self.xaxis, yaxis=self.yaxis,
+                      template=_STAND_IN_TEMPLATE)
+        if self.shapes:
+            layout["shapes"] = self.shapes
+        if self.annotations:
+            layout["annotations"] = self.annotations
+        return _with_template(go.Figure(data=self.traces, layout=layout))
 
 
 def _figure(title: str, x_title: str = "", y_title: str = "", subtitle: str | None = None,
-            **layout) -> go.Figure:
-    """An empty figure in the product's look with its title and axis titles."""
-    fig = go.Figure()
-    title_spec = dict(text=title)
-    if subtitle:
-        # Plotly does not wrap text: break long subtitles so they fit a half-width column.
-        lines = textwrap.wrap(subtitle, SUBTITLE_WIDTH, break_long_words=False)
-        title_spec["subtitle"] = dict(text="<br>".join(lines), font=dict(size=13, color="#555555"))
-        layout.setdefault("margin", dict(t=85 + 17 * (len(lines) - 1)))
-    fig.update_layout(template=TEMPLATE, title=title_spec, **layout)
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title)
-    return fig
+            **layout) -> _Spec:
+    """An empty figure spec in the product's look with its title and axis titles."""
+    return _Spec(title, x_title, y_title, subtitle, **layout)
 
 
 def _empty(title: str, message: str, x_title: str = "", y_title: str = "") -> go.Figure:
     """A figure with no data and a message in the middle (never an exception)."""
-    fig = _figure(title, x_title, y_title)
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font=dict(size=18, color="#777777"))
-    fig.update_xaxes(showticklabels=False, showgrid=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False)
-    return fig
+    spec = _figure(title, x_title, y_title)
+    spec.annotations.append(dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
+                                 showarrow=False, font=dict(size=18, color="#777777")))
+    spec.xaxis.update(showticklabels=False, showgrid=False)
+    spec.yaxis.update(showticklabels=False, showgrid=False)
+    return spec.figure()
+
+
+def _hline(spec: _Spec, y: float, line: dict) -> None:
+    """A horizontal line across the whole plot at y (what `Figure.add_hline` draws)."""
+    spec.shapes.append(dict(type="line", x0=0, x1=1, xref="x domain", y0=y, y1=y, yref="y",
+                            line=line))
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -139,7 +206,7 @@ def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     return vals, [_fmt(10 ** v) for v in vals]
 
 
-def _log_heatmap(x, y, values: np.ndarray, hovertemplate: str, colorbar_title: str) -> go.Heatmap:
+def _log_heatmap(x, y, values: np.ndarray, hovertemplate: str, colorbar_title: str) -> dict:
     """A heatmap of log10(values) with a colorbar in real values and the exact value on hover."""
     z = np.log10(_positive(values))                     # (rows, cols)
     finite = z[np.isfinite(z)]
@@ -147,19 +214,20 @@ def _log_heatmap(x, y, values: np.ndarray, hovertemplate: str, colorbar_title: s
     if hi - lo < 1e-9:
         lo, hi = lo - 0.5, hi + 0.5
     tickvals, ticktext = _log_ticks(lo, hi)
-    return go.Heatmap(
-        x=x, y=y, z=z, zmin=lo, zmax=hi, customdata=np.asarray(values, dtype=float),
+    return dict(
+        type="heatmap", x=x, y=y, z=z, zmin=lo, zmax=hi, customdata=np.asarray(values, dtype=float),
         colorscale=HEAT_SCALE, hoverongaps=False, hovertemplate=hovertemplate,
         colorbar=dict(title=dict(text=colorbar_title, side="right"), tickvals=tickvals,
                       ticktext=ticktext, thickness=16))
 
 
-def _note_if_blank(fig: go.Figure, values: np.ndarray) -> None:
+def _note_if_blank(spec: _Spec, values: np.ndarray) -> None:
     """Say so when no cell can be drawn on a log scale (all zero or missing)."""
     if np.isnan(_positive(values)).all():
-        fig.add_annotation(text="Every value is 0 or missing: no gradient reached here",
-                           x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                           font=dict(size=16, color="#777777"), name="blank")
+        spec.annotations.append(dict(
+            text="Every value is 0 or missing: no gradient reached here", x=0.5, y=0.5,
+            xref="paper", yref="paper", showarrow=False, font=dict(size=16, color="#777777"),
+            name="blank"))
 
 
 def _downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
@@ -179,16 +247,23 @@ def _downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
 
 
 def _line(x, y, name: str, *, color: str, dash: str = "solid", width: float = 2.0,
-          visible: bool | str = True, hovertemplate: str | None = None, **kw) -> go.Scatter:
-    """A line trace, thinned and drawn with WebGL when it has more than MAX_POINTS points."""
+          visible: bool | str = True, hovertemplate: str | None = None, **kw) -> dict:
+    """A line trace, thinned and drawn with WebGL when it has more than MAX_POINTS points
+    (per-point customdata is thinned with it)."""
     y = np.asarray(y, dtype=float)
     x = np.asarray(x)
-    cls = go.Scatter
+    kind = "scatter"
     if len(y) > MAX_POINTS:
         keep = _downsample(y)
-        x, y, cls = x[keep], y[keep], go.Scattergl
-    return cls(x=x, y=y, name=name, mode="lines", visible=visible,
-               line=dict(color=color, dash=dash, width=width), hovertemplate=hovertemplate, **kw)
+        n = len(y)
+        x, y, kind = x[keep], y[keep], "scattergl"
+        if kw.get("customdata") is not None and len(kw["customdata"]) == n:
+            kw["customdata"] = np.asarray(kw["customdata"])[keep]
+    trace = dict(type=kind, x=x, y=y, name=name, mode="lines", visible=visible,
+                 line=dict(color=color, dash=dash, width=width), **kw)
+    if hovertemplate is not None:
+        trace["hovertemplate"] = hovertemplate
+    return trace
 
 
 def _as_x(values) -> np.ndarray:
@@ -210,15 +285,16 @@ def _x_label(index: pd.Index) -> str:
     return "row (position in the data)"
 
 
-def _vline(fig: go.Figure, x, text: str, color: str = "#555555", dash: str = "dash",
+def _vline(spec: _Spec, x, text: str, color: str = "#555555", dash: str = "dash",
            side: str = "right", name: str = "vline") -> None:
     """A vertical line across the plot, labelled at its top on one side (safe on date axes)."""
-    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper",
-                  line=dict(color=color, width=1.5, dash=dash), name=name)
-    fig.add_annotation(x=x, y=1, xref="x", yref="paper", text=text, showarrow=False,
-                       xanchor="left" if side == "right" else "right", yanchor="top",
-                       xshift=4 if side == "right" else -4, font=dict(color=color, size=13),
-                       bgcolor="rgba(255,255,255,0.85)", name=name)
+    spec.shapes.append(dict(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper",
+                            line=dict(color=color, width=1.5, dash=dash), name=name))
+    spec.annotations.append(dict(x=x, y=1, xref="x", yref="paper", text=text, showarrow=False,
+                                 xanchor="left" if side == "right" else "right", yanchor="top",
+                                 xshift=4 if side == "right" else -4,
+                                 font=dict(color=color, size=13),
+                                 bgcolor="rgba(255,255,255,0.85)", name=name))
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -234,18 +310,18 @@ def series_figure(frame: pd.DataFrame, target: str,
         return _empty(title, "No rows to show", _x_label(frame.index), target)
     x = np.asarray(frame.index)
     shown = [target] + [c for c in numeric if c != target]
-    fig = _figure(title, _x_label(frame.index), f"{target} (data units)",
-                  subtitle=_thinning_note(len(frame)), hovermode="x unified")
-    for col in shown:
+    spec = _figure(title, _x_label(frame.index), f"{target} (data units)",
+                   subtitle=_thinning_note(len(frame)), hovermode="x unified")
+    for i, col in enumerate(shown):
         main = col == target
-        fig.add_trace(_line(x, frame[col].to_numpy(dtype=float), str(col),
-                            color=COLORS["actual"] if main else RUN_COLORS[shown.index(col) % 10],
-                            width=2.0 if main else 1.2, opacity=1.0 if main else 0.6,
-                            visible=True if main else "legendonly",
-                            hovertemplate="%{y:.6~g}"))
+        spec.traces.append(_line(x, frame[col].to_numpy(dtype=float), str(col),
+                                 color=COLORS["actual"] if main else RUN_COLORS[i % 10],
+                                 width=2.0 if main else 1.2, opacity=1.0 if main else 0.6,
+                                 visible=True if main else "legendonly",
+                                 hovertemplate="%{y:.6~g}"))
     if split is not None:
-        _split_bands(fig, x, split)
-    return fig
+        _split_bands(spec, x, split)
+    return spec.figure()
 
 
 def _thinning_note(n: int) -> str | None:
@@ -256,7 +332,7 @@ def _thinning_note(n: int) -> str | None:
             "points; zoom in for detail")
 
 
-def _split_bands(fig: go.Figure, x: np.ndarray, split: tuple[int, int, int]) -> None:
+def _split_bands(spec: _Spec, x: np.ndarray, split: tuple[int, int, int]) -> None:
     """Shade train, validation and test (row counts, chronological) with a label on each band."""
     n = len(x)
     edges = np.cumsum([0, *split])                      # (4,) first row of each split, then end
@@ -265,14 +341,14 @@ def _split_bands(fig: go.Figure, x: np.ndarray, split: tuple[int, int, int]) -> 
         if stop <= start:
             continue
         x0, x1 = x[start], x[stop] if stop < n else x[n - 1]
-        fig.add_shape(type="rect", x0=x0, x1=x1, y0=0, y1=1, xref="x", yref="paper",
-                      fillcolor=SPLIT_COLORS[key], opacity=0.10, line_width=0, layer="below",
-                      name=key)
+        spec.shapes.append(dict(type="rect", x0=x0, x1=x1, y0=0, y1=1, xref="x", yref="paper",
+                                fillcolor=SPLIT_COLORS[key], opacity=0.10, line=dict(width=0),
+                                layer="below", name=key))
         # Every other label one line lower, so labels of narrow neighbouring bands never collide.
-        fig.add_annotation(x=x0, y=1, xref="x", yref="paper", text=SPLIT_LABELS[key],
-                           showarrow=False, xanchor="left", yanchor="top", xshift=4,
-                           yshift=-2 - 18 * (i % 2),
-                           font=dict(color=SPLIT_COLORS[key], size=13), name=key)
+        spec.annotations.append(dict(x=x0, y=1, xref="x", yref="paper", text=SPLIT_LABELS[key],
+                                     showarrow=False, xanchor="left", yanchor="top", xshift=4,
+                                     yshift=-2 - 18 * (i % 2),
+                                     font=dict(color=SPLIT_COLORS[key], size=13), name=key))
 
 
 # -- training -------------------------------------------------------------------------------------
@@ -282,28 +358,28 @@ def loss_figure(epochs: list[dict], log_y: bool = False) -> go.Figure:
     if not epochs:
         return _empty(title, "No epochs yet", "epoch", "loss")
     x = [row["epoch"] for row in epochs]
-    fig = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
-                  subtitle="A growing gap between train and validation means overfitting",
-                  hovermode="x unified")
+    spec = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
+                   subtitle="A growing gap between train and validation means overfitting",
+                   hovermode="x unified")
     for key, dash in (("train", "solid"), ("val", "dash")):
         y = _floats(row.get(f"{key}_loss") for row in epochs)
         if key == "val" and np.isnan(y).all():
             continue
-        fig.add_trace(go.Scatter(
-            x=x, y=y, name=f"{SPLIT_LABELS[key]} loss", mode="lines+markers",
+        spec.traces.append(dict(
+            type="scatter", x=x, y=y, name=f"{SPLIT_LABELS[key]} loss", mode="lines+markers",
             line=dict(color=SPLIT_COLORS[key], dash=dash, width=2), marker=dict(size=7),
             hovertemplate="%{y:.6~g}"))
-    _mark_divergence(fig, epochs)
-    fig.update_yaxes(type="log" if log_y else "linear")
-    return fig
+    _mark_divergence(spec, epochs)
+    spec.yaxis["type"] = "log" if log_y else "linear"
+    return spec.figure()
 
 
-def _mark_divergence(fig: go.Figure, epochs: list[dict]) -> None:
+def _mark_divergence(spec: _Spec, epochs: list[dict]) -> None:
     """A red line and a note at the first epoch whose training loss is missing, NaN or inf."""
     for row in epochs:
         loss = row.get("train_loss")
         if loss is None or not math.isfinite(float(loss)):
-            _vline(fig, row["epoch"], f"diverged at epoch {row['epoch']} (loss NaN or inf)",
+            _vline(spec, row["epoch"], f"diverged at epoch {row['epoch']} (loss NaN or inf)",
                    color=COLORS["clip"], dash="dot", side="left", name="diverged")
             return
 
@@ -318,22 +394,22 @@ def step_norm_figure(step_norms: dict[int, list[float]], clipnorm: float | None 
     y = np.concatenate(norms)                           # (total_steps,)
     epoch_of = np.repeat(epochs, [len(v) for v in norms])  # (total_steps,)
     x = np.arange(1, len(y) + 1)                         # global step, 1-based
-    fig = _figure(title, "training step (all epochs in a row)",
-                  "global gradient norm (L2, log scale)",
-                  subtitle="Spikes are exploding gradients; a slide down the scale, decade after "
-                           "decade, is vanishing")
-    fig.add_trace(_line(x, _positive(y), "gradient norm", color=COLORS["model"], width=1.5,
-                        customdata=epoch_of,
-                        hovertemplate="step %{x} (epoch %{customdata})<br>"
-                                      "norm %{y:.6~g}<extra></extra>"))
-    _epoch_edges(fig, epochs, [len(v) for v in norms])
+    spec = _figure(title, "training step (all epochs in a row)",
+                   "global gradient norm (L2, log scale)",
+                   subtitle="Spikes are exploding gradients; a slide down the scale, decade after "
+                            "decade, is vanishing")
+    spec.traces.append(_line(x, _positive(y), "gradient norm", color=COLORS["model"], width=1.5,
+                             customdata=epoch_of,
+                             hovertemplate="step %{x} (epoch %{customdata})<br>"
+                                           "norm %{y:.6~g}<extra></extra>"))
+    _epoch_edges(spec, epochs, [len(v) for v in norms])
     if clipnorm is not None:
-        _clip_line(fig, x, float(clipnorm))
-    fig.update_yaxes(type="log")
-    return fig
+        _clip_line(spec, x, float(clipnorm))
+    spec.yaxis["type"] = "log"
+    return spec.figure()
 
 
-def _epoch_edges(fig: go.Figure, epochs: list[int], lengths: list[int]) -> None:
+def _epoch_edges(spec: _Spec, epochs: list[int], lengths: list[int]) -> None:
     """Faint lines where each epoch starts (up to 50 epochs), named at the top up to 12."""
     if len(epochs) > 50:
         return
@@ -346,22 +422,22 @@ def _epoch_edges(fig: go.Figure, epochs: list[int], lengths: list[int]) -> None:
         labels = [dict(x=x, y=1, xref="x", yref="paper", text=text, showarrow=False,
                        xanchor="left", yanchor="top", xshift=3, name="epoch label",
                        font=dict(size=11, color="#888888")) for text, x in zip(texts, starts)]
-    # Set in one go: adding shapes one by one costs O(n²) in plotly.
-    fig.update_layout(shapes=[*fig.layout.shapes, *lines],
-                      annotations=[*fig.layout.annotations, *labels])
+    spec.shapes.extend(lines)
+    spec.annotations.extend(labels)
 
 
-def _clip_line(fig: go.Figure, x: np.ndarray, clipnorm: float) -> None:
+def _clip_line(spec: _Spec, x: np.ndarray, clipnorm: float) -> None:
     """A dashed red line at the clipping threshold, in the legend and labelled on the plot."""
-    fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[clipnorm, clipnorm], mode="lines",
-                             name=f"clip threshold ({_fmt(clipnorm)})",
-                             line=dict(color=COLORS["clip"], dash="dash", width=2),
-                             hovertemplate=f"clip threshold {clipnorm:.6g}<extra></extra>"))
+    spec.traces.append(dict(type="scatter", x=[x[0], x[-1]], y=[clipnorm, clipnorm],
+                            mode="lines", name=f"clip threshold ({_fmt(clipnorm)})",
+                            line=dict(color=COLORS["clip"], dash="dash", width=2),
+                            hovertemplate=f"clip threshold {clipnorm:.6g}<extra></extra>"))
     # Annotations on a log axis are placed in log10 units.
-    fig.add_annotation(x=1, xref="paper", y=math.log10(clipnorm), yref="y", showarrow=False,
-                       text=f"clip threshold = {_fmt(clipnorm)}", xanchor="right",
-                       yanchor="bottom", yshift=2, font=dict(color=COLORS["clip"], size=13),
-                       bgcolor="white", name="clip threshold")
+    spec.annotations.append(dict(x=1, xref="paper", y=math.log10(clipnorm), yref="y",
+                                 showarrow=False, text=f"clip threshold = {_fmt(clipnorm)}",
+                                 xanchor="right", yanchor="bottom", yshift=2,
+                                 font=dict(color=COLORS["clip"], size=13), bgcolor="white",
+                                 name="clip threshold"))
 
 
 def tensor_heatmap(tensor_norms: list[dict], stat: str = "mean") -> go.Figure:
@@ -372,22 +448,36 @@ def tensor_heatmap(tensor_norms: list[dict], stat: str = "mean") -> go.Figure:
     title = "Gradient norm per weight tensor"
     if not tensor_norms:
         return _empty(title, "No gradient norms yet", "epoch", "weight tensor")
-    frame = pd.DataFrame(tensor_norms)
-    tensors = list(dict.fromkeys(frame["tensor"]))      # model order: first layer first
-    grid = frame.pivot_table(index="tensor", columns="epoch", values=stat, aggfunc="first",
-                             dropna=False).reindex(tensors)
-    values = grid.to_numpy(dtype=float)                 # (n_tensors, n_epochs)
-    fig = _figure(title, "epoch", "weight tensor (input layer at the bottom)",
-                  subtitle=f"The {word} over each epoch's steps. Dark rows get little gradient "
-                           "and learn slowly; bright spikes explode")
-    fig.add_trace(_log_heatmap(
-        list(grid.columns), tensors, values,
+    tensors, epochs, values = _tensor_grid(tensor_norms, stat)  # values: (n_tensors, n_epochs)
+    spec = _figure(title, "epoch", "weight tensor (input layer at the bottom)",
+                   subtitle=f"The {word} over each epoch's steps. Dark rows get little gradient "
+                            "and learn slowly; bright spikes explode")
+    spec.traces.append(_log_heatmap(
+        epochs, tensors, values,
         f"%{{y}}<br>epoch %{{x}}<br>{stat} norm %{{customdata:.6~g}}<extra></extra>",
         "gradient norm"))
-    _note_if_blank(fig, values)
-    fig.update_yaxes(type="category", automargin=True)
-    fig.update_xaxes(showgrid=False, dtick=_epoch_dtick(len(grid.columns)))
-    return fig
+    _note_if_blank(spec, values)
+    spec.yaxis.update(type="category", automargin=True)
+    spec.xaxis.update(showgrid=False, dtick=_epoch_dtick(len(epochs)))
+    return spec.figure()
+
+
+def _tensor_grid(tensor_norms: list[dict], stat: str) -> tuple[list, list, np.ndarray]:
+    """Rows: tensors in model order (first seen first); columns: epochs in order; cells: the
+    first recorded value of `stat` for that tensor and epoch (NaN where there is none)."""
+    tensors = list(dict.fromkeys(row["tensor"] for row in tensor_norms))
+    epochs = sorted({row["epoch"] for row in tensor_norms})
+    row_of = {t: i for i, t in enumerate(tensors)}
+    col_of = {e: j for j, e in enumerate(epochs)}
+    values = np.full((len(tensors), len(epochs)), np.nan)
+    for row in tensor_norms:
+        value = row.get(stat)
+        if value is None or value != value:             # missing or NaN: not a value
+            continue
+        cell = row_of[row["tensor"]], col_of[row["epoch"]]
+        if np.isnan(values[cell]):
+            values[cell] = value
+    return tensors, epochs, values
 
 
 def _through_time_title(series: str) -> str:
@@ -411,17 +501,17 @@ def through_time_heatmap(through_time: dict[str, dict[int, list[float]]],
     for row, epoch in enumerate(epochs):
         values[row, :len(by_epoch[epoch])] = _floats(by_epoch[epoch])
     steps = np.arange(1, width + 1)                     # 1 = the input right before the prediction
-    fig = _figure(title, "steps back from the prediction (1 = most recent input)",
-                  "epoch (first at the top)",
-                  subtitle="Colour fading to the right: the gradient vanishes through time")
-    fig.add_trace(_log_heatmap(
+    spec = _figure(title, "steps back from the prediction (1 = most recent input)",
+                   "epoch (first at the top)",
+                   subtitle="Colour fading to the right: the gradient vanishes through time")
+    spec.traces.append(_log_heatmap(
         steps, epochs, values,
         "epoch %{y}<br>%{x} steps back<br>mean gradient %{customdata:.6~g}<extra></extra>",
         "mean |gradient|"))
-    _note_if_blank(fig, values)
-    fig.update_yaxes(autorange="reversed", showgrid=False, dtick=_epoch_dtick(len(epochs)))
-    fig.update_xaxes(showgrid=False)
-    return fig
+    _note_if_blank(spec, values)
+    spec.yaxis.update(autorange="reversed", showgrid=False, dtick=_epoch_dtick(len(epochs)))
+    spec.xaxis.update(showgrid=False)
+    return spec.figure()
 
 
 def _epoch_dtick(n_epochs: int) -> int:
@@ -434,9 +524,9 @@ def compare_loss_figure(curves: dict[str, list[dict]], log_y: bool = False) -> g
     title = "Loss per epoch, run by run"
     if not curves or not any(curves.values()):
         return _empty(title, "No runs to compare", "epoch", "loss")
-    fig = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
-                  subtitle="Solid: train, dashed: validation. Click a run in the legend to "
-                           "hide it")
+    spec = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
+                   subtitle="Solid: train, dashed: validation. Click a run in the legend to "
+                            "hide it")
     for i, (run, epochs) in enumerate(curves.items()):
         color = RUN_COLORS[i % len(RUN_COLORS)]
         x = [row["epoch"] for row in epochs]
@@ -445,14 +535,14 @@ def compare_loss_figure(curves: dict[str, list[dict]], log_y: bool = False) -> g
             if key == "val" and (not len(y) or np.isnan(y).all()):
                 continue
             # One legend entry per run (its train line); the validation line follows it.
-            fig.add_trace(go.Scatter(
-                x=x, y=y, name=run if key == "train" else f"{run} validation",
+            spec.traces.append(dict(
+                type="scatter", x=x, y=y, name=run if key == "train" else f"{run} validation",
                 legendgroup=run, showlegend=key == "train", mode="lines",
                 line=dict(color=color, dash=dash, width=2),
                 hovertemplate=f"%{{fullData.legendgroup}}<br>epoch %{{x}}<br>"
                               f"{SPLIT_LABELS[key]} loss %{{y:.6~g}}<extra></extra>"))
-    fig.update_yaxes(type="log" if log_y else "linear")
-    return fig
+    spec.yaxis["type"] = "log" if log_y else "linear"
+    return spec.figure()
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -487,17 +577,18 @@ def predictions_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: i
     if rows.empty:
         return _empty(title, "No predictions for this choice", "time", y_title)
     x = _as_x(rows["timestamp"])
-    fig = _figure(title, "time", y_title, subtitle=explain, hovermode="x unified")
+    spec = _figure(title, "time", y_title, subtitle=explain, hovermode="x unified")
     for col, (color, dash, shown, label) in LINE_STYLES.items():
         if col not in rows:
             continue
         y = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
         if np.isnan(y).all():
             continue
-        fig.add_trace(_line(x, y, label, color=color, dash=dash,
-                            width=2.5 if col in ("actual", "model") else 1.8,
-                            visible=True if shown else "legendonly", hovertemplate="%{y:.6~g}"))
-    return fig
+        spec.traces.append(_line(x, y, label, color=color, dash=dash,
+                                 width=2.5 if col in ("actual", "model") else 1.8,
+                                 visible=True if shown else "legendonly",
+                                 hovertemplate="%{y:.6~g}"))
+    return spec.figure()
 
 
 def residuals_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int = 1, *,
@@ -512,9 +603,9 @@ def residuals_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int
         return _empty(title, "No predictions for this choice", "time", y_title)
     x = _as_x(rows["timestamp"])
     actual = pd.to_numeric(rows["actual"], errors="coerce").to_numpy(dtype=float)
-    fig = _figure(title, "time", y_title, hovermode="x unified",
-                  subtitle=f"{words}. Near zero is good; a pattern left in the errors is "
-                           "something the model missed")
+    spec = _figure(title, "time", y_title, hovermode="x unified",
+                   subtitle=f"{words}. Near zero is good; a pattern left in the errors is "
+                            "something the model missed")
     for col in ("model", "naive", "seasonal_naive", "mean"):
         if col not in rows:
             continue
@@ -522,14 +613,15 @@ def residuals_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int
         if np.isnan(y).all():
             continue
         color, _, _, label = LINE_STYLES[col]
-        fig.add_trace(go.Scatter(
-            x=x, y=y, name=f"{label} error", mode="lines+markers" if len(y) <= 500 else "lines",
+        spec.traces.append(dict(
+            type="scatter", x=x, y=y, name=f"{label} error",
+            mode="lines+markers" if len(y) <= 500 else "lines",
             visible=True if col == "model" else "legendonly",
             line=dict(color=color, width=1.5 if col == "model" else 1.2,
                       dash=LINE_STYLES[col][1]),
             marker=dict(size=4), hovertemplate="%{y:.6~g}"))
-    fig.add_hline(y=0, line=dict(color=COLORS["actual"], width=1))
-    return fig
+    _hline(spec, 0, dict(color=COLORS["actual"], width=1))
+    return spec.figure()
 
 
 def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None = None) -> go.Figure:
@@ -542,21 +634,21 @@ def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None
     tail = tail or min(len(history), max(4 * n_future, 60))
     past = history.iloc[-tail:]
     x_past = _as_x(past.index)
-    fig = _figure(title, "time", f"{name} (data units)", hovermode="x unified",
-                  subtitle="Free-running: each forecast step is fed the previous forecast")
-    fig.add_trace(_line(x_past, past.to_numpy(dtype=float), "history (actual)",
-                        color=COLORS["actual"], hovertemplate="%{y:.6~g}"))
+    spec = _figure(title, "time", f"{name} (data units)", hovermode="x unified",
+                   subtitle="Free-running: each forecast step is fed the previous forecast")
+    spec.traces.append(_line(x_past, past.to_numpy(dtype=float), "history (actual)",
+                             color=COLORS["actual"], hovertemplate="%{y:.6~g}"))
     if n_future:
         # Start the forecast line at the last known value so the two lines join.
         x_future = np.concatenate([x_past[-1:], _as_x(forecast["timestamp"])])
         y_future = np.concatenate([past.to_numpy(dtype=float)[-1:],
                                    pd.to_numeric(forecast["forecast"]).to_numpy(dtype=float)])
-        fig.add_trace(go.Scatter(x=x_future, y=y_future, name="forecast (model)",
-                                 mode="lines+markers" if n_future <= 60 else "lines",
-                                 line=dict(color=COLORS["model"], dash="dash", width=2.5),
-                                 marker=dict(size=5), hovertemplate="%{y:.6~g}"))
-    _vline(fig, x_past[-1], "today", name="today")
-    return fig
+        spec.traces.append(dict(type="scatter", x=x_future, y=y_future, name="forecast (model)",
+                                mode="lines+markers" if n_future <= 60 else "lines",
+                                line=dict(color=COLORS["model"], dash="dash", width=2.5),
+                                marker=dict(size=5), hovertemplate="%{y:.6~g}"))
+    _vline(spec, x_past[-1], "today", name="today")
+    return spec.figure()
 
 
 def metrics_bar_figure(metrics: Mapping[str, Mapping], metric: str = "rmse") -> go.Figure:
@@ -569,14 +661,15 @@ def metrics_bar_figure(metrics: Mapping[str, Mapping], metric: str = "rmse") -> 
     names = [LINE_STYLES.get(n, (None, None, None, n))[3] for n, _ in rows]
     values = [float(v) for _, v in rows]
     colors = [LINE_STYLES.get(n, (RUN_COLORS[3],))[0] for n, _ in rows]
-    fig = _figure(title, "", f"{metric.upper()} (data units)" if metric != "mape" else "MAPE (%)",
-                  subtitle=_skill_text(dict(rows), metric), showlegend=False)
-    fig.add_trace(go.Bar(x=names, y=values, marker_color=colors, text=[_fmt(v) for v in values],
-                         textposition="outside", cliponaxis=False, name=metric.upper(),
-                         hovertemplate=f"%{{x}}<br>{metric.upper()} %{{y:.6~g}}<extra></extra>"))
-    fig.update_yaxes(rangemode="tozero")
-    fig.update_xaxes(showgrid=False)
-    return fig
+    spec = _figure(title, "", f"{metric.upper()} (data units)" if metric != "mape" else "MAPE (%)",
+                   subtitle=_skill_text(dict(rows), metric), showlegend=False)
+    spec.traces.append(dict(type="bar", x=names, y=values, marker=dict(color=colors),
+                            text=[_fmt(v) for v in values], textposition="outside",
+                            cliponaxis=False, name=metric.upper(),
+                            hovertemplate=f"%{{x}}<br>{metric.upper()} %{{y:.6~g}}<extra></extra>"))
+    spec.yaxis["rangemode"] = "tozero"
+    spec.xaxis["showgrid"] = False
+    return spec.figure()
 
 
 def _skill_text(values: dict[str, float], metric: str) -> str | None:
@@ -616,18 +709,19 @@ def lag_correlation_figure(actual: Sequence[float], model: Sequence[float],
     verdict = ("the prediction follows the value it predicts (lag 0): good" if best == 0 else
                f"the prediction follows the value {best} step{'s' * (best > 1)} earlier: "
                "it mostly repeats the past")
-    fig = _figure(title, "lag k (steps back; 0 = the value being predicted)", "correlation",
-                  subtitle=f"corr(prediction at t, actual at t−k). Peak at lag {best}: {verdict}",
-                  showlegend=False)
+    spec = _figure(title, "lag k (steps back; 0 = the value being predicted)", "correlation",
+                   subtitle=f"corr(prediction at t, actual at t−k). Peak at lag {best}: "
+                            f"{verdict}", showlegend=False)
     colors = [COLORS["model"] if k == best else "#9ecae1" for k in range(len(corr))]
-    fig.add_trace(go.Bar(x=list(range(len(corr))), y=corr, marker_color=colors, name="correlation",
-                         text=[_fmt(v) if np.isfinite(v) else "" for v in corr],
-                         textposition="outside", cliponaxis=False,
-                         hovertemplate="lag %{x}<br>correlation %{y:.6~g}<extra></extra>"))
+    spec.traces.append(dict(type="bar", x=list(range(len(corr))), y=corr, marker=dict(color=colors),
+                            name="correlation",
+                            text=[_fmt(v) if np.isfinite(v) else "" for v in corr],
+                            textposition="outside", cliponaxis=False,
+                            hovertemplate="lag %{x}<br>correlation %{y:.6~g}<extra></extra>"))
     lo = min(0.0, float(np.nanmin(corr)))
-    fig.update_yaxes(range=[lo - 0.05, 1.1])
-    fig.update_xaxes(dtick=1, showgrid=False)
-    return fig
+    spec.yaxis["range"] = [lo - 0.05, 1.1]
+    spec.xaxis.update(dtick=1, showgrid=False)
+    return spec.figure()
 
 
 # -- teaching diagrams --------------------------------------------------------------------------
@@ -644,23 +738,25 @@ def horizon_figure(pred: pd.DataFrame, n_windows: int = 4, *, split: str = "test
     if rows.empty:
         return _empty("Many-to-many: the values of each window", "No predictions yet", "time",
                       y_title)
-    fig = _figure(title, "time", y_title,
-                  subtitle=f"Each blue line is one output of the network: it read the window "
-                           f"ending just before the line and gave all {horizon} values in one go")
+    spec = _figure(title, "time", y_title,
+                   subtitle=f"Each blue line is one output of the network: it read the window "
+                            f"ending just before the line and gave all {horizon} values in one go")
     actual = rows.drop_duplicates("timestamp").sort_values("timestamp")
-    fig.add_trace(_line(_as_x(actual["timestamp"]), actual["actual"].to_numpy(dtype=float),
-                        "actual", color=COLORS["actual"], width=2.5, hovertemplate="%{y:.6~g}"))
+    spec.traces.append(_line(_as_x(actual["timestamp"]), actual["actual"].to_numpy(dtype=float),
+                             "actual", color=COLORS["actual"], width=2.5,
+                             hovertemplate="%{y:.6~g}"))
     windows = rows["window"].unique()
     stride = max(2 * horizon, len(windows) // n_windows)  # a gap between lines: one per window
     for i, window in enumerate(windows[::stride][:n_windows]):
         one = rows[rows["window"] == window]
-        fig.add_trace(go.Scatter(
-            x=_as_x(one["timestamp"]), y=one["model"].to_numpy(dtype=float), mode="lines+markers",
-            name=f"model: {horizon} values from one window", legendgroup="model",
-            showlegend=i == 0, line=dict(color=COLORS["model"], width=2.5), marker=dict(size=6),
+        spec.traces.append(dict(
+            type="scatter", x=_as_x(one["timestamp"]), y=one["model"].to_numpy(dtype=float),
+            mode="lines+markers", name=f"model: {horizon} values from one window",
+            legendgroup="model", showlegend=i == 0, line=dict(color=COLORS["model"], width=2.5),
+            marker=dict(size=6),
             hovertemplate="step %{customdata} ahead<br>%{y:.6~g}<extra></extra>",
             customdata=one["step"].to_numpy()))
-    return fig
+    return spec.figure()
 
 
 def _window_rows(pred: pd.DataFrame, split: str) -> pd.DataFrame:
@@ -699,6 +795,15 @@ def unrolled_diagram(cell: str, n_layers: int, lookback: int, horizon: int,
         low = 2 if name == "max_steps_drawn" else 1
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
             raise ConfigError(f"{name} must be a whole number >= {low}. Received: {name}={value!r}")
+    layout = json.loads(_unrolled_layout(cell, n_layers, lookback, horizon, max_steps_drawn))
+    return _with_template(go.Figure(layout={"template": _STAND_IN_TEMPLATE}), **layout)
+
+
+@functools.lru_cache(maxsize=64)
+def _unrolled_layout(cell: str, n_layers: int, lookback: int, horizon: int,
+                     max_steps_drawn: int) -> str:
+    """The diagram's layout as JSON, built and validated once per shape of network (it has a
+    hundred boxes, arrows and labels, so validating it costs more than any other figure)."""
     label = "Reservoir" if cell == "esn" else CELL_LABELS.get(cell, cell)
     short = {"simple_rnn": "RNN", "esn": "ESN"}.get(cell, label)   # fits in a box
     columns = _drawn_columns(lookback, max_steps_drawn)
@@ -713,15 +818,17 @@ def unrolled_diagram(cell: str, n_layers: int, lookback: int, horizon: int,
         sketch.text(-0.45, row, f"layer {row}<br>{label}" if row else "input x", "row label",
                     xanchor="right", font=dict(size=12, color="#333333"))
     _draw_output(sketch, len(columns) - 1, out_x, n_layers, horizon, label)
-    fig = _figure(f"{label} unrolled over its {lookback}-step window",
-                  subtitle="Every column is the same cell reused; → carries the state forward "
-                           "in time, ↑ passes it up the stack",
-                  showlegend=False, height=150 + 95 * (n_layers + 1), hovermode=False,
-                  margin=dict(l=110, r=30, t=105, b=30),
-                  shapes=sketch.shapes, annotations=sketch.notes)   # set at once: add_* is O(n²)
-    fig.update_xaxes(visible=False, range=[-0.6, out_x + 0.8], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[-0.45, n_layers + 0.6], fixedrange=True)
-    return fig
+    spec = _figure(f"{label} unrolled over its {lookback}-step window",
+                   subtitle="Every column is the same cell reused; → carries the state forward "
+                            "in time, ↑ passes it up the stack",
+                   showlegend=False, height=150 + 95 * (n_layers + 1), hovermode=False,
+                   margin=dict(l=110, r=30, t=105, b=30),
+                   shapes=sketch.shapes, annotations=sketch.notes)
+    spec.xaxis.update(visible=False, range=[-0.6, out_x + 0.8], fixedrange=True)
+    spec.yaxis.update(visible=False, range=[-0.45, n_layers + 0.6], fixedrange=True)
+    layout = spec.figure().to_plotly_json()["layout"]
+    del layout["template"]
+    return json.dumps(layout)
 
 
 class _Sketch:
@@ -805,25 +912,26 @@ def bptt_calculator_figure(w: float, activation: str, steps: int) -> go.Figure:
     factor = abs(w) * slope
     verdict = "vanishing" if factor < 1 else "exploding" if factor > 1 else "steady (exactly 1)"
     k = np.arange(1, steps + 1)
-    fig = _figure(f"Per-step factor |w|·f′max = {_fmt(abs(w))} × {_fmt(slope)} = {_fmt(factor)}: "
-                  f"{verdict}",
-                  "k: steps back through time",
-                  "|∂h<sub>T</sub> / ∂h<sub>T−k</sub>| (log scale)",
-                  subtitle=f"{activation}: f′ ≤ {_fmt(slope)}. After {steps} steps the gradient "
-                           f"is multiplied by {_power_text(factor, steps)}",
-                  showlegend=False)
+    spec = _figure(f"Per-step factor |w|·f′max = {_fmt(abs(w))} × {_fmt(slope)} = "
+                   f"{_fmt(factor)}: {verdict}",
+                   "k: steps back through time",
+                   "|∂h<sub>T</sub> / ∂h<sub>T−k</sub>| (log scale)",
+                   subtitle=f"{activation}: f′ ≤ {_fmt(slope)}. After {steps} steps the "
+                            f"gradient is multiplied by {_power_text(factor, steps)}",
+                   showlegend=False)
     shown = _positive(values)
     lo, hi = _bptt_range(shown)
-    _bptt_bands(fig, lo, hi, verdict)
-    fig.add_trace(go.Scatter(x=k, y=shown, mode="lines+markers" if steps <= 60 else "lines",
-                             name="(|w|·f′)^k", line=dict(color=COLORS["model"], width=2.5),
-                             hovertemplate="k = %{x}<br>factor %{y:.6~g}<extra></extra>"))
-    fig.add_hline(y=1, line=dict(color="#777777", width=1, dash="dash"))
-    _bptt_end_label(fig, steps, shown[-1], _power_text(factor, steps))
-    _bptt_float_limit(fig, values)
-    fig.update_yaxes(type="log", exponentformat="power", range=[lo, hi])
-    fig.update_xaxes(range=[0, steps + max(1, steps * 0.03)])
-    return fig
+    _bptt_bands(spec, lo, hi, verdict)
+    spec.traces.append(dict(type="scatter", x=k, y=shown,
+                            mode="lines+markers" if steps <= 60 else "lines",
+                            name="(|w|·f′)^k", line=dict(color=COLORS["model"], width=2.5),
+                            hovertemplate="k = %{x}<br>factor %{y:.6~g}<extra></extra>"))
+    _hline(spec, 1, dict(color="#777777", width=1, dash="dash"))
+    _bptt_end_label(spec, steps, shown[-1], _power_text(factor, steps))
+    _bptt_float_limit(spec, values)
+    spec.yaxis.update(type="log", exponentformat="power", range=[lo, hi])
+    spec.xaxis["range"] = [0, steps + max(1, steps * 0.03)]
+    return spec.figure()
 
 
 def _bptt_range(shown: np.ndarray) -> tuple[float, float]:
@@ -835,45 +943,78 @@ def _bptt_range(shown: np.ndarray) -> tuple[float, float]:
     return max(lo - pad, -307.0), min(hi + pad, 307.0)      # plotly cannot go past float
 
 
-def _bptt_bands(fig: go.Figure, lo: float, hi: float, verdict: str) -> None:
+def _bptt_bands(spec: _Spec, lo: float, hi: float, verdict: str) -> None:
     """Shade above 1 (exploding, red) and below 1 (vanishing, blue); the verdict's band stronger."""
     one = -lo / (hi - lo)                               # where y = 1 sits, as a fraction of the plot
     for y0, y1, color, word, anchor, y_label in (
             (one, 1, "#d62728", "exploding", "bottom", 0.04),
             (0, one, "#1f77b4", "vanishing", "top", -0.04)):
-        fig.add_shape(type="rect", x0=0, x1=1, xref="paper", y0=y0, y1=y1, yref="paper",
-                      fillcolor=color, opacity=0.12 if word == verdict else 0.04, line_width=0,
-                      layer="below", name=word)
+        spec.shapes.append(dict(type="rect", x0=0, x1=1, xref="paper", y0=y0, y1=y1,
+                                yref="paper", fillcolor=color,
+                                opacity=0.12 if word == verdict else 0.04, line=dict(width=0),
+                                layer="below", name=word))
         # On the right, where the curve has left the line y = 1 (log axis: log10 position).
-        fig.add_annotation(x=0.99, xref="paper", y=y_label, yref="y",
-                           text=f"{word} ({'>' if word == 'exploding' else '<'} 1 per step)",
-                           showarrow=False, xanchor="right", yanchor=anchor,
-                           font=dict(color=color, size=13), name=word)
+        spec.annotations.append(dict(
+            x=0.99, xref="paper", y=y_label, yref="y",
+            text=f"{word} ({'>' if word == 'exploding' else '<'} 1 per step)", showarrow=False,
+            xanchor="right", yanchor=anchor, font=dict(color=color, size=13), name=word))
 
 
-def _bptt_end_label(fig: go.Figure, steps: int, last: float, text: str) -> None:
+def _bptt_end_label(spec: _Spec, steps: int, last: float, text: str) -> None:
     """The value at the last step, written next to the last point (log axis: log10 position)."""
     if not np.isfinite(last):
         return
-    fig.add_annotation(x=steps, y=math.log10(last), xref="x", yref="y", text=f"k = {steps}: {text}",
-                       showarrow=True, arrowhead=0, ax=-50, ay=35 if last < 1 else -35,
-                       xanchor="right", bgcolor="rgba(255,255,255,0.85)",
-                       font=dict(size=13, color=COLORS["model"]), name="last value")
+    spec.annotations.append(dict(
+        x=steps, y=math.log10(last), xref="x", yref="y", text=f"k = {steps}: {text}",
+        showarrow=True, arrowhead=0, ax=-50, ay=35 if last < 1 else -35, xanchor="right",
+        bgcolor="rgba(255,255,255,0.85)", font=dict(size=13, color=COLORS["model"]),
+        name="last value"))
 
 
-def _bptt_float_limit(fig: go.Figure, values: np.ndarray) -> None:
+def _bptt_float_limit(spec: _Spec, values: np.ndarray) -> None:
     """Where (|w|f')^k leaves the float64 range: what a computer does with it (inf or 0)."""
     gone = ~(np.isfinite(values) & (values > 0))
     if not gone.any():
         return
     if np.all(values == 0):                             # w = 0, not an underflow
-        fig.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", name="float limit",
-                           text="w = 0: nothing flows back, not even one step",
-                           showarrow=False, font=dict(size=16, color=COLORS["clip"]))
+        spec.annotations.append(dict(x=0.5, y=0.5, xref="paper", yref="paper", name="float limit",
+                                     text="w = 0: nothing flows back, not even one step",
+                                     showarrow=False, font=dict(size=16, color=COLORS["clip"])))
         return
     k = int(np.argmax(gone)) + 1
     text = (f"from k = {k} the number is too big<br>for a float (> 1.8×10<sup>308</sup>):<br>"
             "training would see inf, then NaN" if np.isinf(values[k - 1]) else
             f"from k = {k} the number is too small<br>for a float: it becomes exactly 0")
-    _vline(fig, k, text, color=COLORS["clip"], dash="dot", side="left" if k > len(values) / 2
+    _vline(spec, k, text, color=COLORS["clip"], dash="dot", side="left" if k > len(values) / 2
            else "right", name="float limit")
+
+
+# -- start-up -------------------------------------------------------------------------------------
+def warm_up() -> None:
+    """Build and serialise one small figure of each kind, so that a web process pays Plotly's
+    first-use costs (it makes the validators of each trace type, and imports its colour scales,
+    the first time they are used) once at start-up instead of on a user's first visit."""
+    days = pd.date_range("2024-01-01", periods=4, freq="D")
+    pred = pd.DataFrame({"split": "test", "kind": "one-step-ahead", "step": 1,
+                         "timestamp": days.strftime("%Y-%m-%d"), "actual": [1.0, 2.0, 3.0, 4.0],
+                         "model": [1.1, 2.1, 2.9, 4.2], "naive": [1.0, 1.0, 2.0, 3.0]})
+    epochs = [dict(epoch=1, train_loss=1.0, val_loss=1.2), dict(epoch=2, train_loss=0.5,
+                                                                   val_loss=0.7)]
+    built = [
+        series_figure(pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0]}, index=days), "y", (2, 1, 1)),
+        loss_figure(epochs, log_y=True),
+        compare_loss_figure({"a": epochs}),
+        step_norm_figure({1: [0.5, 2.0], 2: [0.4, 0.3]}, clipnorm=1.0),
+        tensor_heatmap([dict(epoch=1, tensor="lstm_1/kernel", mean=0.1, max=0.2)]),
+        through_time_heatmap({"input": {1: [0.1, 0.01]}}),
+        predictions_figure(pred), residuals_figure(pred),
+        forecast_figure(pd.Series([1.0, 2.0], index=days[:2], name="y"),
+                        pd.DataFrame({"timestamp": days[2:], "forecast": [3.0, 4.0]})),
+        metrics_bar_figure({"model": {"rmse": 1.0}, "naive": {"rmse": 2.0}}),
+        lag_correlation_figure(np.sin(np.arange(20.0)), np.sin(np.arange(20.0) - 1)),
+        bptt_calculator_figure(0.9, "tanh", 10),
+        unrolled_diagram("lstm", 1, 4, 1),
+        _empty("warm-up", "no data"),
+    ]
+    for fig in built:
+        pio.to_json(fig.to_dict(), validate=False)

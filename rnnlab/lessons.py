@@ -14,6 +14,7 @@ A lesson's runs are ordinary runs, named "<title> · <label>" so every page show
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -102,10 +103,34 @@ def lesson_dirs() -> list[Path]:
 
 
 def load_lessons(dirs: list[Path] | None = None) -> dict[str, Lesson]:
-    """All lessons by id, in teaching order; a teacher's lesson with a built-in id replaces it."""
+    """All lessons by id, in teaching order; a teacher's lesson with a built-in id replaces it.
+
+    Parsed once per version of the files: a file added, removed or changed (its size, time or
+    inode) is read again; an unreadable file raises every time."""
+    folders = dirs if dirs is not None else lesson_dirs()
+    return dict(_parsed_lessons(tuple(_signature(Path(folder)) for folder in folders)))
+
+
+def _signature(folder: Path) -> tuple:
+    """(folder, ((path, mtime_ns, size, inode), ...)) of the folder's lesson files, by name."""
+    files = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            stat = path.stat()
+        except OSError:  # vanished, or unreadable: reading it says why
+            files.append((str(path), None, None, None))
+            continue
+        files.append((str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino))
+    return str(folder), tuple(files)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_lessons(signature: tuple) -> tuple[tuple[str, Lesson], ...]:
+    """The lessons of these files (Lesson and RunConfig are frozen: safe to share)."""
     found: dict[str, Lesson] = {}
-    for folder in dirs if dirs is not None else lesson_dirs():
-        for path in sorted(Path(folder).glob("*.json")):
+    for _, files in signature:
+        for name, *_ in files:
+            path = Path(name)
             try:
                 raw = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -113,7 +138,7 @@ def load_lessons(dirs: list[Path] | None = None) -> dict[str, Lesson]:
                                   "Fix the JSON or remove the file.") from None
             lesson = parse_lesson(raw, source=path.name)
             found[lesson.id] = lesson
-    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+    return tuple(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
 
 
 def get_lesson(lesson_id: str, lessons: dict[str, Lesson] | None = None) -> Lesson:
@@ -132,10 +157,13 @@ def start_lesson(store, lesson: Lesson, quick_epochs: int | None = None,
     return [submit(store, cfg) for _, cfg in lesson.configs(quick_epochs)]
 
 
-def lesson_runs(store, lesson: Lesson) -> dict[str, object]:
-    """The newest stored run for each of the lesson's labels: {label: RunRecord}."""
+def lesson_runs(store, lesson: Lesson, runs: list | None = None) -> dict[str, object]:
+    """The newest stored run for each of the lesson's labels: {label: RunRecord}.
+
+    `runs`: the store's runs, newest first, when the caller has just listed them (a page showing
+    every lesson lists them once, not once per lesson)."""
     by_name = {}
-    for run in store.list_runs():  # newest first, so the first match wins
+    for run in store.list_runs() if runs is None else runs:  # newest first: the first match wins
         by_name.setdefault(run.name, run)
     return {label: by_name[lesson.run_name(label)] for label, _ in lesson.runs
             if lesson.run_name(label) in by_name}

@@ -11,8 +11,11 @@ choices) and write back into it.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -68,7 +71,22 @@ def _store_at(home: str) -> Store:
 
 def store() -> Store:
     """The run store under RNNLAB_HOME (one per home, shared by every session)."""
-    return _store_at(str(default_home().resolve()))
+    return _store_at(_home())
+
+
+def _home() -> str:
+    """RNNLAB_HOME (else ./.rnnlab) as an absolute, resolved path; resolved once per value
+    (pages ask for the store many times per run, and resolving a path costs system calls)."""
+    raw = os.environ.get("RNNLAB_HOME") or ""
+    expanded = os.path.expanduser(raw)
+    return _resolved_home(raw, "" if os.path.isabs(expanded) else os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved_home(raw: str, cwd: str) -> str:
+    """The resolved home; the arguments are the cache key (the variable's value and, when it
+    is relative or unset, the working folder it is relative to)."""
+    return str(default_home().resolve())
 
 
 @st.cache_resource(show_spinner=False)
@@ -78,7 +96,42 @@ def _runner_at(home: str) -> jobs.Runner:
 
 def runner() -> jobs.Runner:
     """The job runner that starts workers for queued runs (one per home, started once)."""
-    return _runner_at(str(default_home().resolve()))
+    return _runner_at(_home())
+
+
+# Imported by some pages only on their first visit; imported up front so that they are part of
+# the heap frozen below.
+LATE_IMPORTS = ("rnnlab.codegen", "rnnlab.data", "rnnlab.evaluate", "pandas.io.formats.style",
+                "pyarrow", "plotly.io")
+
+
+def prepare_process() -> None:
+    """Once per web process, on its first page: import what pages import late and build one
+    figure of each kind (Plotly makes its validators on first use), then move everything alive
+    (Streamlit, pandas, Plotly, the engine's modules) out of the garbage collector's sight.
+
+    Streamlit runs a full collection after every script run (also every fragment refresh); with a
+    few hundred thousand long-lived objects that took 60-150 ms of CPU per run, holding the GIL:
+    more than most pages themselves. Objects created later are still collected as usual."""
+    _prepared_process()
+
+
+@st.cache_resource(show_spinner=False)
+def _prepared_process() -> bool:
+    import importlib
+
+    for name in LATE_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # optional: a page that needs it says so itself
+            pass
+    try:
+        figures.warm_up()
+    except Exception:  # only a head start: the pages build their figures anyway
+        logging.getLogger(__name__).warning("Warming up the figures failed", exc_info=True)
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 # -- the config in session state --------------------------------------------------------------
@@ -512,9 +565,11 @@ def run_score(run: RunRecord, epochs: list[dict]) -> tuple[float | None, str]:
 def read_csv_artefact(run_id: str, name: str) -> pd.DataFrame | None:
     """A CSV artefact of a run as a frame, or None if the run has not written it."""
     path = store().artefact(run_id, name)
-    if not path.exists():
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
         return None
-    return _read_csv(str(path), path.stat().st_mtime)
+    return _read_csv(str(path), mtime)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -525,7 +580,20 @@ def _read_csv(path: str, mtime: float) -> pd.DataFrame:
 def read_bytes(run_id: str, name: str) -> bytes | None:
     """An artefact's bytes, or None if missing."""
     path = store().artefact(run_id, name)
-    return path.read_bytes() if path.exists() else None
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def artefact_reader(run_id: str, name: str) -> Callable[[], bytes] | None:
+    """For a download button: a function that reads the artefact when the button is clicked
+    (its bytes are not read, hashed and kept in memory on every run of the page), or None if
+    the run has not written it."""
+    path = store().artefact(run_id, name)
+    if not path.is_file():
+        return None
+    return lambda: path.read_bytes() if path.is_file() else b""
 
 
 def page_link(name: str, label: str, icon: str | None = None, **query: str) -> None:

@@ -28,12 +28,12 @@ def series_order(names) -> list[str]:
     return sorted(names, key=lambda n: (n != "input", len(n), n))
 
 
-def controls_ui(runs: list[str]) -> tuple[str, str]:
-    """Which statistic for the tensor heatmap and which series for the through-time heatmap."""
-    s = ui.store()
+def controls_ui(through_time: dict[str, dict]) -> tuple[str, str]:
+    """Which statistic for the tensor heatmap and which series for the through-time heatmap
+    (`through_time`: each shown run's gradient through time, by run id)."""
     names = set()
-    for run_id in runs:
-        names |= set(s.through_time(run_id))
+    for traces in through_time.values():
+        names |= set(traces)
     options = series_order(names) or ["input"]
     left, right = st.columns(2)
     stat = left.radio("Per epoch, show the gradient's", ["mean", "max"], key="grad_stat",
@@ -50,13 +50,16 @@ def controls_ui(runs: list[str]) -> tuple[str, str]:
     return stat, series
 
 
-def run_figures(run: RunRecord, stat: str, series: str) -> dict:
-    """The three gradient views of one run, as figures."""
+def run_figures(run: RunRecord, stat: str, series: str, through_time: dict | None = None) -> dict:
+    """The three gradient views of one run, as figures (`through_time`: the run's, when the
+    page has just read it)."""
     s = ui.store()
     clipnorm = run.config.get("train", {}).get("clipnorm")
+    if through_time is None:
+        through_time = s.through_time(run.id)
     return {"tensor": figures.tensor_heatmap(s.tensor_norms(run.id), stat),
             "steps": figures.step_norm_figure(s.step_norms(run.id), clipnorm),
-            "time": figures.through_time_heatmap(s.through_time(run.id), series)}
+            "time": figures.through_time_heatmap(through_time, series)}
 
 
 def draw(run: RunRecord, figs: dict, suffix: str) -> None:
@@ -68,15 +71,21 @@ def draw(run: RunRecord, figs: dict, suffix: str) -> None:
         st.caption(how)
 
 
-def charts_ui(run_ids: list[str], stat: str, series: str, same_scale: bool) -> None:
-    """One run full width, or two in columns; refreshes itself while a run trains."""
+def charts_ui(run_ids: list[str], stat: str, series: str, same_scale: bool,
+              through_time: dict[str, dict]) -> None:
+    """One run full width, or two in columns; refreshes itself while a run trains.
+
+    `through_time`: what the page read for its controls, used for the first drawing only
+    (every refresh reads the store again)."""
     s = ui.store()
-    live = any(s.get_run(r).status in ui.ACTIVE for r in run_ids)
+    runs_now = [s.get_run(r) for r in run_ids]
+    live = any(run.status in ui.ACTIVE for run in runs_now)
+    first = [(runs_now, through_time)]
 
     @st.fragment(run_every=LIVE_POLL if live else None)
     def refresh() -> None:
-        runs = [s.get_run(r) for r in run_ids]
-        figs = [run_figures(run, stat, series) for run in runs]
+        runs, traces = first.pop() if first else ([s.get_run(r) for r in run_ids], {})
+        figs = [run_figures(run, stat, series, traces.get(run.id)) for run in runs]
         if len(runs) == 1:
             draw(runs[0], figs[0], "a")
             return
@@ -117,12 +126,13 @@ def main() -> None:
             st.info("Train a second run to compare side by side.", icon=":material/info:")
         else:
             run_ids.append(run_b)
-    stat, series = controls_ui(run_ids)
+    through_time = {run_id: ui.store().through_time(run_id) for run_id in run_ids}
+    stat, series = controls_ui(through_time)
     same_scale = len(run_ids) == 2 and st.toggle(
         "Same colour scale for both runs", value=True, key="grad_same_scale",
         help="Equal colours then mean equal gradient sizes in both runs, so a fading "
              "SimpleRNN and a steady LSTM can be told apart at a glance.")
-    charts_ui(run_ids, stat, series, same_scale)
+    charts_ui(run_ids, stat, series, same_scale, through_time)
 
 
 main()

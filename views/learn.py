@@ -116,16 +116,16 @@ def overview_ui(found: dict[str, Lesson]) -> None:
     st.caption("Each lesson trains a few small runs that show one idea. Open a lesson to read it "
                "and follow its runs; Run queues them at once.")
     items = list(enumerate(found.values(), start=1))
+    stored = ui.store().list_runs()  # once for every card
     for start in range(0, len(items), CARDS_PER_ROW):
         for col, (number, lesson) in zip(st.columns(CARDS_PER_ROW),
                                          items[start:start + CARDS_PER_ROW]):
             with col:
-                card_ui(lesson, number)
+                card_ui(lesson, number, lessons.lesson_runs(ui.store(), lesson, stored))
 
 
-def card_ui(lesson: Lesson, number: int) -> None:
+def card_ui(lesson: Lesson, number: int, runs: dict[str, RunRecord]) -> None:
     """One lesson's card: concept, explanation, what to look at, status, Open and Run."""
-    runs = lessons.lesson_runs(ui.store(), lesson)
     with st.container(border=True):
         st.caption(f"Lesson {number} · {VIEW_WORDS.get(lesson.view, lesson.view)}")
         st.markdown(f"#### {lesson.title}")
@@ -166,15 +166,17 @@ def lesson_ui(lesson: Lesson, found: dict[str, Lesson]) -> None:
     run_button(lesson, runs, where=row)
     row.caption(f"Run queues {ui.lesson_plan(lesson, plan())}.")
     ui.share_caption(lesson=lesson.id)
-    live_ui(lesson, any(r.status in ui.ACTIVE for r in runs.values()))
+    live_ui(lesson, runs)
 
 
-def live_ui(lesson: Lesson, active: bool) -> None:
+def live_ui(lesson: Lesson, runs_now: dict[str, RunRecord]) -> None:
     """The runs and the chart, refreshed while a run trains (no full-page reruns)."""
+    active = any(r.status in ui.ACTIVE for r in runs_now.values())
+    first = [runs_now]  # the page's own reading, for the first drawing; refreshes read again
 
     @st.fragment(run_every=LIVE_POLL if active else None)
     def refresh() -> None:
-        runs = lessons.lesson_runs(ui.store(), lesson)
+        runs = first.pop() if first else lessons.lesson_runs(ui.store(), lesson)
         if active and not any(r.status in ui.ACTIVE for r in runs.values()):
             st.rerun()  # all finished: redraw the whole page once (Run again) and stop polling
         runs_ui(lesson, runs)

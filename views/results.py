@@ -150,13 +150,14 @@ def downloads_ui(run: RunRecord) -> None:
     """The model, the predictions, the script and the config, as files."""
     st.subheader("Downloads")
     c1, c2, c3, c4 = st.columns(4)
-    model = ui.read_bytes(run.id, "model.keras")
+    # The files are read when a button is clicked, not on every run of the page.
+    model = ui.artefact_reader(run.id, "model.keras")
     c1.download_button("Model (.keras)", model or b"", file_name=f"{run.id}.keras",
                        mime="application/octet-stream", key="results_dl_model",
                        disabled=model is None, on_click="ignore",
                        help="The trained network; open it with keras.models.load_model."
                        if model else "This run has no saved model.")
-    preds = ui.read_bytes(run.id, "predictions.csv")
+    preds = ui.artefact_reader(run.id, "predictions.csv")
     c2.download_button("Predictions (.csv)", preds or b"", file_name=f"{run.id}-predictions.csv",
                        mime="text/csv", key="results_dl_predictions", disabled=preds is None,
                        on_click="ignore",

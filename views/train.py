@@ -170,8 +170,8 @@ def live_ui(runs: list[RunRecord]) -> None:
     ids = [r.id for r in runs]
     st.session_state["runs_watch"] = run.id
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    left.selectbox("Run to watch", ids, key="runs_watch",
-                   format_func=lambda i: ui.run_label(next(r for r in runs if r.id == i)),
+    labels = {r.id: ui.run_label(r) for r in runs}
+    left.selectbox("Run to watch", ids, key="runs_watch", format_func=labels.get,
                    help="The curves below follow this run, epoch by epoch.")
     log_y = right.toggle("Log scale", key="runs_log_y",
                          help="A log scale shows small late improvements in the loss better.")

@@ -306,6 +306,18 @@ def test_results_show_predictions_with_the_naive_baseline(finished_runs):
                       "Settings (.json)"]
 
 
+def test_results_downloads_read_the_files_on_click_and_say_when_one_is_missing(finished_runs,
+                                                                               store):
+    at = open_page("views/results.py", {"run": finished_runs["lstm"]})
+    model, preds = at.get("download_button")[:2]
+    assert not model.proto.disabled and model.proto.deferred_file_id
+    assert not preds.proto.disabled and preds.proto.deferred_file_id
+    store.artefact(finished_runs["simple"], "model.keras").unlink()
+    at = open_page("views/results.py", {"run": finished_runs["simple"]})
+    model = at.get("download_button")[0]
+    assert model.proto.disabled and "no saved model" in model.proto.help
+
+
 def test_a_failed_run_shows_its_message_and_traceback(finished_runs):
     at = open_page("views/results.py", {"run": finished_runs["failed"]})
     assert_clean(at)

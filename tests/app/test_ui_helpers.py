@@ -66,3 +66,46 @@ def test_share_colour_scale_spans_both_heatmaps():
         assert (fig.data[0].zmin, fig.data[0].zmax) == (-3.0, 0.5)
         assert list(fig.data[0].colorbar.tickvals) == [-3, -2, -1, 0]
         assert list(fig.data[0].colorbar.ticktext) == ["0.001", "0.01", "0.1", "1"]
+
+
+def test_the_store_follows_rnnlab_home_and_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNLAB_HOME", str(tmp_path / "a"))
+    first = ui.store()
+    assert first.home == (tmp_path / "a").resolve()
+    monkeypatch.setenv("RNNLAB_HOME", str(tmp_path / "b"))
+    assert ui.store().home == (tmp_path / "b").resolve()
+    monkeypatch.setenv("RNNLAB_HOME", str(tmp_path / "a"))
+    assert ui.store() is first
+    monkeypatch.delenv("RNNLAB_HOME")
+    for folder in ("c", "d"):  # a relative home is under the working folder of the moment
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)
+        assert ui.store().home == (tmp_path / folder / ".rnnlab").resolve()
+
+
+def test_the_app_freezes_its_start_up_heap_once(home, monkeypatch):
+    import gc
+
+    from streamlit.testing.v1 import AppTest
+
+    from apphelpers import APP
+
+    freezes = []
+    monkeypatch.setattr(gc, "freeze", lambda: freezes.append(gc.get_count()))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.run()
+    assert not at.exception
+    assert len(freezes) <= 1  # once per process (maybe already, by an earlier test's app)
+    before = len(freezes)
+    ui._prepared_process.clear()  # as in a new process
+    AppTest.from_file(APP, default_timeout=60).run()
+    assert len(freezes) == before + 1
+
+
+def test_artefact_reader_reads_the_file_when_called(store):
+    run_id = add_finished_run(store)
+    read = ui.artefact_reader(run_id, "model.keras")
+    store.artefact(run_id, "model.keras").write_bytes(b"written after the page ran")
+    assert read() == b"written after the page ran"
+    assert ui.artefact_reader(run_id, "forecast.json") is None

@@ -107,6 +107,48 @@ def test_every_figure_has_a_title_the_template_and_serialises(name):
         assert fig.layout.yaxis.title.text
 
 
+@pytest.mark.parametrize("name", list(_every_figure()))
+def test_every_figure_is_valid_plotly_template_included(name):
+    """Parts attached without validation (the template, the diagram's layout) were checked once;
+    a strict rebuild of the whole figure proves it."""
+    spec = _every_figure()[name].to_dict()
+    strict = go.Figure(spec)                             # raises on any invalid property
+    assert strict.layout.template.layout.font.family.startswith("Arial")
+
+
+def test_warm_up_builds_every_kind_of_figure():
+    F.warm_up()  # the web process calls it once at start-up; it must never fail
+
+
+def test_each_figure_has_its_own_copy_of_the_template():
+    one, two = F.loss_figure(_epochs()), F.loss_figure(_epochs())
+    one.layout.template.layout.font.size = 30
+    assert two.layout.template.layout.font.size == 14
+    assert F.loss_figure(_epochs()).layout.template.layout.font.size == 14
+    assert F.TEMPLATE.layout.font.size == 14
+
+
+def test_the_template_keeps_the_look_of_the_kinds_of_plot_drawn_here():
+    import plotly.io as pio
+
+    white = pio.templates["plotly_white"]
+    spec = F.loss_figure(_epochs()).to_dict()["layout"]["template"]
+    assert sorted(spec["data"]) == sorted(F.TRACE_TYPES)
+    for kind in F.TRACE_TYPES:
+        assert spec["data"][kind] == white.to_plotly_json()["data"][kind]
+    assert spec["layout"]["xaxis"]["gridcolor"] == F.COLORS["grid"]
+    assert "scene" not in spec["layout"] and "polar" not in spec["layout"]
+
+
+def test_the_diagram_is_built_once_per_shape_and_each_call_gets_its_own_figure():
+    one = F.unrolled_diagram("gru", 2, 12, 1)
+    two = F.unrolled_diagram("gru", 2, 12, 1)
+    assert one is not two and one.to_dict() == two.to_dict()
+    one.update_layout(title_text="changed")
+    assert F.unrolled_diagram("gru", 2, 12, 1).layout.title.text.startswith("GRU unrolled")
+    assert F.unrolled_diagram("lstm", 2, 12, 1).layout.title.text.startswith("LSTM unrolled")
+
+
 # -- series -------------------------------------------------------------------------------------
 def test_series_target_first_others_in_the_legend_only():
     frame = pd.DataFrame({"a": np.arange(10.0), "y": np.arange(10.0) * 2, "b": np.ones(10),
@@ -200,6 +242,14 @@ def test_step_norms_global_steps_epochs_in_hover_and_log_y():
     assert fig.layout.yaxis.type == "log"
     edges = [s.x0 for s in fig.layout.shapes if s.name == "epoch edge"]
     assert edges == [3.5, 5.5]
+
+
+def test_step_norms_thinned_keep_each_points_epoch():
+    fig = F.step_norm_figure({1: [1.0] * 15_000, 2: [2.0] * 15_000}, clipnorm=None)
+    (trace,) = fig.data
+    assert isinstance(trace, go.Scattergl) and len(trace.y) <= F.MAX_POINTS + 2
+    assert len(trace.customdata) == len(trace.x)
+    assert [int(e) for e, y in zip(trace.customdata, trace.y)] == [int(y) for y in trace.y]
 
 
 def test_step_norms_clip_line_at_clipnorm():

@@ -79,3 +79,38 @@ def test_start_lesson_submits_every_run_in_order(tmp_path):
     ids = start_lesson(store, lesson, quick_epochs=1, submit=fake_submit)
     assert len(ids) == 3 and [c.train.epochs for c in submitted] == [1, 1, 1]
     assert [store.get_run(i).name for i in ids] == [cfg.name for _, cfg in lesson.runs]
+
+
+def test_lessons_are_parsed_once_and_read_again_when_a_file_changes(tmp_path):
+    own = {"id": "mine", "title": "My lesson", "explanation": "first", "look_at": "l",
+           "runs": [{"label": "a"}]}
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(own))
+    first = load_lessons([tmp_path])
+    again = load_lessons([tmp_path])
+    assert again["mine"] is first["mine"]           # parsed once
+    again.pop("mine")                               # each call gets its own dict
+    assert "mine" in load_lessons([tmp_path])
+    path.write_text(json.dumps({**own, "explanation": "changed, and longer"}))
+    assert load_lessons([tmp_path])["mine"].explanation == "changed, and longer"
+    (tmp_path / "more.json").write_text(json.dumps({**own, "id": "more"}))
+    assert sorted(load_lessons([tmp_path])) == ["mine", "more"]
+    path.unlink()
+    assert list(load_lessons([tmp_path])) == ["more"]
+
+
+def test_lesson_runs_can_reuse_a_listing(tmp_path):
+    store = Store(tmp_path)
+    lesson = get_lesson("exploding")
+    label = lesson.runs[0][0]
+    run_id = store.create_run({}, name=lesson.run_name(label))
+    listed = store.list_runs()
+    assert lessons_runs_ids(store, lesson, listed) == lessons_runs_ids(store, lesson) \
+        == {label: run_id}
+    assert lessons_runs_ids(store, lesson, []) == {}  # only the listing given is looked at
+
+
+def lessons_runs_ids(store, lesson, runs=None):
+    from rnnlab.lessons import lesson_runs
+
+    return {label: run.id for label, run in lesson_runs(store, lesson, runs).items()}
