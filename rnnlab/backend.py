@@ -69,4 +69,37 @@ def active() -> str:
         raise ConfigError(f"Keras is running on {name!r}; RNN Lab trains on "
                           f"{' or '.join(BACKENDS)}. Unset KERAS_BACKEND or set "
                           "RNNLAB_BACKEND=jax before starting.")
+    if name == "jax":
+        _keep_tensorflow_out()
     return name
+
+
+_TF_KEPT_OUT = False
+
+
+def _keep_tensorflow_out() -> None:
+    """Stop Keras on JAX from importing TensorFlow just to ask whether it is installed.
+
+    Keras seeds TensorFlow and checks for TensorFlow types (when seeding, cloning and saving)
+    whenever TensorFlow is installed. A JAX worker would pay seconds and hundreds of MB for a
+    library it never uses. Once TensorFlow is loaded anyway, Keras is left as it is.
+    """
+    global _TF_KEPT_OUT
+    if _TF_KEPT_OUT or "tensorflow" in sys.modules:
+        return
+    try:
+        from keras.src.utils import module_utils
+
+        if module_utils.tensorflow._available is None:
+            module_utils.tensorflow._available = False
+    except (ImportError, AttributeError):  # another Keras layout: it may import TensorFlow
+        pass
+    _TF_KEPT_OUT = True
+
+
+def seed(value: int) -> None:
+    """Seed Python, NumPy and Keras (keras.utils.set_random_seed), after `active()`."""
+    import keras
+
+    active()
+    keras.utils.set_random_seed(int(value))

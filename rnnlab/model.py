@@ -110,14 +110,19 @@ def optimizer(train_cfg: TrainConfig, *, with_clipping: bool = False):
 
 
 def loss(name: str):
-    """A Keras loss object from its registry name."""
+    """A Keras loss object from its registry name.
+
+    Its batch mean is weighted by the sample weights (without weights, the plain mean): the
+    zero-weight rows that pad the last batch on JAX (see `train.pad_to_batches`) then count
+    for nothing.
+    """
     import keras
 
     losses = {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError,
               "huber": keras.losses.Huber}
     if name not in losses:
         raise ConfigError(f"loss must be one of {', '.join(losses)}. Received: {name!r}")
-    return losses[name]()
+    return losses[name](reduction="mean_with_sample_weight")
 
 
 def compile_model(model, train_cfg: TrainConfig, *, jit_compile: bool = False,
@@ -245,7 +250,8 @@ def _define_model_class():
             with keras.StatelessScope(state_mapping=mapping) as scope:
                 if self._tracking:
                     self.meter.update_state(norms)
-                self._loss_tracker.update_state(loss, sample_weight=ops.shape(x)[0])
+                rows = ops.shape(x)[0] if sample_weight is None else ops.sum(sample_weight)
+                self._loss_tracker.update_state(loss, sample_weight=rows)
                 logs = self.compute_metrics(x, y, y_pred, sample_weight)
             metrics_vars = [scope.get_current_value(ref) for ref, _ in mapping]
             return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)

@@ -113,7 +113,7 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool) -> T
 
     mcfg, tcfg = run_cfg.model, run_cfg.train
     configure_threads()
-    keras.utils.set_random_seed(tcfg.seed)
+    backend.seed(tcfg.seed)
     x, y, val = _arrays(prepared)                # x (n, L, F), y (n, H)
     plan = execution_plan(run_cfg, len(x), x.shape[2], backend.active())
     steps = plan.steps_per_epoch
@@ -127,13 +127,17 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool) -> T
         start = load_checkpoint(model, run_dir, steps)
         store.truncate_after(run_id, start)
         store.add_event(run_id, "resumed", f"Resumed from the checkpoint of epoch {start}.")
-        keras.utils.set_random_seed(tcfg.seed + start)   # a fresh batch order for the rest
+        backend.seed(tcfg.seed + start)   # a fresh batch order for the rest
     recorder = recorder_class()(store, run_id, run_dir, probe_batch(x, y, tcfg.seed), steps,
                                 track=tcfg.track_gradients)
     early = _early_stopping(tcfg, val is not None)
+    weights = None
+    if backend.active() == "jax":   # one batch shape, so one compiled step (see pad_to_batches)
+        x, y, weights = pad_to_batches(x, y, tcfg.batch_size)
+        val = pad_to_batches(*val, tcfg.batch_size) if val is not None else None
     try:
-        model.fit(x, y, batch_size=tcfg.batch_size, epochs=tcfg.epochs, initial_epoch=start,
-                  validation_data=val, shuffle=True, verbose=0,
+        model.fit(x, y, sample_weight=weights, batch_size=tcfg.batch_size, epochs=tcfg.epochs,
+                  initial_epoch=start, validation_data=val, shuffle=True, verbose=0,
                   callbacks=[recorder] + ([early] if early else []))
     except _Stopped as stop:
         return TrainOutcome(stop.status, stop.epochs_done, stop.message, model=model)
@@ -211,6 +215,24 @@ def configure_threads(threads: int | None = None) -> None:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
     except RuntimeError:  # TensorFlow already started in this process: keep its pools
         pass
+
+
+def pad_to_batches(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """x, y padded with zero rows to a whole number of batches, and weights 1 (real) / 0 (pad).
+
+    JAX compiles the training step once per batch shape; a short last batch would cost a second
+    compile of several seconds before the first epoch ends. With the pad rows weighted 0 and the
+    loss averaged over the weights (`model.loss`), every step's loss and gradient are those of
+    its real rows; shuffling spreads the few pad rows over the batches.
+    """
+    n = len(x)
+    pad = -n % batch_size if n > batch_size else 0
+    weights = np.ones(n + pad, dtype=np.float32)                       # (n + pad,)
+    if pad:
+        x = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])  # (n + pad, L, F)
+        y = np.concatenate([y, np.zeros((pad,) + y.shape[1:], y.dtype)])  # (n + pad, H)
+        weights[n:] = 0.0
+    return x, y, weights
 
 
 def probe_batch(x: np.ndarray, y: np.ndarray, seed: int, size: int = PROBE_SIZE):
@@ -349,6 +371,29 @@ class EpochWriter:
                                         args=(twin, values, epoch, iterations, row),
                                         name=f"epoch-{epoch}-writer")
         self._thread.start()
+
+    def warm_up(self) -> None:
+        """Build the twin and compile the probe on the writer's thread while training starts.
+
+        Otherwise the first epoch's row would wait for both (seconds on JAX), and the first
+        loss point would show that much later.
+        """
+        self.wait()
+        optimizer = self.model.optimizer
+        if not optimizer.built:  # TensorFlow builds it at the first step; the twin needs it now
+            optimizer.build(self.model.trainable_variables)
+        twin, _ = self._twin_and_sources()
+        self._thread = threading.Thread(target=self._warm, args=(twin,), name="probe-warm-up")
+        self._thread.start()
+
+    def _warm(self, twin) -> None:
+        from rnnlab import gradients
+
+        try:
+            if self.probe is not None:
+                gradients.through_time(twin, *self.probe, jit=False)
+        except BaseException as exc:  # handed to the training thread by wait()
+            self._error = exc
 
     def wait(self) -> None:
         """Block until the last epoch is written; raise its error if it failed."""
@@ -513,6 +558,9 @@ def _define_recorder():
             super().set_model(model)
             self.writer = EpochWriter(model, self.store, self.run_id, self.run_dir,
                                       self.probe if self.track else None)
+
+        def on_train_begin(self, logs=None):
+            self.writer.warm_up()
 
         @property
         def meter(self):

@@ -150,7 +150,9 @@ def test_a_real_cancel_request_stops_within_one_epoch(store, data):
     out = train.train_run(store, run_id, cfg, data)
     thread.join()
     assert out.status == RunStatus.CANCELLED
-    assert out.epochs_done <= seen["rows"] + 1
+    # rows are written beside training, so the store shows one epoch less than has finished:
+    # with n rows seen, epoch n + 1 may be done and n + 2 in training when the cancel arrives
+    assert out.epochs_done <= seen["rows"] + 2
 
 
 def test_cancelled_before_start(store, data):
