@@ -5,7 +5,8 @@ default concurrency and the `LocalProcessExecutor` (one fresh worker process per
 the dashboard's Run button) works through the queue. The time is from the first submit until the
 queue is empty. Goal: <= 90 s per lesson.
 
-    python bench/lessons.py [LESSON_ID ...] [--keep DIR]   (--keep: leave the runs in DIR)
+    python bench/lessons.py [LESSON_ID ...] [--keep DIR]   (--keep: leave the runs in DIR;
+                                                            RNNLAB_BENCH_KEEP=DIR does the same)
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def main(names: list[str] | None = None, keep: str | None = None) -> list[dict]:
     from rnnlab.lessons import load_lessons
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # workers inherit it: quiet logs
+    keep = keep or os.environ.get("RNNLAB_BENCH_KEEP") or None
     lessons = load_lessons()
     chosen = [lessons[name] for name in names] if names else list(lessons.values())
     rows = []
