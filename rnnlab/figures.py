@@ -352,34 +352,46 @@ def _split_bands(spec: _Spec, x: np.ndarray, split: tuple[int, int, int]) -> Non
 
 
 # -- training -------------------------------------------------------------------------------------
-def loss_figure(epochs: list[dict], log_y: bool = False) -> go.Figure:
-    """Train and validation loss per epoch; gaps where the loss was NaN, a note if it diverged."""
+def _loss_columns(epochs) -> dict[str, list]:
+    """{"epoch", "train_loss", "val_loss"} lists from Store.curves columns or Store.epochs rows."""
+    if isinstance(epochs, dict):
+        n = len(epochs.get("epoch", []))
+        return {key: list(epochs.get(key) or [None] * n)
+                for key in ("epoch", "train_loss", "val_loss")}
+    return {key: [row.get(key) for row in epochs] for key in ("epoch", "train_loss", "val_loss")}
+
+
+def loss_figure(epochs, log_y: bool = False) -> go.Figure:
+    """Train and validation loss per epoch; gaps where the loss was NaN, a note if it diverged.
+
+    `epochs`: Store.curves columns (what the pages read) or Store.epochs rows.
+    """
     title = "Loss per epoch (lower is better)"
-    if not epochs:
+    cols = _loss_columns(epochs)
+    if not cols["epoch"]:
         return _empty(title, "No epochs yet", "epoch", "loss")
-    x = [row["epoch"] for row in epochs]
+    x = cols["epoch"]
     spec = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
                    subtitle="A growing gap between train and validation means overfitting",
                    hovermode="x unified")
     for key, dash in (("train", "solid"), ("val", "dash")):
-        y = _floats(row.get(f"{key}_loss") for row in epochs)
+        y = _floats(cols[f"{key}_loss"])
         if key == "val" and np.isnan(y).all():
             continue
         spec.traces.append(dict(
             type="scatter", x=x, y=y, name=f"{SPLIT_LABELS[key]} loss", mode="lines+markers",
             line=dict(color=SPLIT_COLORS[key], dash=dash, width=2), marker=dict(size=7),
             hovertemplate="%{y:.6~g}"))
-    _mark_divergence(spec, epochs)
+    _mark_divergence(spec, cols)
     spec.yaxis["type"] = "log" if log_y else "linear"
     return spec.figure()
 
 
-def _mark_divergence(spec: _Spec, epochs: list[dict]) -> None:
+def _mark_divergence(spec: _Spec, cols: dict[str, list]) -> None:
     """A red line and a note at the first epoch whose training loss is missing, NaN or inf."""
-    for row in epochs:
-        loss = row.get("train_loss")
+    for epoch, loss in zip(cols["epoch"], cols["train_loss"]):
         if loss is None or not math.isfinite(float(loss)):
-            _vline(spec, row["epoch"], f"diverged at epoch {row['epoch']} (loss NaN or inf)",
+            _vline(spec, epoch, f"diverged at epoch {epoch} (loss NaN or inf)",
                    color=COLORS["clip"], dash="dot", side="left", name="diverged")
             return
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from rnnlab import codegen, figures, ui
 from rnnlab import config as cfgmod
-from rnnlab.store import RunRecord, RunStatus
+from rnnlab.store import LOSS_COLUMNS, RunRecord, RunStatus
 
 KIND_LABELS = {"one-step-ahead": "One step ahead (each forecast sees the true past)",
                "free-running": "Free-running (the model feeds its own forecasts back)"}
@@ -132,7 +132,7 @@ def loss_ui(run: RunRecord) -> None:
     """The run's training curve."""
     with st.expander("Training curve"):
         log_y = st.toggle("Log scale", key="results_log_y", help="Show the loss on a log scale.")
-        ui.chart(figures.loss_figure(ui.store().epochs(run.id), log_y=log_y),
+        ui.chart(figures.loss_figure(ui.store().curves(run.id, LOSS_COLUMNS), log_y=log_y),
                  "results_loss_chart")
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from rnnlab import config as cfgmod
 from rnnlab import figures, jobs, ui
-from rnnlab.store import RESUMABLE, RunRecord, RunStatus
+from rnnlab.store import LOSS_COLUMNS, RESUMABLE, RunRecord, RunStatus
 
 LIST_LIMIT = 12
 FAST_POLL, SLOW_POLL = 1.5, 10.0   # seconds between refreshes with / without active runs
@@ -176,7 +176,7 @@ def live_ui(runs: list[RunRecord]) -> None:
     log_y = right.toggle("Log scale", key="runs_log_y",
                          help="A log scale shows small late improvements in the loss better.")
     s = ui.store()
-    ui.chart(figures.loss_figure(s.epochs(run.id), log_y=log_y), "runs_loss_chart")
+    ui.chart(figures.loss_figure(s.curves(run.id, LOSS_COLUMNS), log_y=log_y), "runs_loss_chart")
     st.caption("The loss on the training and validation parts after each epoch. Both should "
                "fall; validation rising while training falls means over-fitting.")
     clipnorm = run.config.get("train", {}).get("clipnorm")

@@ -231,6 +231,25 @@ def test_loss_without_validation_and_empty():
     assert _is_empty_with(F.loss_figure([]), "No epochs yet")
 
 
+def test_loss_from_store_columns_equals_loss_from_rows(tmp_path):
+    """The pages pass Store.curves columns; the figure is the one rows give."""
+    from rnnlab.store import LOSS_COLUMNS, Store
+
+    store = Store(tmp_path / "home")
+    run_id = store.create_run({}, epochs_total=5)
+    rows = _epochs(3) + [dict(epoch=4, train_loss=None, val_loss=float("nan"))]
+    for row in rows:
+        store.add_epoch(run_id, row["epoch"], train_loss=row["train_loss"],
+                        val_loss=row["val_loss"])
+    from_rows = F.loss_figure(store.epochs(run_id)).to_plotly_json()
+    from_cols = F.loss_figure(store.curves(run_id, LOSS_COLUMNS)).to_plotly_json()
+    assert json.dumps(from_rows, default=str) == json.dumps(from_cols, default=str)
+    assert "diverged at epoch 4 (loss NaN or inf)" in _texts(F.loss_figure(
+        store.curves(run_id, LOSS_COLUMNS)))
+    assert _is_empty_with(F.loss_figure(store.curves(store.create_run({}), LOSS_COLUMNS)),
+                          "No epochs yet")
+
+
 # -- step norms -----------------------------------------------------------------------------------
 def test_step_norms_global_steps_epochs_in_hover_and_log_y():
     fig = F.step_norm_figure({1: [1.0, 2.0, 3.0], 2: [4.0, None], 3: [5.0]}, clipnorm=None)
