@@ -85,8 +85,10 @@ def _header(cfg: RunConfig, data_file: str, test_file: str | None, run_id: str |
     if data_sha256:
         lines.append(f"# Data sha256: {_safe(data_sha256)}")
     lines += ["#", "# Run it:  python this_script.py    (edit the settings below and run again)",
-              "# Results differ slightly from the app's run: thread timing and library versions",
-              "# change the last digits even with the same seed.", "#",
+              "# It runs on any Keras backend. RNN Lab trains on JAX when it is installed; to",
+              "# match it:  KERAS_BACKEND=jax python this_script.py",
+              "# Results differ slightly from the app's run: the backend, thread timing and",
+              "# library versions change the last digits even with the same seed.", "#",
               "# The run's full config:"]
     for section, values in cfg.to_dict().items():
         text = f"{section}: {json.dumps(values, sort_keys=True, ensure_ascii=False)}"
