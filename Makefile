@@ -20,11 +20,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/streamlit run app.py --server.port 8501
 
-## Run the whole suite: unit, app, slow (real TensorFlow) and e2e (real browser).
+## Run the whole suite: unit, app, slow (real training) and e2e (real browser).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -ra
 
-## Only the fast tests (no TensorFlow training, no browser).
+## Only the fast tests (no training, no browser).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not e2e"
 

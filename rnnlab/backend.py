@@ -1,8 +1,9 @@
 """Which Keras backend trains the runs, chosen before Keras is first imported.
 
 Keras runs on JAX or on TensorFlow. On this kind of CPU the tutorial's stacked LSTM trains
-about twice as fast on JAX, and Keras on JAX imports in a third of the time, so a new run
-shows its first loss sooner. JAX is used when it is installed; `RNNLAB_BACKEND=tensorflow`
+about 1.5 times as fast on JAX (on one core where TensorFlow takes two), and Keras on JAX
+imports and builds a model sooner, so a new run shows its first loss sooner
+(bench/train_speed.py, bench/first_loss.py). JAX is used when it is installed; `RNNLAB_BACKEND=tensorflow`
 (or `jax`) chooses. Both paths are tested: the training step, the gradient meter and the
 gradient-through-time probe have a version for each.
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh run store per test, and small, quiet TensorFlow for worker processes."""
+"""Shared fixtures: a fresh run store per test, and small, quiet backends for worker processes."""
 
 import os
 
