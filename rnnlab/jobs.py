@@ -49,6 +49,7 @@ STALE_AFTER = 15.0          # seconds without a heartbeat before a running run i
 TICK_SECONDS = 0.5          # how often a started runner looks at the queue
 EXECUTORS = ("process", "inprocess")
 LOG_TAIL_LINES = 40
+DISK_FULL_NOTE = "The disk is full"   # how store.StoreFull's message begins
 THREAD_VARS = ("RNNLAB_TF_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
                "OMP_NUM_THREADS")
 
@@ -368,6 +369,8 @@ class Runner:
         code = end.returncode
         if code is not None and code < 0:
             self._interrupt(run, f"its worker was killed by signal {-code}")
+        elif DISK_FULL_NOTE in (end.log_tail or ""):  # resumable once there is room again
+            self._interrupt(run, "its worker could not write to the run store")
         else:
             how = f" (exit code {code})" if code is not None else ""
             self._fail(run, f"The worker ended{how} before finishing the run. Its output is in "
@@ -384,12 +387,23 @@ class Runner:
             self._interrupt(run, f"its worker sent no heartbeat for {silent:.0f} s")
 
     def _interrupt(self, run: RunRecord, reason: str) -> None:
-        message = (f"Interrupted at epoch {run.epochs_done} of {run.epochs_total}: {reason}. "
-                   "Resume it to continue from its last checkpoint.")
+        advice = "Resume it to continue from its last checkpoint."
+        if DISK_FULL_NOTE in self._log_tail(run.id):
+            # the worker could not even record its failure: its log is all that says why
+            reason += "; its log says the disk was full"
+            advice = ("Free some space on that disk (delete old runs, for example), then "
+                      "resume it to continue from its last checkpoint.")
+        message = f"Interrupted at epoch {run.epochs_done} of {run.epochs_total}: {reason}. {advice}"
         summary = {**run.summary, "message": message}
         if self.store.transition(run.id, (RunStatus.RUNNING,), RunStatus.INTERRUPTED,
                                  finished_at=time.time(), summary=summary):
             self.store.add_event(run.id, "interrupted", message)
+
+    def _log_tail(self, run_id: str) -> str:
+        try:
+            return _tail(self.store.artefact(run_id, "log.txt"))
+        except (OSError, RnnlabError):
+            return ""
 
     def _fail(self, run: RunRecord, message: str, detail: str) -> None:
         if self.store.transition(run.id, (RunStatus.RUNNING, RunStatus.QUEUED), RunStatus.FAILED,

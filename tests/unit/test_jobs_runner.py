@@ -151,6 +151,36 @@ def test_a_dead_pid_marks_the_run_interrupted(store, runner):
     run = store.get_run(run_id)
     assert run.status == RunStatus.INTERRUPTED and run.finished_at is not None
     assert "is gone" in run.summary["message"]
+
+
+def test_a_worker_that_ended_on_a_full_disk_leaves_its_run_resumable(store, fake, runner):
+    run_id = _queue(store)[0]
+    runner.tick()
+    store.artefact(run_id, "log.txt").write_text("Run failed: The disk is full: ...\n")
+    fake.live.discard(run_id)
+    fake.ended.append(WorkerEnd(run_id, 1, "Run failed: The disk is full: the run store ..."))
+    runner.tick()
+    run = store.get_run(run_id)
+    assert run.status == RunStatus.INTERRUPTED
+    assert ("its worker could not write to the run store; its log says the disk was full"
+            in run.summary["message"])
+    assert jobs.resume(store, run_id) == 0       # no checkpoint yet: it starts over
+    assert store.get_run(run_id).status == RunStatus.QUEUED
+
+
+def test_a_dead_worker_whose_log_says_the_disk_was_full_says_so(store, runner):
+    """A worker that could not even record its failure left only its log to say why."""
+    run_id = _queue(store)[0]
+    store.claim_next_queued()
+    store.artefact(run_id, "log.txt").write_text(
+        "error: The disk is full: the run store at /x could not be written.\n")
+    store.heartbeat(run_id, pid=_dead_pid())
+    runner.tick()
+    run = store.get_run(run_id)
+    assert run.status == RunStatus.INTERRUPTED
+    assert run.summary["message"].endswith(
+        "is gone; its log says the disk was full. Free some space on that disk (delete old "
+        "runs, for example), then resume it to continue from its last checkpoint.")
     assert store.events(run_id)[-1]["kind"] == "interrupted"
 
 
