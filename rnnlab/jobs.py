@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable
 
 from rnnlab.config import RunConfig
-from rnnlab.errors import CheckpointError, ConfigError, RnnlabError, RunNotFound
+from rnnlab.errors import CheckpointError, ConfigError, RnnlabError, RunNotFound, StoreError
 from rnnlab.store import RESUMABLE, RunRecord, RunStatus, Store
 
 try:  # POSIX only; elsewhere every runner is active (one per home is then the user's care)
@@ -50,6 +50,7 @@ TICK_SECONDS = 0.5          # how often a started runner looks at the queue
 EXECUTORS = ("process", "inprocess")
 LOG_TAIL_LINES = 40
 DISK_FULL_NOTE = "The disk is full"   # how store.StoreFull's message begins
+STORE_ERROR_REPEAT = 60.0    # seconds before a runner repeats the same store error
 THREAD_VARS = ("RNNLAB_TF_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
                "OMP_NUM_THREADS")
 
@@ -309,6 +310,7 @@ class Runner:
         self._ticked = threading.Condition()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_store_error, self._said_at = "", 0.0
 
     @property
     def threads_per_worker(self) -> int:
@@ -448,17 +450,39 @@ class Runner:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            try:
-                self.tick()
-            except Exception:  # a busy or full disk must not kill the runner; say so and retry
-                traceback.print_exc(file=sys.stderr)
+            self._safe_tick()
             self._stopping.wait(self.tick_seconds)
+
+    def _safe_tick(self) -> list[str]:
+        """tick(), but a store that cannot be written (a full disk) is said once, then retried.
+
+        The same store message is repeated at most every STORE_ERROR_REPEAT seconds; any
+        other error prints its traceback. Runs and workers are untouched: the next tick that
+        can write goes on where this one stopped.
+        """
+        try:
+            started = self.tick()
+        except StoreError as exc:
+            now, text = time.monotonic(), str(exc)
+            if text != self._last_store_error or now - self._said_at > STORE_ERROR_REPEAT:
+                print(f"rnnlab runner: {text} (retrying every {self.tick_seconds:g} s)",
+                      file=sys.stderr, flush=True)
+                self._last_store_error, self._said_at = text, now
+            return []
+        except Exception:  # a busy disk must not kill the runner; say so and retry
+            traceback.print_exc(file=sys.stderr)
+            return []
+        if self._last_store_error:
+            print("rnnlab runner: the run store can be written again.", file=sys.stderr,
+                  flush=True)
+            self._last_store_error = ""
+        return started
 
     def run_forever(self, *, until_idle: bool = False, on_tick: Callable[[], None] | None = None) -> None:
         """Tick in this thread until stopped (or, with until_idle, until nothing is left to do)."""
         self._stopping.clear()
         while not self._stopping.is_set():
-            self.tick()
+            self._safe_tick()
             if on_tick is not None:
                 on_tick()
             if until_idle and self.active and self.idle():

@@ -400,3 +400,29 @@ def _dead_pid() -> int:
 def _write_checkpoint(store, run_id, epoch):
     store.artefact(run_id, "checkpoint.keras").write_bytes(b"weights")
     store.artefact(run_id, "checkpoint.json").write_text(f'{{"epoch": {epoch}}}')
+
+
+def test_a_store_that_cannot_be_written_is_said_once_and_retried(store, fake, capsys, monkeypatch):
+    """A full disk does not kill the runner nor fill its log with tracebacks."""
+    from rnnlab.store import StoreFull
+
+    runner = Runner(store, concurrency=1, executor=fake, tick_seconds=0.01)
+    run_id = _queue(store)[0]
+    full = StoreFull("The disk is full: the run store at /x could not be written.")
+    calls = {"n": 0}
+
+    def tick():
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            raise full
+        runner._stopping.set()
+        return Runner.tick(runner)
+
+    monkeypatch.setattr(runner, "tick", tick)
+    runner.run_forever()
+    err = capsys.readouterr().err
+    assert calls["n"] == 4
+    assert err.count("rnnlab runner: The disk is full") == 1 and "Traceback" not in err
+    assert "the run store can be written again" in err
+    assert fake.started == [(run_id, False)]
+    runner.stop()
