@@ -4,16 +4,13 @@ Always run: SQLite's own "database or disk is full" for epoch 2's rows. When thi
 us mount a tiny tmpfs: a real filesystem that fills up after epoch 1, then gets room back.
 """
 
-import errno
-import os
-import shutil
-import sqlite3
-import subprocess
 import threading
 import time
 from contextlib import contextmanager
 
 import pytest
+from fulldisk import (advice_in, cap_and_overflow, fill, integrity, mount_tmpfs,
+                      unmount)
 
 from rnnlab import jobs, worker
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig
@@ -32,19 +29,6 @@ def _claimed(store, cfg):
     run_id = jobs.submit(store, cfg)
     assert store.claim_next_queued() == run_id
     return run_id
-
-
-def _integrity(store) -> str:
-    db = sqlite3.connect(store.db_path)
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
-
-
-def _advice_in(message: str) -> None:
-    assert message.startswith("The disk is full"), message
-    assert "rnnlab rm" in message and "RNNLAB_HOME" in message and "Traceback" not in message
 
 
 class FullFromEpoch(Store):
@@ -67,12 +51,7 @@ class FullFromEpoch(Store):
     def _tx(self):
         with super()._tx() as db:
             if getattr(self._filling, "on", False):
-                pages = db.execute("PRAGMA page_count").fetchone()[0]
-                db.execute(f"PRAGMA max_page_count = {pages}")
-                try:
-                    db.execute("INSERT INTO meta VALUES ('ballast', zeroblob(1048576))")
-                finally:
-                    db.execute("PRAGMA max_page_count = 1073741823")
+                cap_and_overflow(db)
             yield db
 
 
@@ -86,39 +65,17 @@ def test_the_database_filling_up_mid_run_fails_the_run_in_plain_words(tmp_path):
     assert worker.execute(store, run_id) == RunStatus.FAILED  # returns: no hang, no raise
     run = store.get_run(run_id)
     assert run.status == RunStatus.FAILED and run.finished_at
-    _advice_in(run.error)
+    advice_in(run.error)
     assert "database or disk is full" in run.error and "Traceback" in run.traceback
     assert store.events(run_id)[-1]["kind"] == "failed"
     assert run.epochs_done == 1 and [r["epoch"] for r in store.epochs(run_id)] == [1]
     assert store.curves(run_id)["train_loss"][0] > 0
 
-    assert _integrity(store) == "ok"
+    assert integrity(store) == "ok"
     assert (store.get_run(other), store.epochs(other), store.step_norms(other)) == other_before
     new = store.create_run({"new": 1})  # room again for what fits
     store.add_epoch(new, 1, train_loss=1.0)
     assert store.get_run(new).epochs_done == 1
-
-
-def _mount_tmpfs(path, size: str) -> bool:
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
-        return False
-    path.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, timeout=30)
-    return proc.returncode == 0
-
-
-def _fill(folder) -> None:
-    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        for chunk in (65536, 512):
-            try:
-                while True:
-                    os.write(fd, b"\0" * chunk)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
 
 
 class FillsAfterEpoch(Store):
@@ -131,14 +88,14 @@ class FillsAfterEpoch(Store):
     def add_epoch(self, run_id, epoch, **kw):
         if epoch == self.fill_at and not self.filled:
             self.filled = True
-            _fill(self.disk)
+            fill(self.disk)
         super().add_epoch(run_id, epoch, **kw)
 
 
 def test_a_real_filesystem_filling_up_mid_run_then_room_again(tmp_path, capfd):
     """A 4 MB tmpfs fills after epoch 1 (needs root and mount; skipped where there is neither)."""
     disk = tmp_path / "disk"
-    if not _mount_tmpfs(disk, "4m"):
+    if not mount_tmpfs(disk, "4m"):
         pytest.skip("cannot mount a tmpfs here (not root, or mount not allowed)")
     try:
         store = FillsAfterEpoch(disk / "home")
@@ -148,7 +105,7 @@ def test_a_real_filesystem_filling_up_mid_run_then_room_again(tmp_path, capfd):
         status = worker.execute(store, run_id)
         assert status == RunStatus.FAILED and time.monotonic() - start < 120
         assert "The disk is full" in capfd.readouterr().err
-        assert _integrity(store) == "ok"
+        assert integrity(store) == "ok"
         assert [r["epoch"] for r in store.epochs(run_id)] == [1]  # readable on the full disk
 
         run = store.get_run(run_id)
@@ -174,9 +131,9 @@ def test_a_real_filesystem_filling_up_mid_run_then_room_again(tmp_path, capfd):
             assert [r["epoch"] for r in store.epochs(run_id)] == [1, 2]
         else:  # the failure fitted once the worker gave back what it could
             assert run.status == RunStatus.FAILED
-            _advice_in(run.error)
+            advice_in(run.error)
             (disk / "filler").unlink()
-        assert store.create_run({"new": 1}) and _integrity(store) == "ok"
+        assert store.create_run({"new": 1}) and integrity(store) == "ok"
         store.close()
     finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+        unmount(disk)

@@ -6,14 +6,13 @@ mount a tiny tmpfs (root, mount allowed), the same on a real full filesystem.
 """
 
 import errno
-import os
-import shutil
 import sqlite3
-import subprocess
 import time
 from contextlib import contextmanager
 
 import pytest
+from fulldisk import (advice_in, cap_and_overflow, fill, integrity, mount_tmpfs,
+                      unmount)
 
 from rnnlab import jobs, worker
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig
@@ -35,28 +34,8 @@ class FillingStore(Store):
     def _tx(self):
         with super()._tx() as db:
             if self.full:
-                pages = db.execute("PRAGMA page_count").fetchone()[0]
-                db.execute(f"PRAGMA max_page_count = {pages}")
-                try:
-                    db.execute("INSERT INTO meta VALUES ('ballast', zeroblob(1048576))")
-                finally:
-                    db.execute("PRAGMA max_page_count = 1073741823")
+                cap_and_overflow(db)
             yield db
-
-
-def _advice_in(message: str) -> None:
-    """A message for people: what happened and what to do, not a traceback."""
-    assert message.startswith("The disk is full"), message
-    assert "rnnlab rm" in message and "Train page" in message and "RNNLAB_HOME" in message
-    assert "Traceback" not in message and "sqlite3." not in message
-
-
-def _integrity(store: Store) -> str:
-    db = sqlite3.connect(store.db_path)
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
 
 
 def _epoch(store, run_id, epoch, width=60):
@@ -75,7 +54,7 @@ def _epoch(store, run_id, epoch, width=60):
 def test_a_full_disk_is_named_in_plain_words(tmp_path, exc):
     problem = storage_error(exc, tmp_path)
     assert isinstance(problem, StoreFull)
-    _advice_in(str(problem))
+    advice_in(str(problem))
     wrapped = RuntimeError("saving the checkpoint failed")
     wrapped.__cause__ = exc
     assert isinstance(storage_error(wrapped, tmp_path), StoreFull)  # found among the causes
@@ -104,7 +83,7 @@ def test_a_store_that_fills_up_keeps_its_rows_and_works_again(tmp_path):
     store.full = True
     with pytest.raises(StoreFull) as caught:
         _epoch(store, run_id, 3)
-    _advice_in(str(caught.value))
+    advice_in(str(caught.value))
     with pytest.raises(StoreFull):
         store.create_run({"new": 1})
     with pytest.raises(StoreFull):
@@ -112,7 +91,7 @@ def test_a_store_that_fills_up_keeps_its_rows_and_works_again(tmp_path):
     assert len(list(store.runs_dir.iterdir())) == 2  # the failed create left no folder behind
 
     # nothing half-written, everything before still readable, the other run untouched
-    assert _integrity(store) == "ok"
+    assert integrity(store) == "ok"
     assert [r["epoch"] for r in store.epochs(run_id)] == [1, 2]
     assert store.curves(run_id)["train_loss"] == [1.0, 0.5]
     assert sorted(store.step_norms(run_id)) == [1, 2]
@@ -127,7 +106,7 @@ def test_a_store_that_fills_up_keeps_its_rows_and_works_again(tmp_path):
     assert store.get_run(run_id).epochs_done == 3
     new = store.create_run({"new": 1})
     assert store.get_run(new).status == RunStatus.QUEUED
-    assert _integrity(store) == "ok"
+    assert integrity(store) == "ok"
     fresh = Store(store.home)  # and so does a fresh one, from another process's point of view
     assert [r["epoch"] for r in fresh.epochs(run_id)] == [1, 2, 3]
 
@@ -165,7 +144,7 @@ def test_a_worker_whose_failure_fits_records_it_in_plain_words(tmp_path):
     assert worker._fail(store, run_id, exc) == RunStatus.FAILED
     run = store.get_run(run_id)
     assert run.status == RunStatus.FAILED and run.finished_at
-    _advice_in(run.error)
+    advice_in(run.error)
     assert "No space left on device" in run.error and "OSError" in run.traceback
     assert store.events(run_id)[-1]["kind"] == "failed"
     assert partial.exists()  # recorded at the first try: nothing needed to be removed
@@ -187,7 +166,7 @@ def test_a_worker_that_cannot_even_record_its_failure_ends_and_the_runner_says_s
     assert not partial.exists()  # the worker gave back what the failed write left
     run = store.get_run(run_id)
     assert run.status == RunStatus.RUNNING  # nothing could be written...
-    assert _integrity(store) == "ok"
+    assert integrity(store) == "ok"
 
     store.full = False  # ...until there is room again: the runner finds the silent run
     runner = jobs.Runner(store, concurrency=1, executor=jobs.InProcessExecutor(),
@@ -201,36 +180,10 @@ def test_a_worker_that_cannot_even_record_its_failure_ends_and_the_runner_says_s
     assert store.events(run_id)[-1]["kind"] == "interrupted"
 
 
-def _mount_tmpfs(path, size: str) -> bool:
-    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
-        return False
-    path.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True, timeout=30)
-    return proc.returncode == 0
-
-
-def _fill(folder) -> None:
-    """Write zeros until the filesystem says it is full."""
-    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"\0" * 65536)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    try:
-        while True:
-            os.write(fd, b"\0" * 512)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def test_a_real_filesystem_that_fills_up(tmp_path):
     """A 1 MB tmpfs (needs root and mount; skipped where there is neither)."""
     disk = tmp_path / "disk"
-    if not _mount_tmpfs(disk, "1m"):
+    if not mount_tmpfs(disk, "1m"):
         pytest.skip("cannot mount a tmpfs here (not root, or mount not allowed)")
     try:
         store = Store(disk / "home")
@@ -241,15 +194,15 @@ def test_a_real_filesystem_that_fills_up(tmp_path):
         for epoch in (1, 2):
             _epoch(store, run_id, epoch)
         other_before = store.epochs(other)
-        _fill(disk)
+        fill(disk)
 
         with pytest.raises(StoreFull) as caught:
             for epoch in range(3, 50):
                 _epoch(store, run_id, epoch, width=500)
-        _advice_in(str(caught.value))
+        advice_in(str(caught.value))
         assert [r["epoch"] for r in store.epochs(run_id)][:2] == [1, 2]  # reads go on
         assert store.epochs(other) == other_before
-        assert _integrity(store) == "ok"
+        assert integrity(store) == "ok"
         assert [r["epoch"] for r in Store(disk / "home").epochs(other)] == [1]
 
         # deleting a run is how people make room: it works on the full disk
@@ -260,7 +213,7 @@ def test_a_real_filesystem_that_fills_up(tmp_path):
         (disk / "filler").unlink()
         new = store.create_run({"new": 1})
         _epoch(store, new, 1)
-        assert store.get_run(new).epochs_done == 1 and _integrity(store) == "ok"
+        assert store.get_run(new).epochs_done == 1 and integrity(store) == "ok"
         store.close()
     finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+        unmount(disk)
