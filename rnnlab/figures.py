@@ -578,16 +578,23 @@ def _kind_words(kind: str, step: int) -> tuple[str, str]:
             "Each prediction sees the true past values (teacher forced)")
 
 
+def _set_words(split: str | None) -> str:
+    """" (test set)" for a split, "" for none."""
+    return f" ({SPLIT_LABELS.get(split, split)} set)" if split else ""
+
+
+def _no_predictions(title: str, y_title: str) -> go.Figure:
+    return _empty(title, "No predictions for this choice", "time", y_title)
+
+
 def predictions_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int = 1, *,
                        split: str | None = "test", target: str | None = None) -> go.Figure:
     """Actual vs model vs naive baseline (seasonal naive and mean in the legend), in data units."""
     words, explain = _kind_words(kind, step)
-    where = f" ({SPLIT_LABELS.get(split, split)} set)" if split else ""
-    title = f"{words}{where}"
+    title, y_title = f"{words}{_set_words(split)}", f"{target or 'value'} (data units)"
     rows = _pick(pred, kind, step, split)
-    y_title = f"{target or 'value'} (data units)"
     if rows.empty:
-        return _empty(title, "No predictions for this choice", "time", y_title)
+        return _no_predictions(title, y_title)
     x = _as_x(rows["timestamp"])
     spec = _figure(title, "time", y_title, subtitle=explain, hovermode="x unified")
     for col, (color, dash, shown, label) in LINE_STYLES.items():
@@ -607,12 +614,11 @@ def residuals_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int
                      split: str | None = "test", target: str | None = None) -> go.Figure:
     """Errors over time (actual − prediction) for the model, and the naive baseline to compare."""
     words, _ = _kind_words(kind, step)
-    where = f" ({SPLIT_LABELS.get(split, split)} set)" if split else ""
-    title = f"Errors, actual − prediction{where}"
-    rows = _pick(pred, kind, step, split)
+    title = f"Errors, actual − prediction{_set_words(split)}"
     y_title = f"error in {target or 'value'} (data units)"
+    rows = _pick(pred, kind, step, split)
     if rows.empty:
-        return _empty(title, "No predictions for this choice", "time", y_title)
+        return _no_predictions(title, y_title)
     x = _as_x(rows["timestamp"])
     actual = pd.to_numeric(rows["actual"], errors="coerce").to_numpy(dtype=float)
     spec = _figure(title, "time", y_title, hovermode="x unified",
