@@ -607,6 +607,9 @@ def chart(fig, key: str) -> None:
                     config={"displaylogo": False, "responsive": True})
 
 
+MAX_COLOUR_TICKS = 7
+
+
 def share_colour_scale(figs: list) -> None:
     """Give the log-colour heatmaps of figures shown side by side one colour range (in log10
     units, as the figures draw them), so equal colours mean equal values in every figure."""
@@ -616,6 +619,7 @@ def share_colour_scale(figs: list) -> None:
         return
     lo, hi = min(t.zmin for t in traces), max(t.zmax for t in traces)
     ticks = [k for k in range(math.floor(lo), math.ceil(hi) + 1) if lo <= k <= hi] or [lo, hi]
+    ticks = ticks[::-(-len(ticks) // MAX_COLOUR_TICKS)]   # at most that many, in narrow columns
     labels = [f"{10.0 ** k:.3g}" for k in ticks]
     for trace in traces:
         trace.update(zmin=lo, zmax=hi, colorbar=dict(tickvals=ticks, ticktext=labels))

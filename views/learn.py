@@ -307,7 +307,9 @@ def gradients_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
     heatmaps = []
     for label, run in shown:
         fig = figures.through_time_heatmap(s.through_time(run.id), "input")
-        fig.update_layout(title_text=label)
+        # narrow columns: the run's name, a short axis title; the caption below explains
+        fig.update_layout(title_text=label, title_subtitle_text="",
+                          xaxis_title_text="steps back (1 = most recent)", margin_t=50)
         heatmaps.append(fig)
     ui.share_colour_scale(heatmaps)
     st.subheader("Gradient reaching each input step")

@@ -68,6 +68,18 @@ def test_share_colour_scale_spans_both_heatmaps():
         assert list(fig.data[0].colorbar.ticktext) == ["0.001", "0.01", "0.1", "1"]
 
 
+def test_a_shared_scale_over_many_decades_keeps_its_colour_bar_readable():
+    import plotly.graph_objects as go
+
+    figs = [go.Figure(go.Heatmap(z=[[0, 1]], zmin=-18.0, zmax=-2.0)),
+            go.Figure(go.Heatmap(z=[[0, 1]], zmin=-6.0, zmax=-1.5))]
+    ui.share_colour_scale(figs)
+    ticks = list(figs[0].data[0].colorbar.tickvals)
+    assert len(ticks) <= ui.MAX_COLOUR_TICKS and ticks[0] == -18
+    assert all(-18 <= t <= -1.5 for t in ticks) and ticks == sorted(ticks)
+    assert figs[1].data[0].colorbar.ticktext[0] == "1e-18"
+
+
 def test_the_store_follows_rnnlab_home_and_the_working_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNLAB_HOME", str(tmp_path / "a"))
     first = ui.store()
