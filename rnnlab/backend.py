@@ -97,10 +97,3 @@ def _keep_tensorflow_out() -> None:
         pass
     _TF_KEPT_OUT = True
 
-
-def seed(value: int) -> None:
-    """Seed Python, NumPy and Keras (keras.utils.set_random_seed), after `active()`."""
-    import keras
-
-    active()
-    keras.utils.set_random_seed(int(value))

@@ -38,7 +38,7 @@ from typing import Callable
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import CheckpointError, ConfigError, RnnlabError, RunNotFound, StoreError
-from rnnlab.store import RESUMABLE, RunRecord, RunStatus, Store
+from rnnlab.store import DISK_FULL, RESUMABLE, RunRecord, RunStatus, Store
 
 try:  # POSIX only; elsewhere every runner is active (one per home is then the user's care)
     import fcntl
@@ -49,7 +49,6 @@ STALE_AFTER = 15.0          # seconds without a heartbeat before a running run i
 TICK_SECONDS = 0.5          # how often a started runner looks at the queue
 EXECUTORS = ("process", "inprocess")
 LOG_TAIL_LINES = 40
-DISK_FULL_NOTE = "The disk is full"   # how store.StoreFull's message begins
 STORE_ERROR_REPEAT = 60.0    # seconds before a runner repeats the same store error
 THREAD_VARS = ("RNNLAB_TF_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
                "OMP_NUM_THREADS")
@@ -371,7 +370,7 @@ class Runner:
         code = end.returncode
         if code is not None and code < 0:
             self._interrupt(run, f"its worker was killed by signal {-code}")
-        elif DISK_FULL_NOTE in (end.log_tail or ""):  # resumable once there is room again
+        elif DISK_FULL in (end.log_tail or ""):  # resumable once there is room again
             self._interrupt(run, "its worker could not write to the run store")
         else:
             how = f" (exit code {code})" if code is not None else ""
@@ -390,7 +389,7 @@ class Runner:
 
     def _interrupt(self, run: RunRecord, reason: str) -> None:
         advice = "Resume it to continue from its last checkpoint."
-        if DISK_FULL_NOTE in self._log_tail(run.id):
+        if DISK_FULL in self._log_tail(run.id):
             # the worker could not even record its failure: its log is all that says why
             reason += "; its log says the disk was full"
             advice = ("Free some space on that disk (delete old runs, for example), then "

@@ -199,10 +199,13 @@ _LOW_FREE_BYTES = 8 * 1024 * 1024   # an I/O error with less room than this is a
 SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY, SQLITE_CANTOPEN = 13, 10, 8, 14
 
 
+DISK_FULL = "The disk is full"   # how every full-disk message begins (the runner looks for it)
+
+
 def disk_full_message(home: str | Path, detail: str = "") -> str:
     """What to tell people when the disk under the run store is full, and what to do about it."""
     what = f" ({detail})" if detail else ""
-    return (f"The disk is full: the run store at {home} could not be written{what}. "
+    return (f"{DISK_FULL}: the run store at {home} could not be written{what}. "
             "Free some space on that disk, for example by deleting old runs (`rnnlab rm RUN_ID`, "
             "or Delete on the Train page), or point RNNLAB_HOME at a folder on a disk with room; "
             "then try again. What the store already holds is intact.")
@@ -434,33 +437,34 @@ class Store:
         except (sqlite3.OperationalError, OSError) as exc:
             raise (storage_error(exc, self.home) or exc) from None
 
-    def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
-        """Plain tuples; a store that cannot be read raises StoreError with advice."""
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for a read; a store that cannot be read raises StoreError
+        with advice."""
         try:
             with self._connect() as db:
-                return db.execute(sql, args).fetchall()
+                yield db
         except sqlite3.OperationalError as exc:
             raise (storage_error(exc, self.home, "read") or exc) from None
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Plain tuples."""
+        with self._reading() as db:
+            return db.execute(sql, args).fetchall()
 
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         """sqlite3.Row rows (by name or position)."""
-        try:
-            with self._connect() as db:
-                cur = db.cursor()
-                cur.row_factory = sqlite3.Row
-                return cur.execute(sql, args).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise (storage_error(exc, self.home, "read") or exc) from None
+        with self._reading() as db:
+            cur = db.cursor()
+            cur.row_factory = sqlite3.Row
+            return cur.execute(sql, args).fetchall()
 
     def _read_dicts(self, sql: str, args: tuple = ()) -> list[dict]:
         """Rows as plain dicts (several times faster than sqlite3.Row for long curves)."""
-        try:
-            with self._connect() as db:
-                cur = db.execute(sql, args)
-                cols = [d[0] for d in cur.description]
-                return [dict(zip(cols, row)) for row in cur.fetchall()]
-        except sqlite3.OperationalError as exc:
-            raise (storage_error(exc, self.home, "read") or exc) from None
+        with self._reading() as db:
+            cur = db.execute(sql, args)
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
 
     def schema_version(self) -> int:
         """The schema version recorded in the store."""
@@ -662,8 +666,7 @@ class Store:
         it draws: for 10,000 epochs the loss columns take about half the time of this.
         """
         with _gc_paused():
-            rows = self._rows(f"SELECT {', '.join(CURVE_COLUMNS)} FROM epochs WHERE run_id = ? "
-                              "ORDER BY epoch", (run_id,))
+            rows = self._curve_rows(run_id, CURVE_COLUMNS)
             return [{"epoch": e, "train_loss": train, "val_loss": val, "lr": lr, "seconds": sec,
                      "grad_norm_mean": mean, "grad_norm_max": mx}
                     for e, train, val, lr, sec, mean, mx in rows]
@@ -680,11 +683,15 @@ class Store:
         if unknown or not columns:
             raise ValueError(f"curves columns must come from {CURVE_COLUMNS}; got {columns}")
         with _gc_paused():
-            rows = self._rows(f"SELECT {', '.join(columns)} FROM epochs WHERE run_id = ? "
-                              "ORDER BY epoch", (run_id,))
+            rows = self._curve_rows(run_id, columns)
             if not rows:
                 return {c: [] for c in columns}
             return {c: list(values) for c, values in zip(columns, zip(*rows))}
+
+    def _curve_rows(self, run_id: str, columns: tuple[str, ...]) -> list[tuple]:
+        """The epochs table's `columns` (checked names from CURVE_COLUMNS), in epoch order."""
+        return self._rows(f"SELECT {', '.join(columns)} FROM epochs WHERE run_id = ? "
+                          "ORDER BY epoch", (run_id,))
 
     def tensor_norms(self, run_id: str) -> list[dict]:
         """Per-tensor gradient norms: rows of epoch, tensor, mean, max."""

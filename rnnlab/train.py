@@ -111,11 +111,12 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool) -> T
 
     from rnnlab.model import build_model
 
+    backend_name = backend.active()   # before seeding: on JAX this keeps TensorFlow out
     mcfg, tcfg = run_cfg.model, run_cfg.train
     configure_threads()
-    backend.seed(tcfg.seed)
+    keras.utils.set_random_seed(tcfg.seed)
     x, y, val = _arrays(prepared)                # x (n, L, F), y (n, H)
-    plan = execution_plan(run_cfg, len(x), x.shape[2], backend.active())
+    plan = execution_plan(run_cfg, len(x), x.shape[2], backend_name)
     steps = plan.steps_per_epoch
     model = build_model(mcfg, tcfg, x.shape[2], jit_compile=plan.jit_compile,
                         steps_per_execution=plan.steps_per_execution)
@@ -127,12 +128,12 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool) -> T
         start = load_checkpoint(model, run_dir, steps)
         store.truncate_after(run_id, start)
         store.add_event(run_id, "resumed", f"Resumed from the checkpoint of epoch {start}.")
-        backend.seed(tcfg.seed + start)   # a fresh batch order for the rest
+        keras.utils.set_random_seed(tcfg.seed + start)   # a fresh batch order for the rest
     recorder = recorder_class()(store, run_id, run_dir, probe_batch(x, y, tcfg.seed), steps,
                                 track=tcfg.track_gradients)
     early = _early_stopping(tcfg, val is not None)
     weights = None
-    if backend.active() == "jax":   # one batch shape, so one compiled step (see pad_to_batches)
+    if backend_name == "jax":   # one batch shape, so one compiled step (see pad_to_batches)
         x, y, weights = pad_to_batches(x, y, tcfg.batch_size)
         val = pad_to_batches(*val, tcfg.batch_size) if val is not None else None
     try:
