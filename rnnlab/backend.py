@@ -72,6 +72,9 @@ def active() -> str:
                           "RNNLAB_BACKEND=jax before starting.")
     if name == "jax":
         _keep_tensorflow_out()
+        from rnnlab import kernels
+
+        kernels.install()
     return name
 
 

@@ -86,9 +86,10 @@ def _header(cfg: RunConfig, data_file: str, test_file: str | None, run_id: str |
         lines.append(f"# Data sha256: {_safe(data_sha256)}")
     lines += ["#", "# Run it:  python this_script.py    (edit the settings below and run again)",
               "# It runs on any Keras backend. RNN Lab trains on JAX when it is installed; to",
-              "# match it:  KERAS_BACKEND=jax python this_script.py",
-              "# Results differ slightly from the app's run: the backend, thread timing and",
-              "# library versions change the last digits even with the same seed.", "#",
+              "# come closer to it:  KERAS_BACKEND=jax python this_script.py",
+              "# Results differ from the app's run even with the same seed: RNN Lab draws its",
+              "# own dropout masks, and the backend and library versions change the last",
+              "# digits.", "#",
               "# The run's full config:"]
     for section, values in cfg.to_dict().items():
         text = f"{section}: {json.dumps(values, sort_keys=True, ensure_ascii=False)}"
