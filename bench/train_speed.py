@@ -113,7 +113,7 @@ def child_rnnlab(epochs: int, spe: int | None) -> dict:
     name = backend.active()
     plan = train.execution_plan(cfg, len(X), 1, name)
     loop = "" if name != "jax" else (", rnnlab.kernels" if kernels.install()
-                                     else ", Keras' own LSTM loop and dropout")
+                                     else ", Keras' own loops and dropout")
     return {**_result(f"rnnlab train_run on {name}{loop}", start, stamps, source, len(X)),
             "steps_per_execution": plan.steps_per_execution, "jit_compile": plan.jit_compile,
             "backend": name}

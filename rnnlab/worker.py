@@ -28,6 +28,7 @@ import time
 import traceback
 from pathlib import Path
 
+from rnnlab import backend
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError, RunNotFound, StoreError
 from rnnlab.store import RunStatus, Store, StoreFull, storage_error
@@ -315,6 +316,9 @@ def _say(text: str) -> None:
         pass
 
 
+COMPILE_CACHE = "compile-cache"   # in the store's folder: JAX's compiled steps, by shape
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of a worker process; exit 0 unless the run failed."""
     parser = argparse.ArgumentParser(prog="python -m rnnlab.worker", description=__doc__.split("\n")[0])
@@ -323,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     args = parser.parse_args(argv)
     try:
-        status = execute(Store(args.home), args.run_id, resume=args.resume)
+        store = Store(args.home)
+        backend.cache_compiled(store.home / COMPILE_CACHE)
+        status = execute(store, args.run_id, resume=args.resume)
     except RnnlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

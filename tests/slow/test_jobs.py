@@ -4,7 +4,6 @@ Every worker is a fresh interpreter with one TensorFlow thread (see tests/confte
 once at most. Waiting is on conditions (the store's state), never on fixed sleeps.
 """
 
-import json
 import os
 import signal
 import subprocess
@@ -16,9 +15,9 @@ from pathlib import Path
 import pytest
 
 
-from rnnlab import jobs  # noqa: E402
+from rnnlab import backend, jobs, worker  # noqa: E402
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
-from rnnlab.store import RunStatus, Store  # noqa: E402
+from rnnlab.store import RunStatus  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -100,6 +99,10 @@ def test_six_runs_at_concurrency_two(store, runner):
     # oldest first: runs started in the order they were submitted
     starts = [run.started_at for run in runs]
     assert starts == sorted(starts)
+    # six runs of one shape: on JAX the workers share their compiled steps through the store
+    cached = list((store.home / worker.COMPILE_CACHE).glob("*")) if backend.wanted() == "jax" \
+        else None
+    assert cached is None or any("train_step" in p.name for p in cached), cached
 
 
 def _max_overlap(runs) -> int:

@@ -1,4 +1,4 @@
-"""rnnlab.kernels' LSTM loop against its trusted twins: Keras' own loop and a numpy loop."""
+"""rnnlab.kernels' LSTM and GRU loops against their trusted twins: Keras' own loops, numpy."""
 
 import numpy as np
 import pytest
@@ -17,11 +17,12 @@ if backend.active() != "jax":
 
 @pytest.fixture
 def keras_own_loop(monkeypatch):
-    """Inside the test, Keras' LSTM layers run Keras' own loop again."""
+    """Inside the test, Keras' LSTM and GRU layers run Keras' own loops again."""
     from keras.src import backend as keras_backend
 
     def use_keras():
         monkeypatch.setattr(keras_backend, "lstm", kernels.KERAS_OWN["lstm"])
+        monkeypatch.setattr(keras_backend, "gru", kernels.KERAS_OWN["gru"])
 
     return use_keras
 
@@ -41,20 +42,27 @@ def layer_outputs_and_gradients(layer, x, weights_out):
     return np.asarray(out), [np.asarray(g) for g in grads[0]] + [np.asarray(grads[1])]
 
 
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
 @pytest.mark.parametrize("return_sequences", [True, False])
-def test_the_loop_matches_keras_own_loop_in_outputs_and_every_gradient(keras_own_loop,
-                                                                        return_sequences):
+def test_the_loop_matches_keras_own_loop_in_outputs_and_every_gradient(keras_own_loop, cell,
+                                                                        return_sequences,
+                                                                        monkeypatch):
     import keras
 
-    assert kernels.KERAS_OWN, "backend.active() installs the loop on JAX"
+    assert kernels.KERAS_OWN, "backend.active() installs the loops on JAX"
     keras.utils.set_random_seed(3)
-    layer = keras.layers.LSTM(7, return_sequences=return_sequences)
+    layer = getattr(keras.layers, cell)(7, return_sequences=return_sequences)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(5, 11, 3)).astype("float32")                 # (batch, steps, features)
     layer.build(x.shape)
     shape = (5, 11, 7) if return_sequences else (5, 7)
     weights_out = rng.normal(size=shape).astype("float32")
+    loop = f"{cell.lower()}_sequence"
+    calls = []
+    own = getattr(kernels, loop)
+    monkeypatch.setattr(kernels, loop, lambda *a: calls.append(1) or own(*a))
     ours = layer_outputs_and_gradients(layer, x, weights_out)
+    assert calls, f"Keras' {cell} layer did not run rnnlab's loop"
     keras_own_loop()
     theirs = layer_outputs_and_gradients(layer, x, weights_out)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-6)
@@ -115,6 +123,51 @@ def test_the_loop_from_a_given_state_matches_a_numpy_loop_and_jax_autodiff():
     theirs = jax.grad(scalar(reference), argnums=every)(*args32)
     assert len(ours) == 6
     for mine, want in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(want), rtol=1e-4, atol=1e-5)
+
+
+def numpy_gru(xs, w, u, b_in, b_rec, h):
+    """Keras' GRU (reset_after=True), one step at a time, in float64."""
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    n = u.shape[0]
+    hs = []
+    for x in xs:
+        zx, m = x @ w + b_in, h @ u + b_rec                             # (batch, 3·units)
+        z, r = sig(zx[:, :n] + m[:, :n]), sig(zx[:, n:2 * n] + m[:, n:2 * n])
+        cand = np.tanh(zx[:, 2 * n:] + r * m[:, 2 * n:])
+        h = z * h + (1 - z) * cand
+        hs.append(h)
+    return np.stack(hs)
+
+
+def test_the_gru_loop_from_a_given_state_matches_a_numpy_loop_and_jax_autodiff():
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(6)
+    args = (rng.normal(size=(9, 4, 2)), rng.normal(size=(2, 9)), rng.normal(size=(3, 9)) * 0.5,
+            rng.normal(size=9), rng.normal(size=9), rng.normal(size=(4, 3)))
+    args32 = [jnp.asarray(a, jnp.float32) for a in args]
+    np.testing.assert_allclose(np.asarray(kernels.gru_sequence(*args32)), numpy_gru(*args),
+                               rtol=1e-5, atol=1e-5)
+
+    def reference(xs, w, u, b_in, b_rec, h0):
+        n = u.shape[0]
+
+        def step(h, x):
+            zx, m = x @ w + b_in, h @ u + b_rec
+            z, r = jax.nn.sigmoid(zx[:, :n] + m[:, :n]), jax.nn.sigmoid(zx[:, n:2 * n] + m[:, n:2 * n])
+            h = z * h + (1 - z) * jnp.tanh(zx[:, 2 * n:] + r * m[:, 2 * n:])
+            return h, h
+
+        return jax.lax.scan(step, h0, xs)[1]
+
+    weights = jnp.asarray(rng.normal(size=(9, 4, 3)), jnp.float32)
+    every = tuple(range(6))
+    ours = jax.grad(lambda *a: (kernels.gru_sequence(*a) * weights).sum(), argnums=every)(*args32)
+    theirs = jax.grad(lambda *a: (reference(*a) * weights).sum(), argnums=every)(*args32)
+    for mine, want in zip(ours, theirs):
+        assert np.abs(np.asarray(want)).max() > 0
         np.testing.assert_allclose(np.asarray(mine), np.asarray(want), rtol=1e-4, atol=1e-5)
 
 

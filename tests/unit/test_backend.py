@@ -71,3 +71,18 @@ def test_use_points_keras_at_the_backend_without_loading_anything():
         "tensorflow", "tensorflow", "", [])
     all_threads = _use_in_child({"RNNLAB_BACKEND": "jax", "RNNLAB_THREADS": "0"})
     assert all_threads["xla"] == ""
+
+
+def test_compiled_steps_are_cached_in_the_given_folder_on_jax_only(monkeypatch, tmp_path):
+    for var in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"):
+        monkeypatch.setenv(var, "")   # recorded, so that what cache_compiled sets is undone
+        monkeypatch.delenv(var)
+    monkeypatch.delitem(sys.modules, "jax", raising=False)   # JAX not loaded yet
+    monkeypatch.setenv("RNNLAB_BACKEND", "tensorflow")
+    backend.cache_compiled(tmp_path)
+    assert "JAX_COMPILATION_CACHE_DIR" not in __import__("os").environ
+    monkeypatch.setenv("RNNLAB_BACKEND", "jax")
+    backend.cache_compiled(tmp_path)
+    env = __import__("os").environ
+    assert env["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path)
+    assert float(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) > 0
