@@ -74,7 +74,8 @@ def test_use_points_keras_at_the_backend_without_loading_anything():
 
 
 def test_compiled_steps_are_cached_in_the_given_folder_on_jax_only(monkeypatch, tmp_path):
-    for var in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"):
+    for var in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
+                "JAX_COMPILATION_CACHE_MAX_SIZE"):
         monkeypatch.setenv(var, "")   # recorded, so that what cache_compiled sets is undone
         monkeypatch.delenv(var)
     monkeypatch.delitem(sys.modules, "jax", raising=False)   # JAX not loaded yet
@@ -85,4 +86,5 @@ def test_compiled_steps_are_cached_in_the_given_folder_on_jax_only(monkeypatch, 
     backend.cache_compiled(tmp_path)
     env = __import__("os").environ
     assert env["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path)
-    assert float(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) > 0
+    assert float(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) == 0   # small ones too
+    assert int(env["JAX_COMPILATION_CACHE_MAX_SIZE"]) == backend.COMPILE_CACHE_BYTES > 0
