@@ -133,22 +133,24 @@ def lstm_sequence(xs, kernel, recurrent_kernel, bias, h0, c0):
     (units, 4·units); bias: (4·units,), gates i, f, g, o as in Keras; h0, c0: (batch, units);
     hs: (steps, batch, units).
     """
-    return _lstm_loop()(xs, kernel, recurrent_kernel, bias, h0, c0)
+    return _loop("lstm")(xs, kernel, recurrent_kernel, bias, h0, c0)
 
 
-_LOOP = None
+_LOOPS: dict = {}
 
 
-def _lstm_loop():
-    """The custom-VJP layer, built on first use so that importing this module loads no JAX."""
-    global _LOOP
-    if _LOOP is None:
+def _loop(cell: str):
+    """The custom-VJP layer for "lstm" or "gru", built on first use (importing this module
+    loads no JAX)."""
+    if cell not in _LOOPS:
         import jax
 
-        loop = jax.custom_vjp(_forward)
-        loop.defvjp(_forward_saving, _backward)
-        _LOOP = loop
-    return _LOOP
+        forward, saving, backward = {
+            "lstm": (_lstm_forward, _lstm_forward_saving, _lstm_backward),
+            "gru": (_gru_forward, _gru_forward_saving, _gru_backward)}[cell]
+        _LOOPS[cell] = jax.custom_vjp(forward)
+        _LOOPS[cell].defvjp(saving, backward)
+    return _LOOPS[cell]
 
 
 def _gate_scales(units, dtype):
@@ -159,7 +161,7 @@ def _gate_scales(units, dtype):
     return jnp.concatenate([half, half, one, half]), jnp.concatenate([half, half, zero, half])
 
 
-def _scan_forward(xs, kernel, u, bias, h0, c0):
+def _lstm_scan(xs, kernel, u, bias, h0, c0):
     """The forward loop; keeps each step's gate tanh and cell state for the backward pass."""
     import jax.numpy as jnp
     from jax import lax
@@ -180,16 +182,16 @@ def _scan_forward(xs, kernel, u, bias, h0, c0):
     return (hs, h, c), (hs, cs, ts)
 
 
-def _forward(xs, kernel, u, bias, h0, c0):
-    return _scan_forward(xs, kernel, u, bias, h0, c0)[0]
+def _lstm_forward(xs, kernel, u, bias, h0, c0):
+    return _lstm_scan(xs, kernel, u, bias, h0, c0)[0]
 
 
-def _forward_saving(xs, kernel, u, bias, h0, c0):
-    out, saved = _scan_forward(xs, kernel, u, bias, h0, c0)
+def _lstm_forward_saving(xs, kernel, u, bias, h0, c0):
+    out, saved = _lstm_scan(xs, kernel, u, bias, h0, c0)
     return out, (xs, kernel, u, h0, c0) + saved
 
 
-def _backward(saved, cotangents):
+def _lstm_backward(saved, cotangents):
     """Gradients of every argument from those of (hs, h_last, c_last).
 
     The loop runs unit-major, (units, batch): its product, recurrent_kernel @ dz, ran in 9.8 µs
@@ -265,21 +267,7 @@ def gru_sequence(xs, kernel, recurrent_kernel, input_bias, recurrent_bias, h0):
     3·units); input_bias, recurrent_bias: (3·units,); h0: (batch, units); hs: (steps, batch,
     units). h = z·h_prev + (1 − z)·tanh(x·W_h + b_h + r·(h_prev·U_h + rb_h)).
     """
-    return _gru_loop()(xs, kernel, recurrent_kernel, input_bias, recurrent_bias, h0)
-
-
-_GRU_LOOP = None
-
-
-def _gru_loop():
-    global _GRU_LOOP
-    if _GRU_LOOP is None:
-        import jax
-
-        loop = jax.custom_vjp(_gru_forward)
-        loop.defvjp(_gru_forward_saving, _gru_backward)
-        _GRU_LOOP = loop
-    return _GRU_LOOP
+    return _loop("gru")(xs, kernel, recurrent_kernel, input_bias, recurrent_bias, h0)
 
 
 def _gru_scan(xs, kernel, u, input_bias, recurrent_bias, h0):
