@@ -39,6 +39,8 @@ for cuDNN), the masks as its backend dropout. Keras keeps building, saving and e
 same layers with the same weights. Cases the loops do not cover (masks, `go_backwards`,
 `unroll`, other activations, no bias, GRU's reset_after=False) go back to Keras' own loops.
 RNNLAB_FAST_KERNELS=0 keeps Keras' own loops and masks (bench/train_speed.py compares both).
+On a GPU nothing is replaced. Being custom-VJP functions, the loops support reverse-mode
+autodiff only (training, gradients), not `jax.jvp` or `jax.hessian`.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ def install() -> bool:
 
     if backend.backend() != "jax" or not wanted():
         return False
+    import jax
+
+    if jax.default_backend() != "cpu":   # on a GPU, Keras' cuDNN loops are the fast ones
+        return False
     if not KERAS_OWN:
         KERAS_OWN.update(lstm=backend.lstm, gru=backend.gru, dropout=backend.random.dropout)
         backend.lstm, backend.gru = keras_lstm, keras_gru
@@ -73,7 +79,9 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     import jax.numpy as jnp
     from keras.src.backend.jax import random as keras_random
 
-    if not 0.0 < float(rate) < 1.0:
+    typed_key = isinstance(seed, jax.Array) and jax.dtypes.issubdtype(seed.dtype,
+                                                                        jax.dtypes.prng_key)
+    if typed_key or not 0.0 < float(rate) < 1.0:
         return KERAS_OWN["dropout"](inputs, rate, noise_shape=noise_shape, seed=seed)
     seed = keras_random.jax_draw_seed(seed)                    # (2,) uint32
     shape = keras_random._get_concrete_noise_shape(inputs, noise_shape)
@@ -116,14 +124,23 @@ def keras_lstm(inputs, initial_state_h, initial_state_c, mask, kernel, recurrent
     from keras.src import activations, ops
 
     if (mask is not None or go_backwards or unroll or bias is None
+            or not _covered(inputs, (initial_state_h, initial_state_c), recurrent_kernel)
             or activation not in (activations.tanh, ops.tanh, jnp.tanh)
             or recurrent_activation not in (activations.sigmoid, ops.sigmoid)):
-        raise NotImplementedError
+        return KERAS_OWN["lstm"](inputs, initial_state_h, initial_state_c, mask, kernel,
+                                 recurrent_kernel, bias, activation, recurrent_activation,
+                                 return_sequences, go_backwards, unroll)
     xs = jnp.swapaxes(jnp.asarray(inputs), 0, 1)               # (steps, batch, features)
     hs, h, c = lstm_sequence(xs, *(jnp.asarray(v) for v in (
         kernel, recurrent_kernel, bias, initial_state_h, initial_state_c)))
     outputs = jnp.swapaxes(hs, 0, 1) if return_sequences else h[:, None, :]
     return h, outputs, [h, c]
+
+
+def _covered(inputs, states, recurrent_kernel) -> bool:
+    """At least one step, and inputs and states in the weights' dtype (as Keras' layers cast)."""
+    dtype = recurrent_kernel.dtype
+    return inputs.shape[1] != 0 and all(v.dtype == dtype for v in (inputs, *states))
 
 
 def lstm_sequence(xs, kernel, recurrent_kernel, bias, h0, c0):
@@ -246,6 +263,7 @@ def keras_gru(inputs, initial_state, mask, kernel, recurrent_kernel, bias, activ
     from keras.src import activations, ops
 
     if (mask is not None or go_backwards or unroll or not reset_after or bias is None
+            or not _covered(inputs, (initial_state,), recurrent_kernel)
             or activation not in (activations.tanh, ops.tanh, jnp.tanh)
             or recurrent_activation not in (activations.sigmoid, ops.sigmoid)):
         return KERAS_OWN["gru"](inputs, initial_state, mask, kernel, recurrent_kernel, bias,

@@ -172,15 +172,26 @@ def test_the_gru_loop_from_a_given_state_matches_a_numpy_loop_and_jax_autodiff()
 
 
 def test_cases_the_loop_does_not_cover_go_back_to_keras():
+    import jax
     import keras
 
     x = np.random.default_rng(2).normal(size=(2, 5, 3)).astype("float32")
-    with pytest.raises(NotImplementedError):
-        kernels.keras_lstm(x, np.zeros((2, 4)), np.zeros((2, 4)), None, np.zeros((3, 16)),
-                           np.zeros((4, 16)), np.zeros(16), keras.activations.relu,
+    with pytest.raises(NotImplementedError):         # Keras' hook: its generic loop follows
+        kernels.keras_lstm(x, np.zeros((2, 4), "float32"), np.zeros((2, 4), "float32"), None,
+                           np.zeros((3, 16), "float32"), np.zeros((4, 16), "float32"),
+                           np.zeros(16, "float32"), keras.activations.relu,
                            keras.activations.sigmoid)
     backwards = keras.layers.LSTM(4, go_backwards=True, activation="relu")
     assert backwards(x).shape == (2, 4)              # Keras' own loop ran it
+    # no time steps: Keras' own GRU returns the initial state
+    empty = kernels.keras_gru(np.zeros((2, 0, 3), "float32"), np.ones((2, 4), "float32"), None,
+                              np.zeros((3, 12), "float32"), np.zeros((4, 12), "float32"),
+                              np.zeros((2, 12), "float32"), keras.activations.tanh,
+                              keras.activations.sigmoid)
+    np.testing.assert_array_equal(np.asarray(empty[0]), np.ones((2, 4)))
+    # a typed JAX key as the dropout seed is Keras' business
+    kept = kernels.dropout(np.ones((4, 5), "float32"), 0.5, seed=jax.random.key(0))
+    assert set(np.unique(np.asarray(kept))) <= {0.0, 2.0}
 
 
 def test_a_stacked_model_trains_as_it_does_on_keras_own_loop(keras_own_loop):
