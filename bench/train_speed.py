@@ -10,9 +10,8 @@ while the next epoch trains, and the next epoch's end waits for them. The first 
 reported apart, and so is the process CPU time per epoch, which a busy machine disturbs less
 than the wall time. Goal: rnnlab <= 0.5 x the tutorial script (wall time per epoch). The tutorial
 runs on Keras' default backend (TensorFlow); rnnlab on its own (JAX when installed) and, for
-comparison, with Keras' own LSTM loop and dropout masks in place of rnnlab.kernels'
-(RNNLAB_FAST_KERNELS=0), and
-on TensorFlow too.
+comparison, with Keras' own loops and dropout masks in place of rnnlab.kernels'
+(RNNLAB_FAST_KERNELS=0), and on TensorFlow too.
 
     python bench/train_speed.py [--reps 3] [--epochs 6] [--threads 0] [--spe K]
 """

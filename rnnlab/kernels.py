@@ -24,9 +24,8 @@ loop ran unit-major and the two kernels' gradients became one product.
 The GRU loop (Keras' reset_after=True form) is built the same way; its backward loop carries
 only d(h), every gate gradient being d(h) times a factor known from the forward pass. The
 tutorial's model with GRU cells: 0.57 s an epoch through rnnlab, against 0.86 s with Keras'
-own GRU loop. The results are those of
-Keras' own loop to float32 rounding: `tests/slow/test_kernels.py` checks outputs and every
-gradient against it.
+own GRU loop. The results are those of Keras' own loops to float32 rounding:
+`tests/slow/test_kernels.py` checks outputs and every gradient against them.
 
 Dropout masks: Keras draws them with JAX's threefry generator, 0.63 ms for one (32, 60, 50)
 mask on this machine, four masks a step in the tutorial's model (0.06–0.08 s of a 0.55 s
@@ -51,13 +50,13 @@ KERAS_OWN = {}   # Keras' backend functions before install(): "lstm", "gru", "dr
 
 
 def wanted() -> bool:
-    """RNNLAB_FAST_KERNELS=0 keeps Keras' own loop and masks; anything else uses these."""
+    """RNNLAB_FAST_KERNELS=0 keeps Keras' own loops and masks; anything else uses these."""
     return os.environ.get("RNNLAB_FAST_KERNELS", "1").strip().lower() not in (
         "0", "false", "no", "off")
 
 
 def install() -> bool:
-    """Use this module's LSTM loop and dropout masks in Keras (JAX only, unless turned off)."""
+    """Use this module's loops and dropout masks in Keras (JAX on a CPU, unless turned off)."""
     from keras.src import backend
 
     if backend.backend() != "jax" or not wanted():
@@ -119,14 +118,12 @@ def _hash_bits(seed, shape):
 def keras_lstm(inputs, initial_state_h, initial_state_c, mask, kernel, recurrent_kernel, bias,
                activation, recurrent_activation, return_sequences=False, go_backwards=False,
                unroll=False):
-    """Keras' `backend.lstm` signature; NotImplementedError hands the case back to Keras."""
+    """Keras' `backend.lstm` signature; cases not covered go to Keras' own LSTM."""
     import jax.numpy as jnp
-    from keras.src import activations, ops
 
     if (mask is not None or go_backwards or unroll or bias is None
-            or not _covered(inputs, (initial_state_h, initial_state_c), recurrent_kernel)
-            or activation not in (activations.tanh, ops.tanh, jnp.tanh)
-            or recurrent_activation not in (activations.sigmoid, ops.sigmoid)):
+            or not _covered(inputs, (initial_state_h, initial_state_c), recurrent_kernel,
+                            activation, recurrent_activation)):
         return KERAS_OWN["lstm"](inputs, initial_state_h, initial_state_c, mask, kernel,
                                  recurrent_kernel, bias, activation, recurrent_activation,
                                  return_sequences, go_backwards, unroll)
@@ -137,10 +134,23 @@ def keras_lstm(inputs, initial_state_h, initial_state_c, mask, kernel, recurrent
     return h, outputs, [h, c]
 
 
-def _covered(inputs, states, recurrent_kernel) -> bool:
-    """At least one step, and inputs and states in the weights' dtype (as Keras' layers cast)."""
+def _covered(inputs, states, recurrent_kernel, activation, recurrent_activation) -> bool:
+    """tanh and sigmoid, at least one step, and inputs and states in the weights' dtype (as
+    Keras' layers cast them)."""
+    import jax.numpy as jnp
+    from keras.src import activations, ops
+
     dtype = recurrent_kernel.dtype
-    return inputs.shape[1] != 0 and all(v.dtype == dtype for v in (inputs, *states))
+    return (activation in (activations.tanh, ops.tanh, jnp.tanh)
+            and recurrent_activation in (activations.sigmoid, ops.sigmoid)
+            and inputs.shape[1] != 0 and all(v.dtype == dtype for v in (inputs, *states)))
+
+
+def _unit_major(v):
+    """(steps, batch, k) -> (steps, k, batch), the layout of the backward loops."""
+    import jax.numpy as jnp
+
+    return jnp.swapaxes(v, 1, 2)
 
 
 def lstm_sequence(xs, kernel, recurrent_kernel, bias, h0, c0):
@@ -229,7 +239,6 @@ def _lstm_backward(saved, cotangents):
     tc = jnp.tanh(cs)
     # dz = d(gate)·d(gate)/dz, d(gate) being dc·g, dc·c_prev, dc·i for i, f, g; dh·tanh(c) for o
     dz_factor = jnp.concatenate([g, c_prev, i, tc], -1) * (1 - ts * ts) * (scale * scale)
-    unit_major = lambda v: jnp.swapaxes(v, 1, 2)  # noqa: E731  (steps, batch, k) -> (steps, k, batch)
     is_o = (jnp.arange(4 * units) >= 3 * units)[:, None]
 
     def step(carry, inputs):
@@ -242,8 +251,8 @@ def _lstm_backward(saved, cotangents):
 
     (dh0, dc0), dzs = lax.scan(
         step, (d_h_last.T, d_c_last.T),
-        tuple(unit_major(v) for v in (d_hs, dz_factor, o * (1 - tc * tc), f)), reverse=True)
-    dzs = unit_major(dzs)                                      # (steps, batch, 4·units)
+        tuple(_unit_major(v) for v in (d_hs, dz_factor, o * (1 - tc * tc), f)), reverse=True)
+    dzs = _unit_major(dzs)                                     # (steps, batch, 4·units)
     # both kernels' gradients in one product: [xs, h_prev]ᵀ · dz
     below_and_before = jnp.concatenate([xs, h_prev], -1).reshape(-1, n_features + units)
     d_kernels = below_and_before.T @ dzs.reshape(-1, 4 * units)
@@ -260,12 +269,10 @@ def keras_gru(inputs, initial_state, mask, kernel, recurrent_kernel, bias, activ
               reset_after=True):
     """Keras' `backend.gru` signature; cases not covered go to Keras' own GRU."""
     import jax.numpy as jnp
-    from keras.src import activations, ops
 
     if (mask is not None or go_backwards or unroll or not reset_after or bias is None
-            or not _covered(inputs, (initial_state,), recurrent_kernel)
-            or activation not in (activations.tanh, ops.tanh, jnp.tanh)
-            or recurrent_activation not in (activations.sigmoid, ops.sigmoid)):
+            or not _covered(inputs, (initial_state,), recurrent_kernel, activation,
+                            recurrent_activation)):
         return KERAS_OWN["gru"](inputs, initial_state, mask, kernel, recurrent_kernel, bias,
                                 activation, recurrent_activation, return_sequences,
                                 go_backwards, unroll, reset_after)
@@ -332,7 +339,6 @@ def _gru_backward(saved, d_hs):
                             d_n_pre * m_hs * r * (1 - r),      # r gate
                             d_n_pre], -1)                      # candidate: (steps, batch, 3u)
     to_m = jnp.concatenate([to_x[..., :2 * units], d_n_pre * r], -1)
-    unit_major = lambda v: jnp.swapaxes(v, 1, 2)  # noqa: E731
 
     def step(dh, inputs):                                      # dh: (units, batch)
         dh_out, m_factor, z_t = inputs
@@ -341,8 +347,8 @@ def _gru_backward(saved, d_hs):
         return dh * z_t + u @ dm, dh
 
     dh0, dh_all = lax.scan(step, jnp.zeros_like(h0.T),
-                           tuple(unit_major(v) for v in (d_hs, to_m, z)), reverse=True)
-    dh_all = jnp.tile(unit_major(dh_all), (1, 1, 3))           # (steps, batch, 3·units)
+                           tuple(_unit_major(v) for v in (d_hs, to_m, z)), reverse=True)
+    dh_all = jnp.tile(_unit_major(dh_all), (1, 1, 3))          # (steps, batch, 3·units)
     d_zx, d_m = dh_all * to_x, dh_all * to_m
     n_features = xs.shape[-1]
     d_kernel = xs.reshape(-1, n_features).T @ d_zx.reshape(-1, 3 * units)

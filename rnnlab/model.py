@@ -31,7 +31,7 @@ def build_model(model_cfg: ModelConfig, train_cfg: TrainConfig, n_features: int,
     from rnnlab import backend
 
     backend.use()
-    backend.active()   # on JAX this also plugs in rnnlab.kernels' LSTM loop
+    backend.active()   # on JAX this also plugs in rnnlab.kernels' LSTM and GRU loops
     import keras
 
     if model_cfg.cell not in CELL_CLASSES:
