@@ -179,16 +179,21 @@ def config_ui(run: RunRecord) -> None:
     with st.expander("Settings of this run"):
         st.json(run.config, expanded=True)
         st.button("Use these settings", key="results_use_config", on_click=use_settings,
-                  args=(run.config,),
+                  args=(run.id, run.config),
                   help="Copy this run's data and model settings to the Data and Model pages, "
                        "to change one thing and train again.")
+        if st.session_state.pop("_copied_from", None) == run.id:  # said here, by the button
+            st.success(COPIED, icon=":material/content_copy:")
+            ui.page_link("model", "Go to Model", icon=":material/arrow_forward:")
 
 
-def use_settings(run_config: dict) -> None:
+COPIED = "Settings copied from the run. Change what you like on the Model page, then train."
+
+
+def use_settings(run_id: str, run_config: dict) -> None:
     """Button callback: make a run's settings the current ones."""
     ui.set_config(run_config)
-    st.session_state["_notice"] = ("Settings copied from the run. Change what you like on the "
-                                   "Model page, then train.")
+    st.session_state["_copied_from"] = run_id
 
 
 def main() -> None:

@@ -201,6 +201,7 @@ def test_the_load_preset_button_replaces_every_setting(home):
 def test_use_these_settings_copies_a_runs_config(finished_runs):
     at = open_page("views/results.py", {"run": finished_runs["simple"]})
     at.button(key="results_use_config").click().run()
+    assert any("Settings copied from the run" in s.value for s in at.success)
     at.switch_page("views/model.py").run()
     assert at.selectbox(key="model_cell").value == "simple_rnn"
     assert at.number_input(key="model_lookback").value == 10

@@ -42,6 +42,18 @@ def wait_settled(page) -> None:
     expect(page.locator("[data-testid=stStatusWidget]")).to_have_count(0, timeout=60_000)
 
 
+def open_expander(page, label: str):
+    """Open the expander titled `label` and wait until it has stopped growing (a click while
+    it still animates can miss the widget it is aimed at); returns the expander."""
+    expander = page.locator("[data-testid=stExpander]").filter(
+        has=page.locator("summary", has_text=label)).first
+    expander.locator("summary").click()
+    expander.locator("details[open]").wait_for()
+    page.wait_for_function("e => e.getAnimations({subtree: true}).length === 0",
+                           arg=expander.element_handle(), polling=50)
+    return expander
+
+
 def plot_traces(page, name: str):
     """The data traces drawn inside the Plotly chart with key `name`."""
     return page.locator(f"{key(name)} .js-plotly-plot g.trace")

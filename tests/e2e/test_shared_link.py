@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from test_dashboard import key, wait_settled
+from test_dashboard import key, open_expander, wait_settled
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -28,7 +28,8 @@ def test_a_shared_run_link_opens_the_whole_app(server, page, artifacts):
     expect(page.locator("[data-testid=stSidebar]")).to_contain_text("Active dataset")
     expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile(run_id))
     expect(page.get_by_text("Link to share")).to_contain_text(f"run={run_id}")
-    page.get_by_text("Settings of this run").click()
-    page.locator(f"{key('results_use_config')} button").first.click()
-    expect(page.get_by_text("Settings copied from the run")).to_be_visible()
+    settings = open_expander(page, "Settings of this run")
+    settings.locator(f"{key('results_use_config')} button").first.click()
+    expect(settings.get_by_text("Settings copied from the run")).to_be_visible()
+    expect(settings.get_by_role("link", name="Go to Model")).to_be_visible()
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
