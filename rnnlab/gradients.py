@@ -270,6 +270,14 @@ def _define_meter():
             self.count.assign(count + 1)
 
         def result(self):
+            try:  # read out after the step: numpy, which needs no compiling
+                count = int(np.asarray(self.count.value))
+            except Exception:  # inside a traced step (a tracer, a symbolic tensor)
+                count = None
+            if count is not None:
+                used = min(count, self.max_steps)
+                steps = np.asarray(self.steps.value)[:used]
+                return np.float32(steps.sum(dtype=np.float32) / np.float32(max(used, 1)))
             used = ops.minimum(self.count.value, self.max_steps)
             total = ops.sum(ops.where(ops.arange(self.max_steps, dtype="int32") < used,
                                       self.steps.value, 0.0))

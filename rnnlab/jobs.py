@@ -16,7 +16,8 @@ Lifecycle: `queued -> running -> done | diverged | failed | cancelled | interrup
   take over when the lock frees.
 
 Where a worker runs is the executor's business: `LocalProcessExecutor` (the default) starts
-`python -m rnnlab.worker RUN_ID` in a fresh interpreter; `InProcessExecutor` runs the same code in
+`python -m rnnlab.worker RUN_ID` in a fresh interpreter, or hands the run to its spare worker, an
+interpreter that loaded Keras before the run was submitted; `InProcessExecutor` runs the same code in
 a thread of this process, for tests. A distributed executor (Ray) would implement the same
 methods, running the worker as a remote task and answering `owns`/`alive` from the task's state.
 """
@@ -31,6 +32,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,9 @@ LOG_TAIL_LINES = 40
 STORE_ERROR_REPEAT = 60.0    # seconds before a runner repeats the same store error
 THREAD_VARS = ("RNNLAB_TF_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
                "OMP_NUM_THREADS")
+SPARE_ENV = "RNNLAB_SPARE_WORKER"
+SPARE_AFTER = 10.0   # seconds after a worker starts before the next spare loads (it would slow
+                     # that worker's first steps, on a machine with two cores)
 
 
 # -- submitting ---------------------------------------------------------------------------------
@@ -91,6 +96,9 @@ def submit(store: Store, run_cfg: RunConfig, *, check_data: bool = True) -> str:
     run_id = store.create_run(run_cfg.to_dict(), data_sha256=sha, name=run_cfg.name,
                               epochs_total=run_cfg.train.epochs)
     store.add_event(run_id, "queued", "Queued.")
+    for runner in list(_TICKING):  # a runner of this process takes it now, not at its next tick
+        if runner.store.home.resolve() == store.home.resolve():
+            runner.wake()
     return run_id
 
 
@@ -188,18 +196,42 @@ class Executor(ABC):
     def kill(self, run: RunRecord) -> None:
         """Stop a hung worker for good, if it can be identified safely."""
 
+    def warm(self, store: Store, threads: int | None = None) -> None:
+        """Get ready for the next start (the runner calls it every tick); nothing by default."""
+
     def close(self) -> None:
         """Let go of resources; running workers are left to finish."""
 
 
+def spare_wanted() -> bool:
+    """RNNLAB_SPARE_WORKER: keep a spare worker ready (default), or not ("0")."""
+    return os.environ.get(SPARE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+@dataclass
+class _Spare:
+    proc: subprocess.Popen
+    home: Path
+    threads: int | None
+
+
 class LocalProcessExecutor(Executor):
-    """Each run in a fresh interpreter: `python -m rnnlab.worker RUN_ID --home HOME`."""
+    """Each run in its own interpreter: `python -m rnnlab.worker RUN_ID --home HOME`.
+
+    With `spare` (RNNLAB_SPARE_WORKER, on by default) one more interpreter waits with Keras
+    loaded (`python -m rnnlab.worker --standby`), and the next run goes to it: its first loss
+    comes a second or two sooner. A new spare loads SPARE_AFTER seconds after a start, not
+    while the worker just started compiles its first steps.
+    """
 
     name = "process"
 
-    def __init__(self, python: str | None = None):
+    def __init__(self, python: str | None = None, *, spare: bool | None = None):
         self.python = python or sys.executable
+        self.spare = spare_wanted() if spare is None else spare
         self._children: dict[str, tuple[subprocess.Popen, Path]] = {}
+        self._spare: _Spare | None = None
+        self._last_start = -SPARE_AFTER
         self._lock = threading.Lock()
 
     def command(self, store: Store, run_id: str, *, resume: bool) -> list[str]:
@@ -208,19 +240,74 @@ class LocalProcessExecutor(Executor):
         return cmd + (["--resume"] if resume else [])
 
     def start(self, store: Store, run_id: str, *, resume: bool, threads: int | None = None) -> int:
-        """Spawn the worker in its own session (it outlives us), output appended to log.txt."""
+        """Hand the run to the spare worker, or spawn one in its own session (it outlives us);
+        its output goes to the run's log.txt."""
+        log_path = store.artefact(run_id, "log.txt")
+        child = self._hand_to_spare(store, run_id, resume=resume, threads=threads, log=log_path)
+        if child is None:
+            with open(log_path, "ab") as log:
+                child = subprocess.Popen(self.command(store, run_id, resume=resume), stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env=self._env(threads), start_new_session=True,
+                                         close_fds=True)
+        with self._lock:
+            self._children[run_id] = (child, log_path)
+            self._last_start = time.monotonic()
+        return child.pid
+
+    def _env(self, threads: int | None) -> dict[str, str]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if threads:  # workers side by side each get their share of cores, unless the user chose
             for var in THREAD_VARS:
                 env.setdefault(var, str(threads))
-        log_path = store.artefact(run_id, "log.txt")
-        with open(log_path, "ab") as log:
-            child = subprocess.Popen(self.command(store, run_id, resume=resume), stdout=log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                     start_new_session=True, close_fds=True)
+        return env
+
+    def warm(self, store: Store, threads: int | None = None) -> None:
+        """Keep one spare worker loading or waiting, unless a worker started moments ago."""
+        if not self.spare:
+            return
+        home = store.home.resolve()
         with self._lock:
-            self._children[run_id] = (child, log_path)
-        return child.pid
+            spare = self._spare
+            if spare and spare.proc.poll() is None and (spare.home, spare.threads) == (home, threads):
+                return
+            if time.monotonic() - self._last_start < SPARE_AFTER:
+                return
+            self._spare = None
+        if spare is not None:
+            _drop(spare.proc)
+        proc = subprocess.Popen([self.python, "-m", "rnnlab.worker", "--standby", "--home", str(home)],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=self._env(threads),
+                                start_new_session=True, close_fds=True)
+        with self._lock:
+            self._spare = _Spare(proc, home, threads)
+
+    def _hand_to_spare(self, store: Store, run_id: str, *, resume: bool, threads: int | None,
+                       log: Path) -> subprocess.Popen | None:
+        """The spare worker, now running the run; None when there is no fitting spare."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is None:
+            return None
+        if spare.proc.poll() is not None or (spare.home, spare.threads) != (store.home.resolve(), threads):
+            _drop(spare.proc)
+            return None
+        job = {"run_id": run_id, "resume": resume, "log": str(log)}
+        try:
+            spare.proc.stdin.write((json.dumps(job) + "\n").encode())
+            spare.proc.stdin.close()
+        except OSError:  # it died just now
+            _drop(spare.proc)
+            return None
+        return spare.proc
+
+    def close(self) -> None:
+        """Stop the spare worker; running workers are left to finish."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            _drop(spare.proc)
 
     def reap(self) -> list[WorkerEnd]:
         """Wait for finished children so that none lingers as a zombie."""
@@ -239,7 +326,10 @@ class LocalProcessExecutor(Executor):
 
     def kill(self, run: RunRecord) -> None:
         """SIGKILL the worker's process group, only if the pid is verifiably this run's worker."""
-        if run.pid and run.pid != os.getpid() and _is_worker_of(run.pid, run.id):
+        with self._lock:
+            child = self._children.get(run.id, (None,))[0]
+        ours = child is not None and child.pid == run.pid and child.poll() is None
+        if run.pid and run.pid != os.getpid() and (ours or _is_worker_of(run.pid, run.id)):
             try:
                 os.killpg(run.pid, signal.SIGKILL)
             except OSError:
@@ -308,6 +398,7 @@ class Runner:
         self._tick_lock = threading.RLock()
         self._ticked = threading.Condition()
         self._stopping = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_store_error, self._said_at = "", 0.0
 
@@ -355,6 +446,7 @@ class Runner:
             for run in self.store.list_runs((RunStatus.RUNNING,)):
                 self._watch(run)
             started = self._fill()
+            self.executor.warm(self.store, self.threads_per_worker)
         with self._ticked:
             self._ticked.notify_all()
         return started
@@ -445,12 +537,18 @@ class Runner:
             self._stopping.clear()
             self._thread = threading.Thread(target=self._loop, name="rnnlab-runner", daemon=True)
             self._thread.start()
+            _TICKING.add(self)
         return self
+
+    def wake(self) -> None:
+        """Tick now rather than at the next `tick_seconds` (a run was just queued)."""
+        self._wake.set()
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
             self._safe_tick()
-            self._stopping.wait(self.tick_seconds)
+            self._wake.wait(self.tick_seconds)
+            self._wake.clear()
 
     def _safe_tick(self) -> list[str]:
         """tick(), but a store that cannot be written (a full disk) is said once, then retried.
@@ -491,6 +589,8 @@ class Runner:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop ticking and give up the lock; workers already running go on."""
         self._stopping.set()
+        self._wake.set()
+        _TICKING.discard(self)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
@@ -524,6 +624,7 @@ class Runner:
                 self._ticked.wait(min(left, self.tick_seconds))
 
 
+_TICKING: "weakref.WeakSet[Runner]" = weakref.WeakSet()   # runners ticking in this process
 _RUNNERS: dict[Path, Runner] = {}
 _RUNNERS_LOCK = threading.Lock()
 
@@ -558,14 +659,41 @@ def pid_alive(pid: int) -> bool:
 
 
 def _is_worker_of(pid: int, run_id: str) -> bool | None:
-    """Whether the process is `rnnlab.worker` for run_id; None when it cannot be told."""
+    """Whether the process is `rnnlab.worker` for run_id; None when it cannot be told.
+
+    A spare worker's command line names no run: it names itself after the run it took
+    (`worker.name_process`).
+    """
     if pid == os.getpid():
         return None
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"rnnlab.worker" not in argv:
+            return False
+        if run_id.encode() in argv:
+            return True
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return None if not Path("/proc/self").exists() else False
-    return b"rnnlab.worker" in argv and run_id.encode() in argv
+    from rnnlab.worker import COMM_CHARS
+
+    return b"--standby" in argv and comm == run_id[-COMM_CHARS:]
+
+
+def _drop(proc: subprocess.Popen) -> None:
+    """End a spare worker that has no run (end of input, then a signal) and reap it."""
+    try:
+        if proc.stdin is not None and not proc.stdin.closed:
+            proc.stdin.close()
+    except OSError:
+        pass
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:

@@ -1,5 +1,8 @@
 """One run, start to finish: `python -m rnnlab.worker RUN_ID [--home DIR] [--resume]`.
 
+`--standby` starts a spare worker instead: it loads Keras, then waits for the run the job
+runner sends it on stdin (`standby`).
+
 `execute` is the single catch-all of a run. It reads the run's config from the store, prepares
 the data, trains (`train.train_run`), evaluates the validation and test parts against the
 baselines, writes the artefacts (config.json, predictions.csv, forecast.csv; the model and
@@ -20,6 +23,7 @@ tell a live worker from a dead one. TensorFlow is imported inside functions only
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -322,22 +326,92 @@ COMPILE_CACHE = "compile-cache"   # in the store's folder: JAX's compiled steps,
 def main(argv: list[str] | None = None) -> int:
     """Entry point of a worker process; exit 0 unless the run failed."""
     parser = argparse.ArgumentParser(prog="python -m rnnlab.worker", description=__doc__.split("\n")[0])
-    parser.add_argument("run_id")
+    parser.add_argument("run_id", nargs="?")
     parser.add_argument("--home", default=None, help="the run store's folder (default RNNLAB_HOME)")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    parser.add_argument("--standby", action="store_true",
+                        help="load Keras first, then wait for one run on stdin (the job runner's "
+                             "spare worker)")
     args = parser.parse_args(argv)
+    if args.standby == bool(args.run_id):
+        parser.error("give either a run id or --standby")
     try:
         store = Store(args.home)
         backend.cache_compiled(store.home / COMPILE_CACHE)
-        status = execute(store, args.run_id, resume=args.resume)
+        if args.standby:
+            return standby(store)
+        return _run(store, args.run_id, resume=args.resume)
     except RnnlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _run(store: Store, run_id: str, *, resume: bool) -> int:
+    status = execute(store, run_id, resume=resume)
     try:
-        print(f"run {args.run_id}: {status.value}", flush=True)
+        print(f"run {run_id}: {status.value}", flush=True)
     except (OSError, ValueError):  # stdout is the run's log.txt, maybe on a full disk
         pass
     return 1 if status == RunStatus.FAILED else 0
+
+
+def standby(store: Store) -> int:
+    """A spare worker: load Keras and the engine now, then run the one run the job runner sends.
+
+    Importing Keras is a second or more of every run's wait for its first loss; a spare pays it
+    before the run is submitted. The runner writes one JSON line to stdin, {"run_id", "resume",
+    "log"}; end of input (the runner stopped, or dropped the spare) ends the process quietly.
+    A warm-up that fails is reported in the run's log, and the run goes on as a fresh worker
+    would (where the same failure then ends the run with its message).
+    """
+    warm_error = ""
+    try:
+        warm_up()
+    except Exception:
+        warm_error = traceback.format_exc()
+    line = sys.stdin.buffer.readline()
+    if not line.strip():
+        return 0
+    job = json.loads(line)
+    _output_to(job["log"])
+    name_process(job["run_id"])
+    if warm_error:
+        _say(f"The spare worker could not load everything in advance:\n{warm_error}")
+    return _run(store, job["run_id"], resume=bool(job.get("resume")))
+
+
+def warm_up() -> None:
+    """Import what every run needs (Keras on its backend, the engine) before a run arrives."""
+    backend.use()
+    name = backend.active()
+    for module in ("data", "evaluate", "gradients", "model", "train"):
+        importlib.import_module(f"rnnlab.{module}")
+    if name == "jax":
+        import jax.numpy as jnp
+
+        jnp.zeros(1).block_until_ready()  # starts the CPU client
+
+
+def _output_to(path: str) -> None:
+    """Point this process's stdout and stderr (Python's and the C libraries') at a log file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+COMM_CHARS = 15   # Linux keeps the first 15 bytes of a process name
+
+
+def name_process(run_id: str) -> None:
+    """Name the process after its run (the run id's last COMM_CHARS characters), so that a
+    spare's command line, which names no run, can still be matched to its run."""
+    try:
+        Path("/proc/self/comm").write_text(run_id[-COMM_CHARS:])
+    except OSError:  # no /proc (macOS): the runner then cannot tell, and leaves it alone
+        pass
 
 
 if __name__ == "__main__":

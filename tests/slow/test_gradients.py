@@ -88,6 +88,10 @@ def test_mean_and_max_over_several_steps():
         values = [b[name] for b in per_batch]
         assert reading.tensor_norms[name][0] == pytest.approx(np.mean(values), rel=1e-3)
         assert reading.tensor_norms[name][1] == pytest.approx(max(values), rel=1e-3)
+    # the meter's result (read out after the epoch, in numpy) is the mean of the step norms
+    assert float(meter.result()) == pytest.approx(np.mean(reading.step_norms), rel=1e-6)
+    globals_ = [np.sqrt(sum(v ** 2 for v in b.values())) for b in per_batch]
+    assert float(meter.result()) == pytest.approx(np.mean(globals_), rel=1e-3)
 
 
 def test_clipnorm_caps_the_update_but_the_record_is_before_clipping():

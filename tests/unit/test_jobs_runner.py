@@ -426,3 +426,29 @@ def test_a_store_that_cannot_be_written_is_said_once_and_retried(store, fake, ca
     assert "the run store can be written again" in err
     assert fake.started == [(run_id, False)]
     runner.stop()
+
+
+def test_a_submitted_run_starts_at_once_not_at_the_next_tick(store, fake):
+    runner = Runner(store, concurrency=1, executor=fake, tick_seconds=3600).start()
+    try:
+        deadline = time.monotonic() + 30
+        while not runner.active and time.monotonic() < deadline:  # its first tick has run
+            time.sleep(0.01)
+        assert runner.active
+        run_id = _queue(store)[0]
+        deadline = time.monotonic() + 30
+        while not fake.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [rid for rid, _ in fake.started] == [run_id]
+    finally:
+        runner.stop()
+
+
+def test_the_worker_takes_a_run_id_or_standby_not_both(capsys):
+    from rnnlab import worker
+
+    for argv in ([], ["--standby", "r20260101-000000-abcdef"]):
+        with pytest.raises(SystemExit) as exc:
+            worker.main(argv)
+        assert exc.value.code == 2
+        assert "either a run id or --standby" in capsys.readouterr().err
