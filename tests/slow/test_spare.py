@@ -93,3 +93,28 @@ def test_no_spare_when_turned_off(store, monkeypatch):
     executor = jobs.LocalProcessExecutor()
     executor.warm(store, threads=1)
     assert executor._spare is None
+
+
+def test_a_run_on_the_spare_learns_exactly_as_on_a_fresh_worker(tmp_path):
+    from rnnlab.store import Store
+
+    losses = {}
+    for spare in (True, False):
+        store = Store(tmp_path / f"spare-{spare}")
+        executor = jobs.LocalProcessExecutor(spare=spare)
+        runner = jobs.Runner(store, concurrency=1, executor=executor, tick_seconds=0.1).start()
+        try:
+            if spare:
+                wait_for(lambda: executor._spare, 30, "a spare worker")
+                pid = executor._spare.proc.pid
+            run_id = jobs.submit(store, tiny(3))
+            assert runner.wait_idle(WAIT)
+        finally:
+            runner.stop()
+        run = store.get_run(run_id)
+        assert run.status == RunStatus.DONE, _log(store, run_id)
+        assert (run.pid == pid) is spare
+        losses[spare] = [(row["train_loss"], row["val_loss"], row["grad_norm_mean"])
+                         for row in store.epochs(run_id)]
+    assert len(losses[True]) == 3
+    assert losses[True] == losses[False]
