@@ -42,10 +42,26 @@ def chart(page, name: str):
     return page.locator(f"{key(name)} .js-plotly-plot")
 
 
+def slide_to(page, name: str, value: str, most: int = 200) -> None:
+    """Move the slider with key `name` to `value` with the arrow keys, as a keyboard user would.
+
+    Each press may start a rerun that draws the slider anew (and takes the focus away), so the
+    value is read back and the slider focused again before every press.
+    """
+    slider = page.locator(f"{key(name)} input[type=range]")
+    for _ in range(most):
+        now = slider.input_value()
+        if float(now) == float(value):
+            return
+        slider.focus()
+        slider.press("ArrowRight" if float(now) < float(value) else "ArrowLeft")
+    raise AssertionError(f"the slider {name} did not reach {value} in {most} key presses")
+
+
 def test_a_lesson_link_opens_the_lesson_and_the_calculator(server, page, artifacts):
     page.goto(f"{server.url}/?lesson=vanishing")
     expect(page.locator("h1").first).to_have_text("Learn")
-    expect(page.get_by_role("heading", name="Vanishing gradients")).to_be_visible()
+    expect(page.get_by_role("heading", name="Vanishing gradients", level=2)).to_be_visible()
     expect(button(page, "learn_run_vanishing")).to_have_text(
         re.compile("Run this lesson"))
     expect(page).to_have_url(re.compile(r"/learn\?lesson=vanishing$"))
@@ -58,10 +74,9 @@ def test_a_lesson_link_opens_the_lesson_and_the_calculator(server, page, artifac
     screenshot(page, artifacts, "learn-01-vanishing-link")
 
     page.locator(f"{key('learn_calc_activation')} label").filter(has_text="linear").click()
-    slider = page.locator(f"{key('learn_calc_w')} input[type=range]")
-    slider.focus()
-    for _ in range(12):  # 0.90 -> 1.50, one 0.05 step per key press
-        slider.press("ArrowRight")
+    slide_to(page, "learn_calc_w", "1.5")  # from 0.9, one 0.05 step per key press
+    # the sentence of the last value, so that no rerun of an earlier key press is still to come
+    expect(page.locator(key("learn_calc_text"))).to_contain_text("|w|·f′ = 1.5 × 1")
     expect(page.locator(key("learn_calc_text"))).to_contain_text("explodes")
     expect(page.locator(key("learn_calc_chart"))).to_contain_text("exploding")
     wait_settled(page)
@@ -81,7 +96,7 @@ def test_an_unknown_lesson_lists_the_valid_ones(server, page, artifacts):
 def test_the_exploding_lesson_shows_its_runs_and_the_clip_line(server, page, artifacts):
     seed(server.home, "exploding", {"no clipping": "diverged"})
     page.goto(f"{server.url}/learn?lesson=exploding")
-    expect(page.get_by_role("heading", name="Exploding gradients, and clipping")).to_be_visible()
+    expect(page.get_by_role("heading", name="Exploding gradients, and clipping", level=2)).to_be_visible()
     expect(page.get_by_text("Diverged after 3 of 3 epochs")).to_be_visible()
     for name in ("learn_time_0", "learn_time_1", "learn_steps_0", "learn_steps_1"):
         expect(chart(page, name)).to_be_attached()
@@ -94,7 +109,7 @@ def test_the_exploding_lesson_shows_its_runs_and_the_clip_line(server, page, art
 def test_the_types_lesson_in_classroom_mode(server, page, artifacts):
     seed(server.home, "types")
     page.goto(f"{server.url}/learn?lesson=types&classroom=1")
-    expect(page.get_by_role("heading", name=re.compile("RNN types"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("RNN types"), level=2)).to_be_visible()
     for name in ("learn_types_one_step", "learn_types_free", "learn_types_many"):
         expect(chart(page, name)).to_be_attached()
     expect(page.locator("[data-testid=stDataFrame]").first).to_be_visible()
@@ -127,7 +142,8 @@ def test_the_overview_shows_every_lesson(server, page, artifacts):
     expect(page.get_by_text("Vanishing gradients")).to_be_visible()
     screenshot(page, artifacts, "learn-07-overview")
     button(page, "learn_open_stock").click()
-    expect(page.get_by_role("heading", name="The classic stock model, read honestly")
+    # level 2: the lesson's title, not the overview's card (h4) still on screen while it redraws
+    expect(page.get_by_role("heading", name="The classic stock model, read honestly", level=2)
            ).to_be_visible()
     expect(chart(page, "learn_lag_corr_0")).to_be_attached()
     expect(page).to_have_url(re.compile(r"lesson=stock"))
