@@ -50,8 +50,8 @@ def one_store(submits: int = 1, *, spare: bool = True, settle: float = 0.0) -> l
         store = Store(home)
         executor = jobs.LocalProcessExecutor(spare=spare)
         runner = jobs.Runner(store, concurrency=1, executor=executor).start()
-        time.sleep(settle)
         try:
+            time.sleep(settle)
             for _ in range(submits):
                 start = time.perf_counter()
                 run_id = jobs.submit(store, CONFIG)

@@ -214,6 +214,10 @@ class _Spare:
     home: Path
     threads: int | None
 
+    def fits(self, home: Path, threads: int | None) -> bool:
+        """Alive, and made for this home and thread count."""
+        return self.proc.poll() is None and (self.home, self.threads) == (home, threads)
+
 
 class LocalProcessExecutor(Executor):
     """Each run in its own interpreter: `python -m rnnlab.worker RUN_ID --home HOME`.
@@ -269,7 +273,7 @@ class LocalProcessExecutor(Executor):
         home = store.home.resolve()
         with self._lock:
             spare = self._spare
-            if spare and spare.proc.poll() is None and (spare.home, spare.threads) == (home, threads):
+            if spare and spare.fits(home, threads):
                 return
             if time.monotonic() - self._last_start < SPARE_AFTER:
                 return
@@ -290,7 +294,7 @@ class LocalProcessExecutor(Executor):
             spare, self._spare = self._spare, None
         if spare is None:
             return None
-        if spare.proc.poll() is not None or (spare.home, spare.threads) != (store.home.resolve(), threads):
+        if not spare.fits(store.home.resolve(), threads):
             _drop(spare.proc)
             return None
         job = {"run_id": run_id, "resume": resume, "log": str(log)}
