@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from rnnlab import jobs
-from rnnlab.config import CELLS, INITIALIZERS, LOSSES, OPTIMIZERS, SCALINGS, RunConfig, preset
+from rnnlab.config import (CELLS, INITIALIZERS, LOSSES, OPTIMIZERS, SCALINGS, TRANSFORMS, RunConfig,
+                           preset)
 from rnnlab.errors import ConfigError, RnnlabError
+from rnnlab.evaluate import PREDICTORS
 from rnnlab.store import RunRecord, RunStatus, Store, format_duration
 
 EXIT_ERROR = 2          # the user's mistake (RnnlabError), as for a bad option
@@ -78,6 +80,8 @@ RUN_OPTIONS: list[tuple[str, str, str, dict]] = [
     ("--scaling", "data", "scaling", {"choices": SCALINGS, "help": "fitted on the training rows only"}),
     ("--fill", "data", "fill", {"choices": ("interpolate", "ffill", "drop"), "help": "missing values"}),
     ("--season", "data", "season", {"type": int, "help": "seasonal period in rows (seasonal naive baseline)"}),
+    ("--transform", "data", "transform", {"choices": TRANSFORMS,
+                                          "help": "what the network learns (default: chosen from the data)"}),
     ("--cell", "model", "cell", {"choices": CELLS, "help": "recurrent cell"}),
     ("--layers", "model", "n_layers", {"type": int, "help": "stacked recurrent layers"}),
     ("--units", "model", "units", {"type": _int_list, "help": "units per layer: 50, or 64,32"}),
@@ -112,14 +116,20 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="start from a preset, e.g. seed-tutorial")
     parser.add_argument("--config", help="start from a run config JSON file")
     parser.add_argument("--name", help="a name for the run")
+    parser.add_argument("--no-advice", action="store_true",
+                        help="use the engine's fixed defaults instead of settings chosen from the data")
     for flag, _, dest, kwargs in RUN_OPTIONS:
         if "type" in kwargs:
             kwargs = {"metavar": flag.lstrip("-").upper().replace("-", "_"), **kwargs}
         parser.add_argument(flag, dest=f"opt_{dest}", default=None, **kwargs)
 
 
-def build_config(args: argparse.Namespace) -> RunConfig:
-    """The RunConfig the options describe: preset or config file or defaults, then the options."""
+def build_config(args: argparse.Namespace, reasons: dict | None = None) -> RunConfig:
+    """The RunConfig the options describe: preset or config file or defaults, then the options.
+
+    A data file without a preset or config starts from settings chosen from the data
+    (`rnnlab.advise`) unless --no-advice; their reasons go into `reasons` when given.
+    """
     if args.config:
         base = RunConfig.from_json(_read_text(args.config))
     elif args.preset:
@@ -136,10 +146,35 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         value = getattr(args, f"opt_{field}")
         if value is not None:
             parts[section][field] = value
+    if args.file and not (args.config or args.preset or getattr(args, "no_advice", False)):
+        base = _advised(base, parts, reasons)
     changes: dict[str, Any] = {k: v for k, v in parts.items() if v}
     if args.name is not None:
         changes["name"] = args.name
     return jobs.absolute_sources(base.replace(**changes) if changes else base)
+
+
+def _advised(base: RunConfig, given: dict, reasons: dict | None) -> RunConfig:
+    """The base with the settings advised for the data, except those given as options."""
+    from rnnlab import advise, data
+
+    try:
+        data_cfg = base.replace(data=given["data"]).data
+        loaded = data.load(data.resolve_source(data_cfg.source), date_column=data_cfg.date_column,
+                           fill=data_cfg.fill, categorical=data_cfg.categorical)
+        settings, why = advise.advise_data(loaded, data_cfg.__dict__ | {"features": data_cfg.features})
+    except RnnlabError:
+        return base                   # the data's own problem is reported when the run is checked
+    for section, values in settings.items():
+        for name in [n for n in values if n in given[section]]:
+            del values[name]
+    if "season" in given["data"] and "transform" in settings["data"]:
+        settings["data"].pop("transform")  # a season of the user's own: advise nothing about it
+    if reasons is not None:
+        names = {"transform": ("data", "transform"), "season": ("data", "season"),
+                 "lookback": ("model", "lookback"), "epochs": ("train", "epochs")}
+        reasons.update({k: v for k, v in why.items() if names[k][1] in settings[names[k][0]]})
+    return base.replace(**settings)
 
 
 def _read_text(path: str) -> str:
@@ -155,7 +190,9 @@ def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
     from rnnlab import worker
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's info lines would bury the bar
-    cfg = build_config(args)
+    reasons: dict = {}
+    cfg = build_config(args, reasons)
+    print_advice(cfg, reasons, err)
     print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
     prepared = jobs.check(cfg)
     run_id = store.create_run(cfg.to_dict(), data_sha256=prepared.data_sha256, name=cfg.name,
@@ -172,6 +209,19 @@ def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
     return _exit_for(run, err)
 
 
+def print_advice(cfg: RunConfig, reasons: dict, err: TextIO) -> None:
+    """Say which settings were chosen from the data, and why (flags override them)."""
+    if not reasons:
+        return
+    shown = {"transform": f"transform {cfg.data.transform}", "season": f"season {cfg.data.season}",
+             "lookback": f"lookback {cfg.model.lookback}",
+             "epochs": f"up to {cfg.train.epochs} epochs, patience {cfg.train.early_stopping_patience}"}
+    print("Chosen from the data (give the option to change it; --no-advice for fixed defaults):",
+          file=err)
+    for name, why in reasons.items():
+        print(f"  {shown[name]}: {why}", file=err)
+
+
 def _exit_for(run: RunRecord, err: TextIO) -> int:
     if run.status == RunStatus.DONE:
         return 0
@@ -185,7 +235,10 @@ def _exit_for(run: RunRecord, err: TextIO) -> int:
 
 def cmd_submit(args, store: Store, out: TextIO, err: TextIO) -> int:
     """Queue a run and return; a runner (`rnnlab runner` or the dashboard) trains it."""
-    run_id = jobs.submit(store, build_config(args))
+    reasons: dict = {}
+    cfg = build_config(args, reasons)
+    print_advice(cfg, reasons, err)
+    run_id = jobs.submit(store, cfg)
     print(run_id, file=out)
     print(f"Queued. `rnnlab runner` (or the dashboard) trains it; `rnnlab list` shows progress.",
           file=err)
@@ -252,7 +305,7 @@ def cmd_list(args, store: Store, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_show(args, store: Store, out: TextIO, err: TextIO) -> int:
-    """One run: status, config, metrics, last epochs, message or error."""
+    """One run: status, config, metrics, what the coach sees, last epochs, message or error."""
     run = store.get_run(args.run)
     lines = [f"run       {run.id}" + (f"  {run.name}" if run.name else ""),
              f"status    {run.status.value}, epoch {_progress_text(run)}, elapsed "
@@ -267,11 +320,27 @@ def cmd_show(args, store: Store, out: TextIO, err: TextIO) -> int:
     if run.summary.get("metrics"):
         print("\nresult", file=out)
         print_result(run, out, header=False)
+    _print_coach(store, run.id, out)
     _print_epochs(store.epochs(run.id)[-args.epochs:], out)
     if run.traceback:
         tail = run.traceback.strip().splitlines()[-args.traceback_lines:]
         print("\ntraceback (last lines)\n" + _indent("\n".join(tail)), file=out)
     return 0
+
+
+def _print_coach(store: Store, run_id: str, out: TextIO) -> None:
+    """The coach's diagnoses with their try-this as settings; nothing when it sees none."""
+    from rnnlab import coach  # numpy and pandas: only for the commands that need them
+
+    found = coach.diagnose_run(store, run_id)
+    if not found:
+        return
+    print("\nWhat the coach sees", file=out)
+    for k, d in enumerate(found, 1):
+        lines = [f"{k}. {d.title}", d.evidence, d.advice]
+        if d.try_this:
+            lines.append(f"Try this: {d.try_label} (settings: {d.settings})")
+        print(_indent(lines[0] + "".join("\n   " + line for line in lines[1:])), file=out)
 
 
 def _print_epochs(rows: list[dict], out: TextIO) -> None:
@@ -430,8 +499,7 @@ def progress_line(run: RunRecord, loss: float | None = None) -> str:
 
 
 # -- result table --------------------------------------------------------------------------------
-BASELINE_LABELS = {"model": "model", "naive": "naive (last value)",
-                   "seasonal_naive": "seasonal naive", "mean": "mean of training"}
+BASELINE_LABELS = {**PREDICTORS, "model": "model"}
 
 
 def print_result(run: RunRecord, out: TextIO, *, header: bool = True) -> None:
@@ -451,8 +519,9 @@ def print_result(run: RunRecord, out: TextIO, *, header: bool = True) -> None:
             print(summary["message"], file=out)
         return
     print(_indent(result_table(test)), file=out)
-    if summary.get("sentence"):
-        print(summary["sentence"], file=out)
+    for line in (summary.get("headline"), summary.get("sentence")):
+        if line:
+            print(line, file=out)
     for note in summary.get("notes") or []:
         print(note, file=out)
 

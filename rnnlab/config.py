@@ -22,6 +22,15 @@ LOSSES = ("mse", "mae", "huber")
 SCALINGS = ("minmax", "standard", "none")
 FILLS = ("interpolate", "ffill", "drop")
 CATEGORICAL = ("exclude", "onehot")
+# What the network learns, in place of the target's own values (see rnnlab.transforms):
+TRANSFORMS = ("none", "difference", "seasonal_difference", "log", "relative")
+TRANSFORM_LABELS = {
+    "none": "None: the values as they are",
+    "difference": "Difference: the change from one step to the next",
+    "seasonal_difference": "Seasonal difference: the change from one season earlier",
+    "log": "Log: for positive series that grow by a percentage",
+    "relative": "Relative: the change from the last value the window saw",
+}
 
 MAX_LAYERS = 8
 MAX_UNITS = 1024
@@ -80,6 +89,7 @@ class DataConfig:
     fill: str = "interpolate"
     categorical: str = "exclude"
     season: int | None = None               # seasonal period for the seasonal-naive baseline
+    transform: str = "none"                 # what the network learns (TRANSFORMS)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "features", tuple(self.features))
@@ -97,6 +107,10 @@ class DataConfig:
         _check_choice("scaling", self.scaling, SCALINGS)
         _check_choice("fill", self.fill, FILLS)
         _check_choice("categorical", self.categorical, CATEGORICAL)
+        _check_choice("transform", self.transform, TRANSFORMS)
+        _check(self.transform != "seasonal_difference" or self.season is not None,
+               "transform 'seasonal_difference' needs a season (the number of rows in one cycle, "
+               "e.g. 12 for monthly data). Set season, or use transform 'difference'.")
         if self.season is not None:
             _check_range("season", self.season, 2, 10000, integer=True)
         _check(self.target is None or self.target not in self.features,

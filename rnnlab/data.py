@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.samples import SAMPLE_DIR, SAMPLES, Sample, resolve_source, sample_for
+from rnnlab.transforms import TargetTransform, shift_windows, step_scale
 from rnnlab.windows import check_positive_int, make_windows, window_range
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -646,7 +647,8 @@ DATE_FORMATS = (
 _SWAPPED = {"%m/%d": "%d/%m", "%d/%m": "%m/%d", "%m-%d-": "%d-%m-", "%d-%m-": "%m-%d-"}
 QUARTER = re.compile(r"^\s*(?:(\d{4})\s*[-/ ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[-/ ]?\s*(\d{4}))\s*$")
 PART_NAMES = {"year": ("year", "yr", "yyyy"), "month": ("month", "mon", "mm", "mo"),
-              "day": ("day", "dd", "dom"), "hour": ("hour", "hr", "hh")}
+              "day": ("day", "dd", "dom"), "hour": ("hour", "hr", "hh"), "quarter": ("quarter", "qtr")}
+QUARTER_PART = re.compile(r"^\s*[Qq]?\s*([1-4])(?:\.0*)?\s*$")     # a quarter column's cell: 3, 3.0, Q3
 MONTH_WORD = r"(?i)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 MONTH_NAMES = {m.lower(): i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
@@ -818,11 +820,17 @@ def _part_columns(table: pd.DataFrame) -> dict[str, str]:
 
 
 def _parts_dates(table: pd.DataFrame) -> _Dates | None:
-    """Dates assembled from year / month (/ day / hour) columns."""
+    """Dates assembled from year / month (/ day / hour) columns, or year / quarter columns."""
     parts = _part_columns(table)
-    if "year" not in parts or "month" not in parts:
+    if "year" in parts and "month" not in parts and "quarter" in parts:
+        parts = {"year": parts["year"], "quarter": parts["quarter"]}   # a day or hour column is data
+    else:
+        parts.pop("quarter", None)           # with a month, a quarter column is left as it was
+    if "year" not in parts or ("month" not in parts and "quarter" not in parts):
         return None
     pieces = {part: _part_numbers(table[col], part) for part, col in parts.items()}
+    if "quarter" in pieces:                  # the first day of the quarter, so the frequency is QS
+        pieces["month"] = (pieces.pop("quarter") - 1) * 3 + 1
     pieces.setdefault("day", pd.Series(1.0, index=table.index))
     values = pd.to_datetime(pd.DataFrame(pieces), errors="coerce")
     if values.notna().mean() < 0.9:
@@ -833,7 +841,9 @@ def _parts_dates(table: pd.DataFrame) -> _Dates | None:
 
 
 def _part_numbers(column: pd.Series, part: str) -> pd.Series:
-    """A date part as numbers; month names ('Jan', 'January') become 1..12."""
+    """A date part as numbers; month names ('Jan', 'January') become 1..12, 'Q1'..'Q4' 1..4."""
+    if part == "quarter":
+        return column.astype("str").str.extract(QUARTER_PART)[0].astype("float64")
     if part == "month" and not pd.api.types.is_numeric_dtype(column):
         text = column.astype("str").str.strip().str.lower().str[:3]
         return text.map(MONTH_NAMES).astype("float64")
@@ -1525,7 +1535,7 @@ class Prepared:
     inputs: list[str]                  # inputs[0] == target
     index: pd.Index                    # timestamps (or positions) of every row of `values`
     values: np.ndarray                 # (T, F) raw values, train + val + test
-    scaled: np.ndarray                 # (T, F) scaled with the scaler fitted on train rows only
+    scaled: np.ndarray                 # (T, F) target transformed, then scaled (fitted on train rows)
     scaler: Scaler
     n_train: int
     n_val: int
@@ -1545,10 +1555,12 @@ class Prepared:
     data_sha256: str
     test_loaded: LoadedData | None = None   # the separate test file, when there is one
     notes: list[str] = field(default_factory=list)
+    transform: TargetTransform = field(default_factory=TargetTransform)   # what the network learns
 
 
 def prepare(data_cfg, lookback: int, horizon: int) -> Prepared:
-    """Load, pick columns, split chronologically, scale on train rows only, cut windows."""
+    """Load, pick columns, split chronologically, transform the target, scale on train rows only,
+    cut windows (see `rnnlab.transforms` for the transforms and their three spaces)."""
     lookback = check_positive_int("lookback", lookback)
     horizon = check_positive_int("horizon", horizon)
     options = dict(date_column=data_cfg.date_column, fill=data_cfg.fill,
@@ -1558,19 +1570,54 @@ def prepare(data_cfg, lookback: int, horizon: int) -> Prepared:
     inputs = [target] + _choose_features(loaded, data_cfg.features, target)
     test_loaded = load(resolve_source(data_cfg.test_source), **options) if data_cfg.test_source else None
     values, index = _rows(loaded, test_loaded, inputs)               # (T, F), (T,)
-    n_train, n_val, n_test = _part_sizes(data_cfg, len(loaded.frame), len(values))
-    _check_parts(n_train, n_val, n_test, lookback, horizon, data_cfg, len(values), len(loaded.frame))
-    scaler = Scaler(data_cfg.scaling).fit(values[:n_train])
-    notes = _constant_inputs(values[:n_train], inputs)
-    scaled = scaler.transform(values)                                # (T, F)
-    parts = _split_windows(scaled, lookback, horizon, n_train, n_val)
     season = data_cfg.season
     if season is None and loaded.sample is not None:
         season = loaded.sample.season
+    transform = TargetTransform(getattr(data_cfg, "transform", "none"), data_cfg.season)
+    n_train, n_val, n_test = _part_sizes(data_cfg, len(loaded.frame), len(values))
+    _check_parts_with(transform, n_train, n_val, n_test, lookback, horizon, data_cfg, len(values),
+                      len(loaded.frame))
+    notes = _constant_inputs(values[:n_train], inputs)
+    transform.check(values[:, 0], target)
+    scaler, scaled = _scale(values, n_train, data_cfg.scaling, transform)   # (T, F)
+    parts = _split_windows(scaled, lookback, horizon, n_train, n_val, transform)
     return Prepared(loaded=loaded, target=target, inputs=inputs, index=index, values=values,
                     scaled=scaled, scaler=scaler, n_train=n_train, n_val=n_val, n_test=n_test,
                     lookback=lookback, horizon=horizon, **parts, season=season,
-                    data_sha256=_data_hash(loaded, test_loaded), test_loaded=test_loaded, notes=notes)
+                    data_sha256=_data_hash(loaded, test_loaded), test_loaded=test_loaded, notes=notes,
+                    transform=transform)
+
+
+def _scale(values: np.ndarray, n_train: int, kind: str,
+           transform: TargetTransform) -> tuple[Scaler, np.ndarray]:
+    """Transform the target, fit the scaler on the transformed training rows, scale every row.
+
+    Rows before `transform.lag` have no transformed value; they are never read by a window and
+    are set to 0. For the relative transform the target is scaled by one step's typical size.
+    """
+    series = values.copy()                                           # (T, F)
+    series[:, 0] = transform.forward(values[:, 0])
+    lag = transform.lag
+    scaler = Scaler(kind).fit(series[lag:n_train])
+    if transform.relative:
+        scaler.scale[0] = step_scale(series[:n_train, 0])
+    scaled = scaler.transform(series)                                # (T, F)
+    scaled[:lag] = 0.0
+    return scaler, scaled
+
+
+def _check_parts_with(transform: TargetTransform, n_train: int, n_val: int, n_test: int,
+                      lookback: int, horizon: int, data_cfg, n_rows: int, n_file: int) -> None:
+    """`_check_parts`, counting the rows a difference uses up as part of the lookback."""
+    try:
+        _check_parts(n_train, n_val, n_test, lookback + transform.lag, horizon, data_cfg, n_rows,
+                     n_file)
+    except DataError as exc:
+        if not transform.lag:
+            raise
+        raise DataError(f"{exc} (The {transform.kind.replace('_', ' ')} transform uses up the "
+                        f"first {transform.lag} row(s), so the lookback counts as "
+                        f"{lookback + transform.lag} here.)") from None
 
 
 def _rows(loaded: LoadedData, test: LoadedData | None, inputs: list[str]) -> tuple[np.ndarray, pd.Index]:
@@ -1725,13 +1772,21 @@ def _constant_inputs(train: np.ndarray, inputs: list[str]) -> list[str]:
 
 
 def _split_windows(scaled: np.ndarray, lookback: int, horizon: int, n_train: int,
-                   n_val: int) -> dict[str, np.ndarray]:
-    """Windows whose predicted rows lie inside each part; inputs may reach back into earlier parts."""
+                   n_val: int, transform: TargetTransform | None = None) -> dict[str, np.ndarray]:
+    """Windows whose predicted rows lie inside each part; inputs may reach back into earlier parts.
+
+    A window's inputs start at or after the transform's first defined row; with the relative
+    transform the windows are shifted copies (model space), otherwise views of `scaled`.
+    """
+    transform = transform or TargetTransform()
     bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val),
               "test": (n_train + n_val, len(scaled))}
     out = {}
     for part, (start, stop) in bounds.items():
+        start = max(start, lookback + transform.lag)
         X, y = make_windows(scaled, lookback, horizon, 0, start, stop)   # (n, L, F), (n, H)
+        if transform.relative:
+            X, y = shift_windows(X, y)
         first, count = window_range(len(scaled), lookback, horizon, start, stop)
         out[f"X_{part}"], out[f"y_{part}"] = X, y
         out[f"t_{part}"] = np.arange(first, first + count)               # (n,)

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from rnnlab import transforms
 from rnnlab.errors import ConfigError, DataError
 
 PredictFn = Callable[[np.ndarray], Any]
@@ -30,6 +31,17 @@ SPLITS = {"train": "training", "val": "validation", "test": "test"}
 TEACHER_FORCED = "one-step-ahead (teacher forced)"
 FREE_RUNNING = "free-running"
 NEAR_ZERO = 0.05  # MAPE is refused when actuals cross 0 or some |actual| < NEAR_ZERO × max |actual|
+
+# Every predictor a run is scored with, in the order tables list them: name -> label for people.
+PREDICTORS = {
+    "model": "the model",
+    "naive": "naive (last value)",
+    "seasonal_naive": "seasonal naive (one season ago)",
+    "linear_ar": "linear autoregression",
+    "anchor": "classical (exponential smoothing)",
+    "mean": "mean of training data",
+}
+BASELINES = tuple(name for name in PREDICTORS if name != "model")
 
 
 # ---------------------------------------------------------------- metrics
@@ -83,27 +95,28 @@ def _target_rows(prepared, t: np.ndarray) -> np.ndarray:
     return t[:, None] + np.arange(prepared.horizon)[None, :]  # (n, H)
 
 
-def _predict(prepared, predict_fn: PredictFn, X: np.ndarray) -> np.ndarray:
-    """Run predict_fn on scaled windows and return the target in original units."""
+def _predict(prepared, predict_fn: PredictFn, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Run predict_fn on model-space windows starting at rows t; the target in original units."""
     n, H = len(X), prepared.horizon
     scaled = np.asarray(predict_fn(X), dtype=float)
     if scaled.size != n * H:
         raise ValueError(f"predict_fn must return {n} × {H} values for {n} windows and horizon "
                          f"{H}. Received: shape {scaled.shape}")
-    original = prepared.scaler.inverse_target(scaled.reshape(n, H))  # (n, H)
-    return np.asarray(original, dtype=float).reshape(n, H)
+    return transforms.to_original(prepared, scaled.reshape(n, H), t)  # (n, H)
 
 
 # ---------------------------------------------------------------- baselines
 
 def baselines(prepared, split: str = "test") -> dict[str, np.ndarray]:
-    """Baseline forecasts (n, horizon) in original units: naive, seasonal_naive (if any), mean."""
-    _, t = _split_windows(prepared, split)
-    return _baselines(prepared, t)[0]
+    """Baseline forecasts (n, horizon) in original units: naive, seasonal_naive (if any),
+    linear_ar, mean."""
+    X, t = _split_windows(prepared, split)
+    return _baselines(prepared, X, t)[0]
 
 
-def _baselines(prepared, t: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Baseline forecasts for windows starting at rows t, and notes on any baseline skipped."""
+def _baselines(prepared, X: np.ndarray,
+               t: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Baseline forecasts for windows X starting at rows t, and notes on any baseline skipped."""
     target = np.asarray(prepared.values, dtype=float)[:, 0]  # (T,)
     H = prepared.horizon
     out = {"naive": np.repeat(target[t - 1][:, None], H, axis=1)}  # (n, H)
@@ -115,8 +128,25 @@ def _baselines(prepared, t: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str
             notes["seasonal_naive"] = note
         else:
             out["seasonal_naive"] = seasonal
+    out["linear_ar"] = transforms.to_original(prepared, linear_ar(prepared)(X), t)  # (n, H)
     out["mean"] = np.full((len(t), H), float(target[: prepared.n_train].mean()))  # (n, H)
     return out, notes
+
+
+def linear_ar(prepared) -> PredictFn:
+    """A linear autoregression on the model's own windows, transform and training rows.
+
+    Least squares of y_train (n, H) on the flattened windows X_train (n, L·F) and a constant: it
+    answers "does the network's non-linearity earn its keep?". Returns a predict_fn in model space.
+    """
+    X = np.asarray(prepared.X_train, dtype=float)                       # (n, L, F)
+    design = np.column_stack([X.reshape(len(X), -1), np.ones(len(X))])  # (n, L·F + 1)
+    coef, *_ = np.linalg.lstsq(design, np.asarray(prepared.y_train, dtype=float), rcond=None)
+
+    def predict(windows: np.ndarray) -> np.ndarray:
+        W = np.asarray(windows, dtype=float)                             # (m, L, F)
+        return np.column_stack([W.reshape(len(W), -1), np.ones(len(W))]) @ coef   # (m, H)
+    return predict
 
 
 def _seasonal_naive(target: np.ndarray, t: np.ndarray, H: int, m: int):
@@ -150,6 +180,9 @@ class Evaluation:
     metrics: dict[str, dict]                  # "model" and each baseline -> metrics()
     skill_vs_naive: float | None              # 1 − RMSE_model / RMSE_naive; None if naive is exact
     verdict: str                              # the skill in plain words
+    best_baseline: str = "naive"              # the baseline with the lowest RMSE
+    skill_vs_best: float | None = None        # 1 − RMSE_model / RMSE_best
+    headline: str = ""                        # the model vs the best baseline (named) and naive
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -177,6 +210,7 @@ class Evaluation:
         out = {k: model[k] for k in ("rmse", "mae", "mape", "r2", "n")}
         out["naive_rmse"] = self.metrics["naive"]["rmse"]
         out["skill_vs_naive"] = self.skill_vs_naive
+        out["best_baseline"], out["skill_vs_best"] = self.best_baseline, self.skill_vs_best
         out["kind"], out["split"] = self.kind, self.split
         return out
 
@@ -187,24 +221,73 @@ class Evaluation:
                 for name, v in series.items()}
 
 
-def evaluate(prepared, predict_fn: PredictFn, split: str = "test") -> Evaluation:
-    """Predict every window of a split from real inputs and compare with actuals and baselines."""
+def evaluate(prepared, predict_fn: PredictFn, split: str = "test",
+             extra_baselines: dict[str, np.ndarray] | None = None) -> Evaluation:
+    """Predict every window of a split from real inputs and compare with actuals and baselines.
+
+    extra_baselines: more forecasts (n, H) of the same windows, e.g. the classical anchor.
+    """
     X, t = _split_windows(prepared, split)
     rows = _target_rows(prepared, t)  # (n, H)
     actual = np.asarray(prepared.values, dtype=float)[rows, 0]  # (n, H)
-    predictions = _predict(prepared, predict_fn, X)  # (n, H)
-    base, notes = _baselines(prepared, t)
+    predictions = _predict(prepared, predict_fn, X, t)  # (n, H)
+    base, notes = _baselines(prepared, X, t)
+    base.update(extra_baselines or {})
     scores = {"model": metrics(actual, predictions)}
     scores.update({name: metrics(actual, values) for name, values in base.items()})
     skill, verdict = _skill(scores["model"]["rmse"], scores["naive"]["rmse"])
+    best = best_baseline(scores)
     index = prepared.index
     return Evaluation(
         split=split, kind=_kind(prepared.horizon), timestamps=index[t], rows=t,
         origins=index[t - 1], step_timestamps=np.asarray(index[rows.ravel()]).reshape(rows.shape),
         actual=actual, predictions=predictions, baselines=base, baseline_notes=notes,
-        metrics=scores, skill_vs_naive=skill, verdict=verdict,
+        metrics=scores, skill_vs_naive=skill, verdict=verdict, best_baseline=best,
+        skill_vs_best=_ratio_skill(scores, best), headline=headline(scores, best),
         notes=[scores["model"]["mape_note"]] if scores["model"]["mape_note"] else [],
     )
+
+
+def best_baseline(scores: dict[str, dict]) -> str:
+    """The baseline with the lowest RMSE (naive on ties), the one the model must beat."""
+    finite = {name: s["rmse"] for name, s in scores.items()
+              if name != "model" and s and np.isfinite(s.get("rmse", np.nan))}
+    return min(finite, key=lambda name: (finite[name], name != "naive"))
+
+
+def _ratio_skill(scores: dict[str, dict], against: str) -> float | None:
+    """1 − RMSE_model / RMSE_against, or None when undefined."""
+    model, other = scores["model"]["rmse"], scores[against]["rmse"]
+    if not np.isfinite(model) or other == 0.0:
+        return None
+    return 1.0 - model / other
+
+
+def headline(scores: dict[str, dict], best: str) -> str:
+    """The model against the best baseline, named, and against naive, in one or two sentences."""
+    skill = _ratio_skill(scores, best)
+    if skill is None:
+        return _skill(scores["model"]["rmse"], scores["naive"]["rmse"])[1]
+    label = PREDICTORS.get(best, best)
+    if round(abs(skill) * 100) == 0:
+        first = f"The model is as good as the best baseline, {label}, and no better."
+    elif skill > 0:
+        first = f"The model beats the best baseline, {label}: its error is {round(skill * 100)} % lower."
+    else:
+        first = (f"The model loses to the best baseline, {label}: its error is "
+                 f"{_times(1 - skill)} that baseline's.")
+    naive = _ratio_skill(scores, "naive")
+    if best == "naive" or naive is None:
+        return first
+    if round(naive * 100) > 0:
+        return f"{first} Compared with repeating the last value, its error is {round(naive * 100)} % lower."
+    return (f"{first} Compared with repeating the last value, its error is {_times(1 - naive)} "
+            "as large.")
+
+
+def _times(ratio: float) -> str:
+    """1.234 -> '1.23×'; 12.3 -> '12×'."""
+    return (f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.2f}".rstrip("0").rstrip(".")) + "×"
 
 
 def _kind(horizon: int) -> str:
@@ -263,12 +346,14 @@ def free_running(prepared, predict_fn: PredictFn, start_row: int, steps: int) ->
     (seed window) values, and the trajectory's note says so.
     """
     T, L = len(prepared.values), prepared.lookback
-    _check_int("start_row", start_row, L, T,
-               f"The seed window needs {L} real rows before it (lookback {L}) and must end "
-               f"inside the data ({T} rows).")
+    first = L + transforms.lag_of(prepared)
+    _check_int("start_row", start_row, first, T,
+               f"The seed window needs {first} real rows before it (lookback {L}"
+               f"{' and the transform' if first > L else ''}) and must end inside the data "
+               f"({T} rows).")
     _check_int("steps", steps, 1, 100_000, "Ask for at least one step.")
     scaled = _roll(prepared, predict_fn, start_row, steps)  # (steps,)
-    values = np.asarray(prepared.scaler.inverse_target(scaled[:, None]), dtype=float).ravel()
+    values = transforms.series_to_original(prepared, scaled[None, :], np.array([start_row]))[0]
     rows = np.arange(start_row, start_row + steps)  # (steps,)
     target = np.asarray(prepared.values, dtype=float)[:, 0]  # (T,)
     actual = np.where(rows < T, target[np.minimum(rows, T - 1)], np.nan)  # (steps,)
@@ -289,7 +374,8 @@ def _roll(prepared, predict_fn: PredictFn, start_row: int, steps: int) -> np.nda
     held = seed[-1, 1:]  # (F − 1,) other inputs, held at their last known values
     window, out = seed.copy(), []
     while len(out) < steps:
-        y = np.asarray(predict_fn(window[None]), dtype=float).reshape(-1)[:H]  # (H,)
+        inputs, offset = transforms.to_model(prepared, window[None])  # (1, L, F), (1, 1)
+        y = np.asarray(predict_fn(inputs), dtype=float).reshape(-1)[:H] + offset[0, 0]  # (H,)
         k = min(H, steps - len(out))
         new = np.column_stack([y[:k], np.tile(held, (k, 1))])  # (k, F)
         window = np.concatenate([window, new])[-L:]  # (L, F)

@@ -18,6 +18,7 @@ Keras (on JAX or TensorFlow, see `rnnlab.backend`) is imported inside functions 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -116,6 +117,8 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool) -> T
     configure_threads()
     keras.utils.set_random_seed(tcfg.seed)
     x, y, val = _arrays(prepared)                # x (n, L, F), y (n, H)
+    if tcfg.batch_size > len(x):                 # a batch never exceeds the windows (notes say so)
+        tcfg = dataclasses.replace(tcfg, batch_size=len(x))
     plan = execution_plan(run_cfg, len(x), x.shape[2], backend_name)
     steps = plan.steps_per_epoch
     model = build_model(mcfg, tcfg, x.shape[2], jit_compile=plan.jit_compile,

@@ -29,9 +29,14 @@ import streamlit as st
 from rnnlab import config as cfgmod
 from rnnlab import figures, jobs, lessons, model_info, samples
 from rnnlab.errors import ConfigError, RnnlabError
+from rnnlab.evaluate import PREDICTORS
 from rnnlab.store import RunRecord, RunStatus, Store, default_home, format_duration
 
 CONFIG_KEY = "run_config"
+ADVISED_KEY = "_advised_for"     # the data the current settings were advised for (or set by hand)
+ADVICE_KEY = "_advice"           # {"settings": partial config, "reasons": {name: sentence}}
+ADVISED_WIDGETS = ("data_transform", "data_season", "model_lookback", "train_epochs",
+                   "train_patience")
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 FINISHED = (RunStatus.DONE, RunStatus.DIVERGED, RunStatus.FAILED, RunStatus.CANCELLED,
             RunStatus.INTERRUPTED)
@@ -156,9 +161,41 @@ def set_config(run_cfg: cfgmod.RunConfig | dict) -> None:
     """Replace the whole config (a preset, a run's config); the settings widgets re-read it."""
     raw = run_cfg.to_dict() if isinstance(run_cfg, cfgmod.RunConfig) else dict(run_cfg)
     st.session_state[CONFIG_KEY] = json.loads(json.dumps(raw))  # a deep, JSON-plain copy
+    st.session_state[ADVISED_KEY] = advice_key(raw.get("data", {}))  # its own settings stay
+    st.session_state.pop(ADVICE_KEY, None)
     prefixes = ("data_", "model_", "train_")
     for key in [k for k in st.session_state if str(k).startswith(prefixes)]:
         del st.session_state[key]
+
+
+def advice_key(data: dict) -> str:
+    """What advice depends on: the data, the target and the date column."""
+    return json.dumps([data.get(k) for k in ("source", "target", "date_column", "test_source")])
+
+
+def apply_advice(settings: dict, reasons: dict) -> None:
+    """Put advised settings into the config and reset their widgets; keep the reasons."""
+    raw = config_dict()
+    for section, values in settings.items():
+        raw[section].update(values)
+    st.session_state[ADVICE_KEY] = {"settings": json.loads(json.dumps(settings)),
+                                    "reasons": dict(reasons)}
+    st.session_state[ADVISED_KEY] = advice_key(raw["data"])
+    for key in ADVISED_WIDGETS:
+        st.session_state.pop(key, None)
+
+
+def advice_caption(container, section: str, name: str, reason_key: str) -> None:
+    """Under a control: why its advised value was chosen, or what was advised if it changed."""
+    advice = st.session_state.get(ADVICE_KEY)
+    if not advice or reason_key not in advice["reasons"]:
+        return
+    advised = advice["settings"].get(section, {}).get(name)
+    if get_value(section, name) == advised:
+        container.caption(f":material/auto_awesome: {md(advice['reasons'][reason_key])}")
+    else:
+        shown = "none" if advised is None else advised
+        container.caption(f":material/auto_awesome: Suggested for this data: {md(shown)}.")
 
 
 def set_value(section: str, name: str, value: Any) -> None:
@@ -488,8 +525,7 @@ def skill_sentence(summary: dict) -> str | None:
 
 
 METRIC_COLUMNS = {"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "r2": "R²"}
-PREDICTOR_LABELS = {"model": "the model", "naive": "naive (last value)",
-                    "seasonal_naive": "seasonal naive", "mean": "mean of training data"}
+PREDICTOR_LABELS = PREDICTORS
 
 
 def metrics_table(split_metrics: dict) -> pd.DataFrame:

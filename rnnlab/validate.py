@@ -2,8 +2,8 @@
 
 `RunConfig` already refuses settings that are wrong on their own (horizon 0, dropout 1.0, a
 learning rate of 0, 100,000 epochs). What is left depends on the data: whether the lookback fits
-the training part, whether a batch is larger than the training windows, whether the windows fit
-in memory. `check_run_feasible` prepares the data once (no TensorFlow) and checks those, raising
+the training part and whether the windows fit in memory. A batch larger than the training
+windows is not refused: the run trains on batches of all its windows and its notes say so. `check_run_feasible` prepares the data once (no TensorFlow) and checks those, raising
 an `RnnlabError` that says what is wrong and what to change.
 """
 
@@ -22,12 +22,11 @@ def check_run_feasible(run_cfg: RunConfig) -> Prepared:
     """Prepare the run's data and check the settings against it; the Prepared data if they fit.
 
     Raises DataError when the data cannot be used or is too short for the lookback and horizon,
-    and ConfigError when the batch size or the memory of the windows does not fit the data.
+    and ConfigError when the memory of the windows does not fit the data.
     """
     if not isinstance(run_cfg, RunConfig):
         raise ConfigError(f"A run needs a RunConfig. Received: {type(run_cfg).__name__}")
     prepared = prepare(run_cfg.data, run_cfg.model.lookback, run_cfg.model.horizon)
-    check_batch_size(run_cfg, len(prepared.X_train))
     check_window_memory(run_cfg, prepared)
     return prepared
 
@@ -38,15 +37,19 @@ def suggest_batch_size(n_windows: int) -> int:
     return 1 << (limit.bit_length() - 1)
 
 
-def check_batch_size(run_cfg: RunConfig, n_windows: int) -> None:
-    """ConfigError when the batch is larger than the training windows (echo state networks exempt)."""
+def effective_batch_size(run_cfg: RunConfig, n_windows: int) -> int:
+    """The batch size a run trains with: the configured one, capped to the training windows."""
+    return max(1, min(run_cfg.train.batch_size, n_windows))
+
+
+def batch_note(run_cfg: RunConfig, n_windows: int) -> str | None:
+    """A note for the run when its batch is larger than the training windows (ESN: never)."""
     batch = run_cfg.train.batch_size
     if run_cfg.model.cell == "esn" or batch <= n_windows:
-        return                       # an echo state network fits all windows at once
-    raise ConfigError(f"batch_size {batch:,} is larger than the number of training windows "
-                      f"({n_windows:,}), so every epoch would be a single, smaller batch. Use a "
-                      f"batch size of at most {n_windows:,}; {suggest_batch_size(n_windows)} is a "
-                      f"good start. Received: batch_size={batch}")
+        return None                  # an echo state network fits all windows at once
+    return (f"The batch size {batch:,} is larger than the {n_windows:,} training windows, so it "
+            f"trains on batches of {n_windows:,} (every window, once per epoch). A smaller batch, "
+            f"such as {suggest_batch_size(n_windows)}, usually learns more per epoch.")
 
 
 def window_bytes(prepared: Prepared) -> int:

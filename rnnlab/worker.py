@@ -42,7 +42,7 @@ FORECAST_STEPS = 30          # steps forecast past the end of the data (at least
 FREE_RUNNING_MAX_STEPS = 500  # a free-running test trajectory longer than this is cut
 ONE_STEP, FREE_RUN = "one-step-ahead", "free-running"
 PREDICTION_COLUMNS = ["split", "kind", "timestamp", "step", "actual", "model", "naive",
-                      "seasonal_naive", "mean", "origin"]
+                      "seasonal_naive", "linear_ar", "anchor", "mean", "origin"]
 
 
 class Heartbeat:
@@ -122,7 +122,8 @@ def _execute(store: Store, run_id: str, *, resume: bool, prepared) -> RunStatus:
     outcome = train.train_run(store, run_id, cfg, prepared, resume=resume)
     summary = _base_summary(store, run_id, cfg, prepared, outcome)
     if outcome.status == RunStatus.DONE:
-        summary.update(_evaluate_and_write(store, run_id, cfg, prepared, outcome))
+        summary.update(_evaluate_and_write(store, run_id, cfg, prepared, outcome,
+                                           summary.get("notes", [])))
     return _finish(store, run_id, RunStatus(outcome.status), summary)
 
 
@@ -135,6 +136,11 @@ def _base_summary(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) 
                "params": _param_count(cfg, prepared)}
     if outcome.message:
         summary["message"] = outcome.message
+    from rnnlab.validate import batch_note
+
+    note = batch_note(cfg, len(prepared.X_train))
+    if note:
+        summary["notes"] = [note]
     return summary
 
 
@@ -145,25 +151,55 @@ def _param_count(cfg: RunConfig, prepared) -> int:
     return estimate_params(cfg.model, len(prepared.inputs))
 
 
-def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) -> dict:
+def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, outcome,
+                        summary_notes: list[str]) -> dict:
     """Score val and test against the baselines; write predictions.csv and forecast.csv."""
     from rnnlab import evaluate
 
     predict = _predictor(run_id, outcome)
-    results, frames = {}, []
+    results, frames, notes = {}, [], []
     for split in ("val", "test"):
         if len(getattr(prepared, f"t_{split}")) == 0:
             continue
-        ev = evaluate.evaluate(prepared, predict, split)
+        extra = _anchor(prepared, split, notes)
+        ev = evaluate.evaluate(prepared, predict, split, extra_baselines=extra)
         results[split] = ev
         frames.append(_one_step_frame(ev))
     test = results["test"]
     frames.append(_free_running_frame(prepared, predict))
     _write_csv(store.artefact(run_id, "predictions.csv"), frames)
     _write_forecast(store, run_id, prepared, predict)
+    train_target = prepared.values[:prepared.n_train, 0]
     return {"metrics": {split: ev.metrics for split, ev in results.items()},
             "skill_vs_naive": test.skill_vs_naive, "sentence": test.verdict,
-            "kind": test.kind, "baseline_notes": test.baseline_notes, "notes": test.notes}
+            "best_baseline": test.best_baseline, "skill_vs_best": test.skill_vs_best,
+            "headline": test.headline, "transform": prepared.transform.kind,
+            "season": prepared.season,
+            "train_range": {"min": float(train_target.min()), "max": float(train_target.max())},
+            "kind": test.kind, "baseline_notes": test.baseline_notes,
+            "notes": summary_notes + test.notes + notes}
+
+
+def _anchor(prepared, split: str, notes: list[str]) -> dict:
+    """The classical anchor's one-step forecasts of a split, when the optional extra is there."""
+    if prepared.horizon != 1:
+        return {}
+    try:
+        from rnnlab import classical
+    except ImportError:
+        return {}
+    t = getattr(prepared, f"t_{split}")
+    n_fit = prepared.n_train + (prepared.n_val if split == "test" else 0)   # rows before the split
+    try:
+        name, values = classical.anchor(prepared.values[:, 0], n_fit, t, prepared.season)
+    except ImportError:                   # statsmodels, the optional extra, is not installed
+        return {}
+    except Exception as exc:              # a classical fit that fails must not fail the run
+        notes.append(f"The classical baseline could not be fitted ({type(exc).__name__}: {exc}).")
+        return {}
+    if split == "test":
+        notes.append(f"Classical baseline: {name}, fitted on the rows before the test part.")
+    return {"anchor": values.reshape(len(t), 1)}
 
 
 def _predictor(run_id: str, outcome):

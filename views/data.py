@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
 import streamlit as st
 
+from rnnlab import advise
 from rnnlab import config as cfgmod
 from rnnlab import data as data_mod
 from rnnlab import figures, samples, ui
@@ -250,6 +252,50 @@ def preparation_ui(loaded) -> None:
         help="How many rows one cycle lasts (12 for monthly data with a yearly pattern, 7 for a "
              "weekly one). Used for the 'same time last season' baseline. 0 = no season.")
     data["season"] = int(value) if value and value >= 2 else None
+    ui.advice_caption(right, "data", "season", "season")
+    transform_ui(st.columns([2, 1])[0])
+
+
+def transform_ui(container) -> None:
+    """What the network learns: the values, their changes, or the change from the window's end."""
+    data = ui.config_dict()["data"]
+    options = [t for t in cfgmod.TRANSFORMS if t != "seasonal_difference" or data.get("season")]
+    current = data.get("transform", "none")
+    ui.seed("data_transform", current if current in options else "none")
+    if st.session_state["data_transform"] not in options:   # the season was just taken away
+        st.session_state["data_transform"] = "difference"
+    data["transform"] = container.selectbox(
+        "What the network learns", options, key="data_transform",
+        format_func=cfgmod.TRANSFORM_LABELS.get,
+        help="A network predicting the values themselves cannot go beyond the range it was "
+             "trained on, so on a rising series it falls short. Learning the change from one "
+             "step to the next (or from one season earlier) avoids that; forecasts are turned "
+             "back into your units either way. Log suits positive series that grow by a "
+             "percentage.")
+    ui.advice_caption(container, "data", "transform", "transform")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def advice_for(path: str, data_json: str) -> tuple[dict, dict]:
+    """Advised settings and their reasons for a data section (as JSON), cached."""
+    data = json.loads(data_json)
+    loaded = load(path, data.get("date_column"), data.get("fill", "interpolate"),
+                  data.get("categorical", "exclude"))
+    return advise.advise_data(loaded, data)
+
+
+def advise_ui() -> None:
+    """On a new dataset or target: fill in the advised transform, season, lookback and epochs."""
+    data = ui.config_dict()["data"]
+    if st.session_state.get(ui.ADVISED_KEY) == ui.advice_key(data):
+        return
+    path = str(samples.resolve_source(data["source"])) if data["source"] in samples.SAMPLES \
+        else data["source"]
+    try:
+        settings, reasons = advice_for(path, json.dumps(data, sort_keys=True))
+    except ui.RnnlabError:
+        return                     # the page says what is wrong with the data elsewhere
+    ui.apply_advice(settings, reasons)
 
 
 def split_ui(container) -> None:
@@ -363,6 +409,7 @@ def main() -> None:
     report_ui(loaded)
     st.subheader("What to forecast")
     columns_ui(loaded)
+    advise_ui()
     st.subheader("Preparation")
     ui.classroom_note()
     preparation_ui(loaded)

@@ -125,6 +125,7 @@ def window_ui() -> None:
          min_value=1, max_value=cfgmod.MAX_LOOKBACK, step=1,
          help="How many past steps the network reads to make one forecast. This is also how "
               "far the network is unrolled, so how far gradients must travel back in time.")
+    ui.advice_caption(c1, "model", "lookback", "lookback")
     bind(c2.number_input, "model_horizon", "model", "horizon", "Horizon (steps)",
          min_value=1, max_value=cfgmod.MAX_HORIZON, step=1,
          help="How many future steps to predict at once. 1 = the next value (many-to-one); "
@@ -189,6 +190,7 @@ def training_ui() -> None:
          "Early stopping patience", min_value=0, max_value=cfgmod.MAX_EPOCHS, step=1,
          help="Stop when the validation loss has not improved for this many epochs, and keep "
               "the best weights. 0 = train all epochs.")
+    ui.advice_caption(c1, "train", "early_stopping_patience", "epochs")
     clip_ui(c2, "clipnorm", "Clip gradient norm", 1.0,
             "Rescale the whole gradient when its length exceeds the threshold: the standard "
             "cure for exploding gradients.")

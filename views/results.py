@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from rnnlab import codegen, figures, ui
+from rnnlab import codegen, coach, figures, ui
 from rnnlab import config as cfgmod
 from rnnlab.store import LOSS_COLUMNS, RunRecord, RunStatus
 
@@ -46,11 +46,15 @@ def verdict_ui(run: RunRecord) -> None:
     test = run.summary.get("metrics", {}).get("test")
     if not test:
         return
+    headline = run.summary.get("headline")
     sentence = ui.skill_sentence(run.summary)
-    if sentence:
-        st.markdown(f"#### {sentence}")
-    st.caption("Naive = “the next value equals the last one”. Skill vs naive = 1 − RMSE of the "
-               "predictor ÷ RMSE of naive: above 0 beats naive, below 0 is worse.")
+    if headline or sentence:
+        st.markdown(f"#### {ui.md(headline or sentence)}")
+    st.caption("The baselines are simple forecasts any model must beat: naive (the next value "
+               "equals the last one), the same time one season earlier, a straight-line formula "
+               "on the same window (linear autoregression) and, where installed, exponential "
+               "smoothing. Skill vs naive = 1 − RMSE of the predictor ÷ RMSE of naive: above 0 "
+               "beats naive, below 0 is worse.")
     metrics_table_ui(test, "results_metrics")
     notes = [*(run.summary.get("notes") or []),
              *(run.summary.get("baseline_notes") or {}).values()]
@@ -60,6 +64,34 @@ def verdict_ui(run: RunRecord) -> None:
     if val:
         with st.expander("The same scores on the validation part"):
             metrics_table_ui(val, "results_metrics_val")
+
+
+def coach_ui(run: RunRecord) -> None:
+    """What went wrong and what to try, each with a button that fills in the settings."""
+    diagnoses = coach.diagnose_run(ui.store(), run.id)
+    if not diagnoses:
+        return
+    st.subheader("What the coach sees")
+    for i, found in enumerate(diagnoses):
+        with st.container(border=True):
+            st.markdown(f"**{ui.md(found.title)}**  \n{ui.md(found.evidence)}  \n"
+                        f"{ui.md(found.advice)}")
+            if found.try_this:
+                st.button(f"Try this: {found.try_label}", key=f"results_try_{found.code}",
+                          on_click=try_this, args=(run.id, run.config, i),
+                          help=f"Fills in this run's settings with {found.settings}; then press "
+                               "Train on the Train page.")
+    if st.session_state.pop("_tried_from", None) == run.id:
+        st.success(f"Settings filled in ({st.session_state.pop('_tried', '')}). Train them on "
+                   "the Train page.", icon=":material/auto_fix_high:")
+        ui.page_link("train", "Go to Train", icon=":material/arrow_forward:")
+
+
+def try_this(run_id: str, run_config: dict, index: int) -> None:
+    """Button callback: the run's settings with the coach's change, as the current settings."""
+    found = coach.diagnose_run(ui.store(), run_id)[index]
+    ui.set_config(coach.apply(run_config, found))
+    st.session_state["_tried_from"], st.session_state["_tried"] = run_id, found.settings
 
 
 def metrics_table_ui(split_metrics: dict, key: str) -> None:
@@ -149,7 +181,7 @@ def script_text(run: RunRecord) -> str | None:
 def downloads_ui(run: RunRecord) -> None:
     """The model, the predictions, the script and the config, as files."""
     st.subheader("Downloads")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     # The files are read when a button is clicked, not on every run of the page.
     model = ui.artefact_reader(run.id, "model.keras")
     c1.download_button("Model (.keras)", model or b"", file_name=f"{run.id}.keras",
@@ -168,6 +200,11 @@ def downloads_ui(run: RunRecord) -> None:
                        mime="text/x-python", key="results_dl_script", disabled=script is None,
                        on_click="ignore",
                        help="A plain Python script that rebuilds and retrains this run.")
+    forecast = ui.artefact_reader(run.id, "forecast.csv")
+    c5.download_button("Forecast (.csv)", forecast or b"", file_name=f"{run.id}-forecast.csv",
+                       mime="text/csv", key="results_dl_forecast", disabled=forecast is None,
+                       on_click="ignore",
+                       help="The forecast past the end of your data, in your data's units.")
     c4.download_button("Settings (.json)", json.dumps(run.config, indent=2, sort_keys=True),
                        file_name=f"{run.id}-config.json", mime="application/json",
                        key="results_dl_config", on_click="ignore",
@@ -212,6 +249,7 @@ def main() -> None:
     pred = ui.read_csv_artefact(run.id, "predictions.csv")
     if pred is not None and not pred.empty:
         verdict_ui(run)
+        coach_ui(run)
         predictions_ui(run, pred)
         forecast_ui(run, pred)
     elif run.status == RunStatus.DONE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnlab import config as cfgmod
-from rnnlab import figures, jobs, ui
+from rnnlab import coach, figures, jobs, ui
 from rnnlab.store import LOSS_COLUMNS, RESUMABLE, RunRecord, RunStatus
 
 LIST_LIMIT = 12
@@ -183,6 +183,24 @@ def live_ui(runs: list[RunRecord]) -> None:
     ui.chart(figures.step_norm_figure(s.step_norms(run.id), clipnorm), "runs_grad_chart")
     st.caption("The size of the whole gradient at every training step: spikes mean exploding "
                "gradients; the red dashed line is the clipping threshold.")
+    coach_ui(run)
+
+
+def coach_ui(run: RunRecord) -> None:
+    """The coach's diagnoses of the watched run, live; a Try this button fills in the settings."""
+    if run.epochs_done < 3:
+        return
+    for found in coach.diagnose_run(ui.store(), run.id):
+        with st.container(border=True):
+            st.markdown(f":material/lightbulb: **{ui.md(found.title)}**  \n{ui.md(found.evidence)}"
+                        f"  \n{ui.md(found.advice)}")
+            if found.try_this and st.button(f"Try this: {found.try_label}",
+                                            key=f"runs_try_{found.code}",
+                                            help=f"Fills in {found.settings} on top of this run's "
+                                                 "settings; then press Train above."):
+                ui.set_config(coach.apply(run.config, found))
+                st.session_state["_tried"] = found.settings
+                st.rerun(scope="app")
 
 
 def live_fragment() -> None:
@@ -203,6 +221,10 @@ def main() -> None:
     st.title("Train")
     st.caption("Training happens in the background. Leave this page or reload it at any time: "
                "the runs carry on and everything shown here comes from the run store.")
+    tried = st.session_state.pop("_tried", None)
+    if tried:
+        st.success(f"The coach's settings are filled in ({tried}). Press Train to try them.",
+                   icon=":material/auto_fix_high:")
     submit_ui()
     live_fragment()
 

@@ -161,7 +161,7 @@ def test_last_value_predictor_has_skill_zero_and_equals_naive():
     assert np.allclose(ev.predictions, ev.baselines["naive"], rtol=0, atol=1e-12)
     assert ev.skill_vs_naive == pytest.approx(0.0, abs=1e-12)
     assert ev.verdict.startswith("The model's error is about the same as the naive forecast's")
-    assert set(ev.metrics) == {"model", "naive", "seasonal_naive", "mean"}
+    assert set(ev.metrics) == {"model", "naive", "seasonal_naive", "linear_ar", "mean"}
 
 
 def test_perfect_predictor_in_scaled_units_comes_back_in_original_units():
@@ -216,7 +216,7 @@ def test_to_frame_has_one_row_per_predicted_value():
     frame = ev.to_frame()
     n = len(p.t_test)
     assert list(frame.columns) == ["timestamp", "origin", "step", "actual", "model", "naive",
-                                   "seasonal_naive", "mean"]
+                                   "seasonal_naive", "linear_ar", "mean"]
     assert len(frame) == n * 2 and frame["step"].tolist()[:4] == [1, 2, 1, 2]
     assert frame["timestamp"].iloc[1] == p.index[p.t_test[0] + 1]
     assert frame["origin"].iloc[0] == p.index[p.t_test[0] - 1]

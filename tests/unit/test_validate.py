@@ -14,7 +14,7 @@ from rnnlab import validate
 from rnnlab.config import RunConfig
 from rnnlab.data import Prepared
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.validate import check_run_feasible, suggest_batch_size
+from rnnlab.validate import batch_note, check_run_feasible, effective_batch_size, suggest_batch_size
 
 
 def config_error(**parts) -> str:
@@ -96,28 +96,31 @@ def test_lookback_longer_than_the_whole_file(tmp_path):
         "less, or use a longer series.")
 
 
-def test_batch_larger_than_the_training_windows():
-    with pytest.raises(ConfigError) as err:
-        check_run_feasible(sine(batch_size=1024))
-    assert str(err.value) == (
-        "batch_size 1,024 is larger than the number of training windows (770), so every epoch would "
-        "be a single, smaller batch. Use a batch size of at most 770; 32 is a good start. "
-        "Received: batch_size=1024")
+def test_batch_larger_than_the_training_windows_is_capped_with_a_note():
+    cfg = sine(batch_size=1024)
+    prepared = check_run_feasible(cfg)
+    assert len(prepared.X_train) == 770
+    assert effective_batch_size(cfg, 770) == 770
+    assert batch_note(cfg, 770) == (
+        "The batch size 1,024 is larger than the 770 training windows, so it trains on batches of "
+        "770 (every window, once per epoch). A smaller batch, such as 32, usually learns more per "
+        "epoch.")
 
 
 def test_batch_suggestion_fits_a_short_series(tmp_path):
     cfg = RunConfig().replace(data={"source": short_series(tmp_path, 30)}, model={"lookback": 5},
                               train={"batch_size": 64})
-    with pytest.raises(ConfigError) as err:
-        check_run_feasible(cfg)
-    assert "larger than the number of training windows (19)" in str(err.value)
-    assert "Use a batch size of at most 19; 16 is a good start." in str(err.value)
-    ok = cfg.replace(train={"batch_size": 16})
-    assert len(check_run_feasible(ok).X_train) == 19
+    assert len(check_run_feasible(cfg).X_train) == 19
+    assert "larger than the 19 training windows" in batch_note(cfg, 19)
+    assert "such as 16," in batch_note(cfg, 19)
+    assert batch_note(cfg.replace(train={"batch_size": 16}), 19) is None
+    assert effective_batch_size(cfg.replace(train={"batch_size": 16}), 19) == 16
 
 
 def test_batch_equal_to_the_windows_is_fine_and_esn_ignores_the_batch():
     assert len(check_run_feasible(sine(batch_size=770)).X_train) == 770
+    assert batch_note(sine(batch_size=770), 770) is None
+    assert batch_note(sine(batch_size=4096, cell="esn"), 770) is None
     assert check_run_feasible(sine(batch_size=4096, cell="esn")).lookback == 30
 
 

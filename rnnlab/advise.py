@@ -1,0 +1,188 @@
+"""Defaults chosen from the data: a transform, a season, a lookback and a training budget.
+
+A new dataset gets settings by simple rules read off its training and validation rows (never
+the test rows), each with a one-line reason shown beside its control; the user can change any.
+Presets and lessons keep their own settings. The rules, and what they bought on the tuning
+series, are in bench/RESULTS.md (forecast quality):
+
+- Transform: "none" when the series stays level: no trend across the training part (the means
+  of its first and last thirds lie within STEADY_SHIFT standard deviations of each other) and
+  the validation rows stay inside the training range. A series that moves cannot be learned as
+  values (a network cannot predict above the highest value it was trained on, and on a rising
+  series the test lies exactly there): with a season it learns the seasonal difference, without
+  one the change from the window's last value ("relative"). On the tuning series plain
+  differences stopped early in a plateau more often than either (airline: 54 vs 18 and 22).
+- Season: the calendar's candidate (12 for monthly data, ...) confirmed by the training rows'
+  autocorrelation (`rnnlab.season`).
+- Lookback: one season when there is one of at most MAX_LOOKBACK rows (so the window sees the
+  same time last season), else the clearest cycle, else DEFAULT_LOOKBACK; never more than a
+  quarter of the training rows, so there are enough windows to learn from.
+- Training: up to EPOCHS epochs with early stopping after PATIENCE epochs without improvement,
+  keeping the best weights: long enough to converge, stopped before it over-fits.
+
+Numpy and pandas only: the web process calls this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnlab.config import DataConfig, RunConfig, TrainConfig
+from rnnlab.season import find_season
+
+DEFAULT_LOOKBACK = 30
+MAX_LOOKBACK = 120         # a longer unrolled window trains slowly and its gradient fades anyway
+MIN_WINDOWS_PER_LOOKBACK = 4
+STEADY_SHIFT = 1.0         # first vs last third of training, in within-third standard deviations
+OUTSIDE_SHARE = 0.05       # validation rows allowed outside the training range for "none"
+EPOCHS = 200
+PATIENCE = 20
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Settings for a new dataset, each with the reason it was chosen."""
+
+    transform: str
+    season: int | None
+    lookback: int
+    epochs: int
+    patience: int
+    reasons: dict            # setting name ("transform", "season", ...) -> one plain sentence
+
+    def settings(self) -> dict:
+        """A partial config for RunConfig.replace(**settings)."""
+        return {"data": {"transform": self.transform, "season": self.season},
+                "model": {"lookback": self.lookback},
+                "train": {"epochs": self.epochs, "early_stopping_patience": self.patience}}
+
+
+def advise(train: np.ndarray, val: np.ndarray, frequency: str | None) -> Advice:
+    """Advice from the target's training rows (n,) and validation rows (m,) and the frequency."""
+    train = _finite(train)
+    val = _finite(val)
+    found = find_season(train, frequency)
+    transform, why = choose_transform(train, val, found.period)
+    lookback, lookback_why = choose_lookback(len(train), found.period, found.cycle)
+    return Advice(transform=transform, season=found.period, lookback=lookback, epochs=EPOCHS,
+                  patience=PATIENCE, reasons={
+                      "transform": why, "season": found.reason, "lookback": lookback_why,
+                      "epochs": (f"Up to {EPOCHS} epochs, stopping once the validation error has "
+                                 f"not improved for {PATIENCE} epochs and keeping the best "
+                                 "weights: long enough to learn, stopped before it over-fits.")})
+
+
+def choose_transform(train: np.ndarray, val: np.ndarray, season: int | None) -> tuple[str, str]:
+    """'none' for a level series; else 'seasonal_difference' (with a season) or 'relative'."""
+    shift = level_shift(train)
+    outside = outside_share(train, val)
+    if shift > STEADY_SHIFT:
+        why = (f"The series moves: the last third of the training part averages {shift:.1f} "
+               "standard deviations away from the first third.")
+    elif outside > OUTSIDE_SHARE:
+        why = f"{outside:.0%} of the validation rows lie outside the training range."
+    else:
+        return "none", (
+            f"The series stays level (the first and last thirds of its training part are "
+            f"{shift:.1f} standard deviations apart) and the validation rows stay inside the "
+            "training range, so the network learns the values as they are.")
+    beyond = (" A network on the values themselves cannot forecast beyond the range it was "
+              "trained on, so it learns ")
+    if season:
+        return "seasonal_difference", (
+            f"{why}{beyond}the change from one season ({season} rows) earlier.")
+    return "relative", f"{why}{beyond}the change from the last value each window saw."
+
+
+def level_shift(train: np.ndarray) -> float:
+    """|mean(last third) − mean(first third)| in units of the thirds' pooled standard deviation."""
+    k = len(train) // 3
+    if k < 2:
+        return 0.0
+    first, last = train[:k], train[-k:]
+    spread = np.sqrt((np.var(first) + np.var(last)) / 2)
+    if spread == 0:
+        return 0.0 if first.mean() == last.mean() else float("inf")
+    return float(abs(last.mean() - first.mean()) / spread)
+
+
+def outside_share(train: np.ndarray, val: np.ndarray) -> float:
+    """The share of validation values outside [min, max] of the training values."""
+    if len(val) == 0 or len(train) == 0:
+        return 0.0
+    return float(np.mean((val < train.min()) | (val > train.max())))
+
+
+def choose_lookback(n_train: int, season: int | None, cycle: int | None) -> tuple[int, str]:
+    """Lookback from the season (or cycle), capped by MAX_LOOKBACK and the training rows."""
+    cap = max(1, n_train // MIN_WINDOWS_PER_LOOKBACK)
+    if season and season <= MAX_LOOKBACK:
+        want, why = season, f"One season ({season} rows), so each window sees the same time last season."
+    elif cycle and cycle <= MAX_LOOKBACK:
+        want, why = cycle, f"One cycle ({cycle} rows), the clearest repeat in the training part."
+    else:
+        want = DEFAULT_LOOKBACK
+        why = (f"{DEFAULT_LOOKBACK} steps, the usual start"
+               + (f"; the season ({season} rows) is too long to unroll, and the seasonal baseline "
+                  "covers it." if season else "."))
+    if want > cap:
+        return cap, (f"{cap} steps: the training part has {n_train} rows, and a longer window "
+                     "would leave too few examples to learn from.")
+    return want, why
+
+
+def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
+    """Advice for a loaded table's target, with the split of `data_cfg` (test rows unread)."""
+    from rnnlab.data import _choose_target, _part_size
+
+    values = loaded.frame[_choose_target(loaded, target)].to_numpy(dtype="float64")   # (N,)
+    n = len(values)
+    n_test = 0 if data_cfg.test_source else _part_size(n, data_cfg.test_fraction)
+    n_val = _part_size(n, data_cfg.val_fraction)
+    n_train = n - n_test - n_val
+    return advise(values[:n_train], values[n_train:n_train + n_val], loaded.frequency)
+
+
+def advise_data(loaded, data: dict) -> tuple[dict, dict]:
+    """(settings, reasons) for a config's data section (a dict), on its loaded table.
+
+    A shipped sample's known season is kept over the one found, and said so.
+    """
+    data_cfg = DataConfig(**{k: v for k, v in data.items() if k not in ("transform", "season")})
+    target = data.get("target") or loaded.default_target
+    advice = advise_loaded(loaded, target, data_cfg)
+    settings, reasons = advice.settings(), dict(advice.reasons)
+    sample = getattr(loaded, "sample", None)
+    if sample is not None and sample.season and sample.target == target:
+        settings["data"]["season"] = sample.season
+        reasons["season"] = (f"This sample's known season: {sample.season} rows. "
+                             f"(From the data alone: {advice.reasons['season']})")
+    return settings, reasons
+
+
+def default_run(source: str, target: str | None = None, date_column: str | None = None,
+                features: tuple[str, ...] = (), **data) -> RunConfig:
+    """A RunConfig for a new dataset with the advised transform, season, lookback and budget."""
+    from rnnlab.data import load
+    from rnnlab.samples import resolve_source
+
+    data_cfg = DataConfig(source=source, target=target, date_column=date_column,
+                          features=tuple(features), **data)
+    loaded = load(resolve_source(source), date_column=date_column, fill=data_cfg.fill,
+                  categorical=data_cfg.categorical)
+    chosen = target or loaded.default_target
+    advice = advise_loaded(loaded, chosen, data_cfg)
+    settings = advice.settings()
+    if data.get("season") is not None:             # the caller's season wins over the advice
+        settings["data"]["season"] = data["season"]
+    run = RunConfig(data=data_cfg, train=TrainConfig())
+    return run.replace(data={**settings["data"], "target": chosen}, model=settings["model"],
+                       train=settings["train"])
+
+
+def _finite(values) -> np.ndarray:
+    """A float64 copy without NaN or inf."""
+    arr = np.asarray(values, dtype="float64").ravel()
+    return arr[np.isfinite(arr)]

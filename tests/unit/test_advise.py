@@ -1,0 +1,113 @@
+"""Defaults chosen from the data: each rule on a series built to trigger it, and on the samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnlab import advise
+from rnnlab.config import RunConfig
+from rnnlab.data import load, prepare
+
+rng = np.random.default_rng(7)
+
+
+def test_a_level_series_keeps_its_values():
+    train = rng.normal(10, 1, 300)
+    val = rng.normal(10, 1, 40)
+    kind, why = advise.choose_transform(train, val, None)
+    assert kind == "none"
+    assert why.startswith("The series stays level")
+
+
+def test_a_trending_series_learns_changes_seasonal_when_there_is_a_season():
+    t = np.arange(300.0)
+    train = 0.05 * t + rng.normal(0, 1, 300)
+    kind, why = advise.choose_transform(train, train[-30:] + 3, None)
+    assert kind == "relative"
+    assert "The series moves" in why and "the last value each window saw" in why
+    kind, why = advise.choose_transform(train, train[-30:] + 3, 12)
+    assert kind == "seasonal_difference"
+    assert "one season (12 rows) earlier" in why
+
+
+def test_validation_outside_the_training_range_also_means_changes():
+    train = rng.normal(0, 1, 200)
+    val = np.full(20, 10.0)                      # a jump after the training part
+    kind, why = advise.choose_transform(train, val, None)
+    assert kind == "relative"
+    assert why.startswith("100% of the validation rows lie outside the training range.")
+
+
+def test_level_shift_against_a_hand_computation():
+    x = np.array([1.0, 2, 3, 4, 5, 6, 7, 8, 9])
+    first, last = x[:3], x[-3:]
+    expected = abs(last.mean() - first.mean()) / np.sqrt((first.var() + last.var()) / 2)
+    assert advise.level_shift(x) == pytest.approx(expected)
+    assert advise.outside_share(x, np.array([0.0, 5, 10, 11])) == 0.75
+
+
+@pytest.mark.parametrize("n_train, season, cycle, expected", [
+    (1000, 12, None, 12),          # one season
+    (1000, None, 40, 40),          # one cycle
+    (1000, 365, None, 30),         # a season too long to unroll: the usual start
+    (1000, None, None, 30),
+    (60, 24, None, 15),            # a quarter of the training rows at most
+])
+def test_lookback_rules(n_train, season, cycle, expected):
+    assert advise.choose_lookback(n_train, season, cycle)[0] == expected
+
+
+def test_every_reason_is_a_sentence_with_its_number():
+    _, why = advise.choose_lookback(60, 24, None)
+    assert why == ("15 steps: the training part has 60 rows, and a longer window would leave too "
+                   "few examples to learn from.")
+    _, why = advise.choose_lookback(1000, 365, None)
+    assert "the season (365 rows) is too long to unroll" in why
+
+
+def monthly_csv(path, values) -> str:
+    dates = pd.date_range("2000-01-01", periods=len(values), freq="MS")
+    pd.DataFrame({"month": dates.strftime("%Y-%m"), "sales": values}).to_csv(path, index=False)
+    return str(path)
+
+
+def test_default_run_on_a_rising_seasonal_file(tmp_path):
+    t = np.arange(144)
+    y = 100 + 2 * t + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 144)
+    cfg = advise.default_run(monthly_csv(tmp_path / "m.csv", y))
+    assert isinstance(cfg, RunConfig)
+    assert (cfg.data.transform, cfg.data.season, cfg.model.lookback) == ("seasonal_difference", 12, 12)
+    assert (cfg.train.epochs, cfg.train.early_stopping_patience) == (advise.EPOCHS, advise.PATIENCE)
+    prepare(cfg.data, cfg.model.lookback, cfg.model.horizon)      # and it prepares
+
+
+def test_advice_reads_no_test_row(tmp_path):
+    """Changing only the test rows never changes the advice."""
+    y = rng.normal(5, 1, 200)
+    a = advise.default_run(monthly_csv(tmp_path / "a.csv", y))
+    y2 = y.copy()
+    y2[-20:] += 1000                              # the last 10 %: the test part
+    b = advise.default_run(monthly_csv(tmp_path / "b.csv", y2))
+    assert a.data.transform == b.data.transform == "none"
+    assert a.model.lookback == b.model.lookback
+
+
+def test_samples_advice_and_a_sample_keeps_its_known_season():
+    loaded = load("noisy_sine.csv")
+    settings, reasons = advise.advise_data(loaded, {"source": "noisy_sine.csv", "target": "value"})
+    assert settings["data"]["season"] == 50
+    assert reasons["season"].startswith("This sample's known season: 50 rows.")
+    assert settings["model"]["lookback"] == 50
+    airline = advise.default_run("airline_passengers.csv", "Passengers")
+    assert (airline.data.transform, airline.data.season) == ("seasonal_difference", 12)
+    temps = advise.default_run("daily_min_temperatures.csv", "Temp")
+    assert temps.data.transform == "none"
+
+
+def test_a_column_that_is_not_there_is_the_data_error_of_prepare():
+    from rnnlab.errors import DataError
+
+    with pytest.raises(DataError, match="There is no column 'nope'"):
+        advise.advise_data(load("noisy_sine.csv"), {"source": "noisy_sine.csv", "target": "nope"})
