@@ -1,9 +1,11 @@
 """A run -> a standalone Python script that reproduces it with keras, numpy and pandas only.
 
 The script reads top to bottom: a header naming the run, a block of plain constants a student
-can edit (EPOCHS = ...), then the data steps (read, clean, split, scale on the training rows
-only, windows), the model, the fit, and the test scores next to the naive baseline. It never
-imports rnnlab. An echo state network (cell "esn") is exported as numpy code instead of Keras.
+can edit (EPOCHS = ...), then the data steps (read, clean, split, transform the target, scale on
+the training rows only, windows), the model, the fit, and the test scores, back in the data's
+own units, next to the naive baseline. It never imports rnnlab. The target transform
+(TRANSFORM, SEASON) is the same as `rnnlab.transforms`, and so is its inverse. An echo state
+network (cell "esn") is exported as numpy code instead of Keras.
 
 User text (run name, paths, column names) only ever enters the script as a Python literal
 (`repr`) or as JSON inside a comment, so no name can break or inject code.
@@ -16,7 +18,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from rnnlab.config import CELL_LABELS, RunConfig
+from rnnlab.config import CELL_LABELS, TRANSFORM_LABELS, RunConfig
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 COMMENT_COLUMN = 28  # settings comments line up here
@@ -128,11 +130,19 @@ def _data_settings(cfg: RunConfig, data_file: str, test_file: str | None) -> lis
         ("VAL_FRACTION", d.val_fraction, "share of the rows kept for validation (after training rows)"),
         ("TEST_FRACTION", d.test_fraction, "share of the rows kept for testing (the last ones)"),
         ("SCALING", d.scaling, "'minmax', 'standard' or 'none'; fitted on training rows only"),
+        ("TRANSFORM", d.transform, _transform_comment(d.transform)),
+        ("SEASON", d.season, "rows in one cycle (12 for monthly data), for 'seasonal_difference'"),
         ("LOOKBACK", m.lookback, "past steps the network sees: the unrolled length"),
         ("HORIZON", m.horizon, "values predicted at once"),
         ("SAVE_MODEL_TO", None, f"e.g. {'esn.npz' if m.cell == 'esn' else 'model.keras'!r} "
                                 "to keep the trained model"),
     ]
+
+
+def _transform_comment(kind: str) -> str:
+    """What the chosen transform makes the network learn, and where the choices are listed."""
+    label = TRANSFORM_LABELS[kind].split(": ", 1)[-1]
+    return f"the network learns {label} (choices: 'The target transform' below)"
 
 
 def _keras_settings(cfg: RunConfig) -> list[tuple]:
@@ -292,25 +302,94 @@ def fit_scaler(train):
     return offset, np.where(span > 0, span, 1.0)
 
 
+# The target transform (TRANSFORM): what the network learns in place of the target's values.
+#   'none'                 the values as they are
+#   'difference'           y[t] - y[t-1], the change from one step to the next
+#   'seasonal_difference'  y[t] - y[t-SEASON], the change from one season earlier
+#   'log'                  log y[t], for positive series that grow by a percentage
+#   'relative'             every window minus its last target value, in units of a typical step
+# A difference has no value in its first rows (lag), so the first window starts LOOKBACK + lag
+# rows in. to_original() undoes the transform, so the scores are in the data's own units.
+
+
+def lag():
+    """Rows at the start with no transformed value: 1 for a difference, SEASON for a seasonal."""
+    if TRANSFORM == "seasonal_difference" and not (SEASON and SEASON >= 2):
+        raise SystemExit("TRANSFORM 'seasonal_difference' needs SEASON: the rows in one cycle.")
+    return {"difference": 1, "seasonal_difference": SEASON}.get(TRANSFORM, 0)
+
+
+def transform_target(target):
+    """The target (T,) as the network learns it; NaN in the first lag() rows."""
+    if TRANSFORM == "log":
+        if not (target > 0).all():
+            raise SystemExit("TRANSFORM 'log' needs a target above 0 in every row; "
+                             "use 'difference' instead.")
+        return np.log(target)
+    z = np.array(target, dtype=float)  # (T,)
+    if lag():
+        z[lag():] = target[lag():] - target[:-lag()]
+        z[:lag()] = np.nan
+    return z
+
+
+def step_size(z_train):
+    """The typical size of one step of the training rows (std of the changes), 1 if none."""
+    steps = np.diff(z_train)
+    steps = steps[np.isfinite(steps)]
+    spread = float(steps.std()) if len(steps) else 0.0
+    return spread if spread > 0 else 1.0
+
+
+def to_original(predicted, starts, values, offset, span):
+    """The network's outputs (n, HORIZON) for windows predicting rows starts + h -> data units."""
+    target = values[:, 0]  # (T,)
+    if TRANSFORM == "relative":  # the change from the window's last value, in steps
+        return target[starts - 1][:, None] + predicted * span[0]
+    z = predicted * span[0] + offset[0]  # (n, HORIZON) unscaled, still transformed
+    if TRANSFORM == "log":
+        return np.exp(z)
+    if TRANSFORM == "difference":  # add the predicted changes to the last value seen
+        return target[starts - 1][:, None] + np.cumsum(z, axis=1)
+    if TRANSFORM == "seasonal_difference":  # add each change to the value one season earlier
+        out = np.empty_like(z)
+        for h in range(HORIZON):  # from h = SEASON on, that value is itself a forecast
+            base = target[starts + h - SEASON] if h < SEASON else out[:, h - SEASON]
+            out[:, h] = base + z[:, h]
+        return out
+    return z
+
+
 def make_windows(series, start, stop):
     """Windows predicting rows [t, t + HORIZON) from rows [t - LOOKBACK, t), for every t with
-    start <= t and t + HORIZON <= stop.
+    start <= t and t + HORIZON <= stop (and t >= LOOKBACK + lag(): no undefined row is read).
 
     A window may read its inputs from an earlier part (the first test windows read the last
-    training rows), but every value it predicts lies in [start, stop).
+    training rows), but every value it predicts lies in [start, stop). With TRANSFORM
+    'relative' each window is shifted so that its last target value is 0.
     """
-    starts = np.arange(max(start, LOOKBACK), stop - HORIZON + 1)  # (n,)
-    X = np.array([series[t - LOOKBACK:t] for t in starts], dtype="float32")
-    y = np.array([series[t:t + HORIZON, 0] for t in starts], dtype="float32")
+    starts = np.arange(max(start, LOOKBACK + lag()), stop - HORIZON + 1)  # (n,)
+    X = np.array([series[t - LOOKBACK:t] for t in starts])
+    y = np.array([series[t:t + HORIZON, 0] for t in starts])
     X = X.reshape(len(starts), LOOKBACK, series.shape[1])  # (n, LOOKBACK, n_features)
-    return X, y.reshape(len(starts), HORIZON), starts  # y: (n, HORIZON)
+    y = y.reshape(len(starts), HORIZON)  # (n, HORIZON)
+    if TRANSFORM == "relative":
+        last = X[:, -1, 0].copy()  # (n,)
+        X[:, :, 0] -= last[:, None]
+        y -= last[:, None]
+    return X.astype("float32"), y.astype("float32"), starts
 
 
 def prepare():
     """Raw values, scaling, and the train / validation / test windows."""
     values, n_train, n_val, n_test = load_values()  # values: (T, n_features)
-    offset, span = fit_scaler(values[:n_train])
-    scaled = (values - offset) / span  # (T, n_features)
+    series = values.copy()
+    series[:, 0] = transform_target(values[:, 0])  # the target as the network learns it
+    offset, span = fit_scaler(series[lag():n_train])
+    if TRANSFORM == "relative":
+        span[0] = step_size(series[:n_train, 0])  # one typical step becomes 1
+    scaled = (series - offset) / span  # (T, n_features)
+    scaled[:lag()] = 0.0  # rows with no transformed value; no window reads them
     windows = {
         "train": make_windows(scaled, 0, n_train),
         "val": make_windows(scaled, n_train, n_train + n_val),
@@ -448,8 +527,8 @@ _SCORE_CODE = '''
 def report(model, values, offset, span, windows):
     """Test RMSE and MAE in the data's own units, beside the naive forecast (repeat the last value)."""
     X_test, _, starts = windows["test"]
-    scaled = model.predict(X_test, verbose=0)  # (n, HORIZON)
-    predicted = scaled * span[0] + offset[0]  # back to original units
+    outputs = model.predict(X_test, verbose=0)  # (n, HORIZON), scaled and transformed
+    predicted = to_original(outputs, starts, values, offset, span)  # the data's own units
     rows = starts[:, None] + np.arange(HORIZON)  # (n, HORIZON)
     actual = values[rows, 0]
     naive = np.repeat(values[starts - 1, 0][:, None], HORIZON, axis=1)  # (n, HORIZON)

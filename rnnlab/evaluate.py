@@ -281,6 +281,8 @@ def headline(scores: dict[str, dict], best: str) -> str:
         return first
     if round(naive * 100) > 0:
         return f"{first} Compared with repeating the last value, its error is {round(naive * 100)} % lower."
+    if round(naive * 100) == 0:
+        return f"{first} It is about as good as repeating the last value."
     return (f"{first} Compared with repeating the last value, its error is {_times(1 - naive)} "
             "as large.")
 

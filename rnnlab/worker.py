@@ -38,11 +38,12 @@ from rnnlab.errors import RnnlabError, RunNotFound, StoreError
 from rnnlab.store import RunStatus, Store, StoreFull, storage_error
 
 HEARTBEAT_SECONDS = 2.0
+CLASSICAL_ENV = "RNNLAB_CLASSICAL"   # "0": no classical baseline (exponential smoothing)
 FORECAST_STEPS = 30          # steps forecast past the end of the data (at least the horizon)
 FREE_RUNNING_MAX_STEPS = 500  # a free-running test trajectory longer than this is cut
 ONE_STEP, FREE_RUN = "one-step-ahead", "free-running"
 PREDICTION_COLUMNS = ["split", "kind", "timestamp", "step", "actual", "model", "naive",
-                      "seasonal_naive", "linear_ar", "anchor", "mean", "origin"]
+                      "seasonal_naive", "mean", "origin", "linear_ar", "anchor"]
 
 
 class Heartbeat:
@@ -169,6 +170,9 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
     frames.append(_free_running_frame(prepared, predict))
     _write_csv(store.artefact(run_id, "predictions.csv"), frames)
     _write_forecast(store, run_id, prepared, predict)
+    from rnnlab.bundle import write_bundle
+
+    write_bundle(store.run_dir(run_id), cfg, prepared)   # the model for new data, in its units
     train_target = prepared.values[:prepared.n_train, 0]
     return {"metrics": {split: ev.metrics for split, ev in results.items()},
             "skill_vs_naive": test.skill_vs_naive, "sentence": test.verdict,
@@ -181,15 +185,16 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
 
 
 def _anchor(prepared, split: str, notes: list[str]) -> dict:
-    """The classical anchor's one-step forecasts of a split, when the optional extra is there."""
-    if prepared.horizon != 1:
+    """The classical anchor's one-step forecasts of the test part, when the optional extra is
+    installed and not turned off (RNNLAB_CLASSICAL=0; its fits take a second or two)."""
+    if prepared.horizon != 1 or split != "test" or os.environ.get(CLASSICAL_ENV, "1") == "0":
         return {}
     try:
         from rnnlab import classical
     except ImportError:
         return {}
     t = getattr(prepared, f"t_{split}")
-    n_fit = prepared.n_train + (prepared.n_val if split == "test" else 0)   # rows before the split
+    n_fit = prepared.n_train + prepared.n_val                  # every row before the test part
     try:
         name, values = classical.anchor(prepared.values[:, 0], n_fit, t, prepared.season)
     except ImportError:                   # statsmodels, the optional extra, is not installed
@@ -197,8 +202,7 @@ def _anchor(prepared, split: str, notes: list[str]) -> dict:
     except Exception as exc:              # a classical fit that fails must not fail the run
         notes.append(f"The classical baseline could not be fitted ({type(exc).__name__}: {exc}).")
         return {}
-    if split == "test":
-        notes.append(f"Classical baseline: {name}, fitted on the rows before the test part.")
+    notes.append(f"Classical baseline: {name}, fitted on the rows before the test part.")
     return {"anchor": values.reshape(len(t), 1)}
 
 

@@ -29,6 +29,8 @@ def _rnnlab_env(tmp_path, monkeypatch):
         monkeypatch.setenv(key, os.environ.get(key, value))
     monkeypatch.delenv("RNNLAB_EXECUTOR", raising=False)
     monkeypatch.delenv("RNNLAB_CONCURRENCY", raising=False)
+    # the classical baseline's fits cost a second or two a run: on only where a test asks for it
+    monkeypatch.setenv("RNNLAB_CLASSICAL", "0")
 
 
 @pytest.fixture

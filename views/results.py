@@ -151,6 +151,11 @@ def forecast_ui(run: RunRecord, pred: pd.DataFrame) -> None:
                         index=_index(rows["timestamp"]), name=target)
     ui.chart(figures.forecast_figure(history, forecast.assign(
         timestamp=_index(forecast["timestamp"]))), "results_forecast_chart")
+    features = run.config.get("data", {}).get("features") or []
+    if features:
+        st.caption(f":material/info: The future of {ui.md(', '.join(features))} is unknown, so "
+                   "this forecast holds them at their last known values. Treat it as a what-if, "
+                   "not a prediction of those inputs.")
 
 
 def _index(values: pd.Series) -> pd.Index:
@@ -179,33 +184,46 @@ def script_text(run: RunRecord) -> str | None:
 
 
 def downloads_ui(run: RunRecord) -> None:
-    """The model, the predictions, the script and the config, as files."""
+    """The model (alone, and with what it needs for new data), the predictions, the forecast,
+    the script and the config, as files."""
     st.subheader("Downloads")
-    c1, c2, c3, c4, c5 = st.columns(5)
+    c1, c2, c3 = st.columns(3)
     # The files are read when a button is clicked, not on every run of the page.
     model = ui.artefact_reader(run.id, "model.keras")
     c1.download_button("Model (.keras)", model or b"", file_name=f"{run.id}.keras",
                        mime="application/octet-stream", key="results_dl_model",
                        disabled=model is None, on_click="ignore",
-                       help="The trained network; open it with keras.models.load_model."
+                       help="The trained network; open it with keras.models.load_model. It "
+                            "reads and predicts scaled, transformed values: for forecasts in your "
+                            "units use the model for new data."
                        if model else "This run has no saved model.")
-    preds = ui.artefact_reader(run.id, "predictions.csv")
-    c2.download_button("Predictions (.csv)", preds or b"", file_name=f"{run.id}-predictions.csv",
-                       mime="text/csv", key="results_dl_predictions", disabled=preds is None,
+    bundle = ui.artefact_reader(run.id, "bundle.zip")
+    c2.download_button("Model for new data (.zip)", bundle or b"", file_name=f"{run.id}-model.zip",
+                       mime="application/zip", key="results_dl_bundle", disabled=bundle is None,
                        on_click="ignore",
-                       help="Every prediction in your data's units next to the actual value "
-                            "and the baselines.")
+                       help="The network with its scaling, its transform and predict.py: give it "
+                            "the latest rows of a file with the same columns and it forecasts in "
+                            "your units (python predict.py data.csv)."
+                       if bundle else "This run has no model for new data (runs from before it "
+                                      "existed, or unfinished runs).")
     script = script_text(run)
     c3.download_button("Keras script (.py)", script or "", file_name=f"{run.id}.py",
                        mime="text/x-python", key="results_dl_script", disabled=script is None,
                        on_click="ignore",
                        help="A plain Python script that rebuilds and retrains this run.")
+    c4, c5, c6 = st.columns(3)
+    preds = ui.artefact_reader(run.id, "predictions.csv")
+    c4.download_button("Predictions (.csv)", preds or b"", file_name=f"{run.id}-predictions.csv",
+                       mime="text/csv", key="results_dl_predictions", disabled=preds is None,
+                       on_click="ignore",
+                       help="Every prediction in your data's units next to the actual value "
+                            "and the baselines.")
     forecast = ui.artefact_reader(run.id, "forecast.csv")
     c5.download_button("Forecast (.csv)", forecast or b"", file_name=f"{run.id}-forecast.csv",
                        mime="text/csv", key="results_dl_forecast", disabled=forecast is None,
                        on_click="ignore",
                        help="The forecast past the end of your data, in your data's units.")
-    c4.download_button("Settings (.json)", json.dumps(run.config, indent=2, sort_keys=True),
+    c6.download_button("Settings (.json)", json.dumps(run.config, indent=2, sort_keys=True),
                        file_name=f"{run.id}-config.json", mime="application/json",
                        key="results_dl_config", on_click="ignore",
                        help="This run's settings; load them with `rnnlab train --config`.")

@@ -303,14 +303,15 @@ def test_results_show_predictions_with_the_naive_baseline(finished_runs):
     assert len(values(spec["data"][0]["x"])) == 40
     assert {"results_resid_chart", "results_forecast_chart"} <= set(plotly_specs(at))
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Model (.keras)", "Predictions (.csv)", "Keras script (.py)",
-                      "Settings (.json)"]
+    assert labels == ["Model (.keras)", "Model for new data (.zip)", "Keras script (.py)",
+                      "Predictions (.csv)", "Forecast (.csv)", "Settings (.json)"]
 
 
 def test_results_downloads_read_the_files_on_click_and_say_when_one_is_missing(finished_runs,
                                                                                store):
     at = open_page("views/results.py", {"run": finished_runs["lstm"]})
-    model, preds = at.get("download_button")[:2]
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    model, preds = buttons["Model (.keras)"], buttons["Predictions (.csv)"]
     assert not model.proto.disabled and model.proto.deferred_file_id
     assert not preds.proto.disabled and preds.proto.deferred_file_id
     store.artefact(finished_runs["simple"], "model.keras").unlink()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rnnlab.codegen import export
-from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig, preset
+from rnnlab.config import TRANSFORMS, DataConfig, ModelConfig, RunConfig, TrainConfig, preset
 
 REPO = Path(__file__).resolve().parents[2]
 SINE = DataConfig(source="noisy_sine.csv", target="value")
@@ -181,6 +181,56 @@ def test_the_scripts_data_steps_give_the_apps_rows_splits_and_windows(label):
         assert np.allclose(y, getattr(app, f"y_{part}"), atol=1e-6)
 
 
+# ---------------------------------------------------------------- same transform as the app
+
+
+def airline(transform: str) -> DataConfig:
+    """The monthly airline series (rising, with a yearly cycle) under one target transform."""
+    return DataConfig(source="airline_passengers.csv", transform=transform, season=12)
+
+
+def exported_functions(cfg: RunConfig) -> dict:
+    """The exported script's globals, run as a module that is not __main__ (nothing trains)."""
+    script = {"__name__": "exported"}
+    exec(compile(export(cfg), "exported.py", "exec"), script)
+    return script
+
+
+def test_the_settings_name_the_transform_and_its_season():
+    values = settings(export(run_cfg(data=airline("seasonal_difference"))))
+    assert (values["TRANSFORM"], values["SEASON"]) == ("seasonal_difference", 12)
+    script = export(run_cfg(data=airline("log")))
+    assert re.search(r"^TRANSFORM = 'log' +# the network learns .*percentage", script, re.M)
+
+
+@pytest.mark.parametrize("horizon", [1, 13])   # 13 > season: seasonal inverse reads forecasts
+@pytest.mark.parametrize("kind", TRANSFORMS)
+def test_the_scripts_transform_gives_the_apps_model_windows_and_inverse(kind, horizon):
+    """Oracle: the script's transform, scaling, windows and inverse against rnnlab's."""
+    from rnnlab import data as data_module
+    from rnnlab import transforms
+
+    cfg = run_cfg(data=airline(kind), cell="esn", lookback=7, horizon=horizon)
+    script = exported_functions(cfg)
+    values, offset, span, windows = script["prepare"]()
+    app = data_module.prepare(cfg.data, 7, horizon)
+    assert np.allclose(offset, app.scaler.offset, rtol=1e-12)
+    assert np.allclose(span, app.scaler.scale, rtol=1e-12)      # the relative step size too
+    for part in ("train", "val", "test"):
+        X, y, starts = windows[part]
+        assert starts.tolist() == getattr(app, f"t_{part}").tolist()
+        assert len(starts) > 0 and starts[0] >= 7 + app.transform.lag
+        assert np.allclose(X, getattr(app, f"X_{part}"), rtol=1e-6, atol=1e-6)
+        assert np.allclose(y, getattr(app, f"y_{part}"), rtol=1e-6, atol=1e-6)
+    _, y, starts = windows["test"]
+    outputs = np.random.default_rng(0).normal(size=y.shape)    # (n, H) any network's outputs
+    ours = script["to_original"](outputs, starts, values, offset, span)
+    assert np.allclose(ours, transforms.to_original(app, outputs, starts), rtol=1e-10)
+    actual = values[starts[:, None] + np.arange(horizon), 0]    # (n, H)
+    back = script["to_original"](y.astype("float64"), starts, values, offset, span)
+    assert np.allclose(back, actual, rtol=1e-5)                 # forward, then back: the data
+
+
 # ---------------------------------------------------------------- the script runs
 
 
@@ -234,3 +284,14 @@ def test_echo_state_script_runs_on_numpy_alone(tmp_path):
     rmse, naive = scores(out)
     assert rmse < 2 * naive  # a fitted readout is in the naive forecast's league
     assert "['temp_max', 'temp_min', 'wind', 'weather=drizzle', 'weather=fog'," in out
+
+
+@pytest.mark.slow
+def test_a_differenced_script_trains_and_scores_in_the_datas_own_units(tmp_path):
+    cfg = run_cfg(data=airline("difference"), cell="lstm", units=4, lookback=12, epochs=2)
+    out = run_script(export(cfg), tmp_path)
+    rmse, naive = scores(out)
+    assert "'test': 14" in out and "(original units, 14 windows)" in out
+    # passengers near 450 in the test part: predicted changes added to the last value stay close
+    assert 10 < naive < 100 and 0 < rmse < 3 * naive
+    assert "Skill vs naive:" in out

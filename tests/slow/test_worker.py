@@ -60,7 +60,7 @@ def test_execute_trains_evaluates_and_writes_the_artefacts(store):
 
     s = run.summary
     test = s["metrics"]["test"]
-    assert set(test) == {"model", "naive", "seasonal_naive", "mean"}
+    assert set(test) == {"model", "naive", "seasonal_naive", "linear_ar", "mean"}  # no anchor: off
     assert test["model"]["n"] == 100 and set(s["metrics"]) == {"val", "test"}
     assert s["skill_vs_naive"] == pytest.approx(1 - test["model"]["rmse"] / test["naive"]["rmse"])
     assert "naive forecast" in s["sentence"]

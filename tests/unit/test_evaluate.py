@@ -354,3 +354,40 @@ def test_on_the_apps_own_prepared_data():
     index, values = forecast_beyond(g, lambda X: X[:, -1, :1], 4)
     assert [d.strftime("%a %d") for d in index] == ["Wed 01", "Thu 02", "Fri 03", "Mon 06"]
     assert values == pytest.approx([g.values[-1, 0]] * 4)
+
+
+def test_headline_names_the_best_baseline_and_still_shows_naive():
+    from rnnlab.evaluate import best_baseline, headline
+
+    scores = {"model": {"rmse": 8.0}, "naive": {"rmse": 10.0}, "linear_ar": {"rmse": 9.0},
+              "mean": {"rmse": 50.0}}
+    assert best_baseline(scores) == "linear_ar"
+    assert headline(scores, "linear_ar") == (
+        "The model beats the best baseline, linear autoregression: its error is 11 % lower. "
+        "Compared with repeating the last value, its error is 20 % lower.")
+    scores["model"]["rmse"] = 12.0
+    assert headline(scores, "linear_ar") == (
+        "The model loses to the best baseline, linear autoregression: its error is 1.33× that "
+        "baseline's. Compared with repeating the last value, its error is 1.2× as large.")
+    scores["model"]["rmse"] = 9.98
+    assert headline(scores, "linear_ar").endswith("It is about as good as repeating the last value.")
+    tie = {"model": {"rmse": 1.0}, "naive": {"rmse": 2.0}, "seasonal_naive": {"rmse": 2.0}}
+    assert best_baseline(tie) == "naive"          # naive wins a tie
+    assert headline(tie, "naive") == ("The model beats the best baseline, naive (last value): its "
+                                      "error is 50 % lower.")
+
+
+def test_linear_ar_matches_numpy_least_squares_on_its_windows():
+    from rnnlab.evaluate import linear_ar
+
+    rng = np.random.default_rng(0)
+    y = np.zeros(300)
+    for t in range(2, 300):                      # an AR(2) process
+        y[t] = 0.6 * y[t - 1] - 0.3 * y[t - 2] + rng.normal()
+    p = fake_prepared(y[:, None] + 10, n_val=30, n_test=30, lookback=2)
+    fit = linear_ar(p)
+    # oracle: the normal equations solved by hand in float64 on the same rows
+    X = np.column_stack([p.X_train[:, :, 0], np.ones(len(p.X_train))])
+    coef = np.linalg.solve(X.T @ X, X.T @ p.y_train[:, 0])
+    expected = np.column_stack([p.X_test[:, :, 0], np.ones(len(p.X_test))]) @ coef
+    np.testing.assert_allclose(fit(p.X_test)[:, 0], expected, rtol=1e-8, atol=1e-10)
