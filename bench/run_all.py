@@ -21,7 +21,15 @@ BENCHES = [
     ("store_bench", "Run store: 10,000 epoch rows, reads while a worker writes"),
     ("load", "Load: simulated users polling the Train page while 2 runs train"),
     ("lessons", "Lessons: wall time of each, at full epochs"),
+    ("forecast_quality", "Forecast quality: the defaults on real series against honest baselines"),
 ]
+# More tables under a benchmark's own: its name -> (key in results.json, heading) of each.
+SUBTABLES = {
+    "forecast_quality": [
+        ("forecast_quality_variants",
+         "What each default rule bought: test RMSE and skill vs naive, first seed"),
+    ],
+}
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 
 
@@ -36,16 +44,34 @@ def _table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _sections(text: str) -> dict[str, list[str]]:
+    """The "## title" sections of a RESULTS.md: title -> its lines (heading included)."""
+    sections, current = {}, None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = line[3:].strip()
+            sections[current] = []
+        if current is not None:
+            sections[current].append(line)
+    return sections
+
+
 def write_markdown(only: list[str] | None = None) -> None:
-    """bench/RESULTS.md from bench/results.json."""
+    """bench/RESULTS.md from bench/results.json; a benchmark it lacks keeps its old section."""
     data = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    old = _sections(RESULTS_MD.read_text()) if RESULTS_MD.exists() else {}
     out = ["# Benchmark results", "", f"Machine: {machine()}.", "",
            "Made by `make bench`; each section says when it was measured.", ""]
     for name, title in BENCHES:
         key = {"store_bench": "store"}.get(name, name)
         if key not in data:
+            kept = old.get(title, [])    # measured before, in a run that left no results.json
+            out += kept + ([""] if kept and kept[-1] else [])
             continue
         out += [f"## {title}", "", f"Measured {data[key]['when']}.", "", *_table(data[key]["rows"]), ""]
+        for sub, heading in SUBTABLES.get(name, []):
+            if sub in data:
+                out += [f"### {heading}", "", *_table(data[sub]["rows"]), ""]
     RESULTS_MD.write_text("\n".join(out))
 
 

@@ -45,6 +45,8 @@ COLORS = {
     "model": "#1f77b4",
     "naive": "#ff7f0e",
     "seasonal_naive": "#2ca02c",
+    "linear_ar": "#9467bd",
+    "anchor": "#8c564b",
     "mean": "#a6a6a6",
     "clip": "#d62728",
     "grid": "#e5e5e5",
@@ -59,6 +61,8 @@ LINE_STYLES = {
     "model": (COLORS["model"], "solid", True, "model"),
     "naive": (COLORS["naive"], "dash", True, "naive (last value)"),
     "seasonal_naive": (COLORS["seasonal_naive"], "dot", False, "seasonal naive"),
+    "linear_ar": (COLORS["linear_ar"], "dashdot", False, "linear autoregression"),
+    "anchor": (COLORS["anchor"], "longdash", False, "exponential smoothing"),
     "mean": (COLORS["mean"], "solid", False, "mean (train)"),
 }
 HEAT_SCALE = "Viridis"
@@ -624,7 +628,7 @@ def residuals_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int
     spec = _figure(title, "time", y_title, hovermode="x unified",
                    subtitle=f"{words}. Near zero is good; a pattern left in the errors is "
                             "something the model missed")
-    for col in ("model", "naive", "seasonal_naive", "mean"):
+    for col in ("model", "naive", "seasonal_naive", "linear_ar", "anchor", "mean"):
         if col not in rows:
             continue
         y = actual - pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
