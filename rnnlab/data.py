@@ -858,18 +858,42 @@ def _free_name(name: str, taken) -> str:
 
 
 def _integer_dates(column: pd.Series, allow_year: bool) -> tuple[pd.Series, str] | None:
-    """Whole numbers written as YYYYMMDD, or years alone in a column named like a year."""
+    """Whole numbers written as YYYYMMDD or YYMMDD, years alone in a column named like a year,
+    or decimal years (1960.0, 1960.083, ... as R writes a monthly or quarterly series' time)."""
     values = pd.to_numeric(column, errors="coerce")
     present = values.dropna()
-    if present.empty or not (present == present.round()).all():
+    if present.empty:
         return None
+    if not (present == present.round()).all():     # only a column named like a date or time
+        named = DATE_HINT.search(str(column.name)) is not None
+        return _decimal_years(values, present) if named else None
     if present.between(10000101, 99991231).all():
         parsed = pd.to_datetime(values.astype("Int64").astype("str"), format="%Y%m%d", errors="coerce")
         if parsed[present.index].notna().all():
             return parsed, "YYYYMMDD numbers"
+    if present.between(100, 991231).all() and len(present) >= 3:
+        text = values.astype("Int64").astype("str").str.zfill(6)
+        parsed = pd.to_datetime(text.where(values.notna()), format="%y%m%d", errors="coerce")
+        if parsed[present.index].notna().all() and parsed[present.index].is_monotonic_increasing:
+            return parsed, "YYMMDD numbers (two-digit years)"
     if allow_year and present.between(1000, 2999).all():
         parsed = pd.to_datetime(values.astype("Int64").astype("str"), format="%Y", errors="coerce")
         return parsed, "years (one row per year)"
+    return None
+
+
+def _decimal_years(values: pd.Series, present: pd.Series) -> tuple[pd.Series, str] | None:
+    """1960.0, 1960.0833, ... -> the first day of each month (or quarter), when the steps are
+    a whole twelfth (or quarter) of a year, rising."""
+    if len(present) < 3 or not present.between(1000, 2999).all():
+        return None
+    steps = np.diff(present.to_numpy(dtype="float64"))
+    for per_year, unit in ((12, "month"), (4, "quarter")):
+        if np.allclose(steps * per_year, np.round(steps * per_year), atol=1e-3) and (steps > 0).all():
+            periods = np.round(values.to_numpy(dtype="float64") * per_year)      # (n,) with NaN
+            year, part = np.floor_divide(periods, per_year), np.mod(periods, per_year)
+            frame = pd.DataFrame({"year": year, "month": part * (12 // per_year) + 1, "day": 1.0})
+            return pd.to_datetime(frame, errors="coerce"), f"decimal years (one row per {unit})"
     return None
 
 

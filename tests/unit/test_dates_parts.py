@@ -98,3 +98,33 @@ def test_a_year_column_alone_still_gives_yearly_rows():
     loaded = load(("\n".join(rows) + "\n").encode(), filename="y.csv")
     assert loaded.frequency == "YS" and len(loaded.frame) == 10
     assert "Dates: column year, years (one row per year)." in loaded.report.lines()
+
+
+# -- dates written as numbers the way other tools write them --------------------------------------
+
+def _load_text(text: str):
+    return load(text.encode(), filename="series.csv")
+
+
+def test_yymmdd_numbers_become_dates():
+    loaded = _load_text("date,rate\n800102,0.58\n800103,0.59\n800104,0.57\n800107,0.6\n")
+    assert loaded.date_column == "date"
+    assert list(loaded.frame.index.strftime("%Y-%m-%d")) == ["1980-01-02", "1980-01-03",
+                                                             "1980-01-04", "1980-01-07"]
+    assert loaded.numeric_columns == ["rate"]
+
+
+def test_decimal_years_become_months_or_quarters():
+    months = "\n".join(f"{1960 + i / 12:.6f},{i}" for i in range(30))
+    loaded = _load_text("time,value\n" + months + "\n")
+    assert loaded.frequency == "MS" and len(loaded.frame) == 30
+    assert loaded.frame.index[13].strftime("%Y-%m") == "1961-02"
+    quarters = "\n".join(f"{1960 + i / 4},{i}" for i in range(12))
+    loaded = _load_text("time,value\n" + quarters + "\n")
+    assert loaded.frequency == "QS" and loaded.frame.index[5].strftime("%Y-%m") == "1961-04"
+
+
+def test_decimal_numbers_in_a_column_not_named_like_a_date_stay_numbers():
+    rows = "\n".join(f"{1000 + i / 4},{i}" for i in range(12))
+    loaded = _load_text("price,volume\n" + rows + "\n")
+    assert loaded.date_column is None and "price" in loaded.numeric_columns
