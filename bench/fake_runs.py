@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from rnnlab import lifecycle
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnnlab.store import RunStatus, Store
 
@@ -23,7 +24,7 @@ def add_runs(store: Store, n: int, epochs: int = 20, lookback: int = 30) -> list
                         model=ModelConfig(n_layers=2, units=16 + i % 3, lookback=lookback),
                         train=TrainConfig(epochs=epochs, seed=i))
         run_id = store.create_run(cfg.to_dict(), name=cfg.name, epochs_total=epochs)
-        store.update_run(run_id, status=RunStatus.RUNNING, started_at=time.time() - 60)
+        lifecycle.start(store, run_id, started_at=time.time() - 60)
         for epoch in range(1, epochs + 1):
             store.add_epoch(run_id, epoch, train_loss=1 / epoch, val_loss=1.2 / epoch, lr=1e-3,
                             seconds=0.5, grad_norm_mean=0.5, grad_norm_max=1.0,
@@ -34,7 +35,7 @@ def add_runs(store: Store, n: int, epochs: int = 20, lookback: int = 30) -> list
         _artefacts(store, run_id, cfg)
         metrics = {"model": {"rmse": 0.1, "mae": 0.08, "mape": None, "r2": 0.9, "n": 90},
                    "naive": {"rmse": 0.12, "mae": 0.1, "mape": None, "r2": 0.85, "n": 90}}
-        store.update_run(run_id, status=RunStatus.DONE, finished_at=time.time(), summary={
+        lifecycle.finish(store, run_id, RunStatus.DONE, summary={
             "metrics": {"test": metrics}, "skill_vs_naive": 1 - 0.1 / 0.12,
             "sentence": "The model's error is 0.83× the naive forecast's.", "params": 3000,
             "target": "value", "data_source": "noisy_sine.csv", "seconds_per_epoch": 0.5})

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from rnnlab import jobs
+from rnnlab import jobs, lifecycle
 from rnnlab.config import (CELLS, INITIALIZERS, LOSSES, OPTIMIZERS, SCALINGS, TRANSFORMS, RunConfig,
                            preset)
 from rnnlab.errors import ConfigError, RnnlabError
@@ -195,8 +195,8 @@ def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
     print_advice(cfg, reasons, err)
     print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
     prepared = jobs.check(cfg)
-    run_id = store.create_run(cfg.to_dict(), data_sha256=prepared.data_sha256, name=cfg.name,
-                              epochs_total=cfg.train.epochs, status=RunStatus.RUNNING)
+    run_id = lifecycle.create_running(store, cfg.to_dict(), data_sha256=prepared.data_sha256,
+                                      name=cfg.name, epochs_total=cfg.train.epochs)
     now = time.time()
     store.update_run(run_id, pid=os.getpid(), started_at=now, heartbeat_at=now)
     store.add_event(run_id, "foreground", "Trained in the foreground by `rnnlab train`.")

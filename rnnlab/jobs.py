@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from rnnlab import lifecycle
 from rnnlab.config import RunConfig
 from rnnlab.errors import CheckpointError, ConfigError, RnnlabError, RunNotFound, StoreError
 from rnnlab.store import DISK_FULL, RESUMABLE, RunRecord, RunStatus, Store
@@ -142,7 +143,7 @@ def resume(store: Store, run_id: str) -> int:
     from_epoch = 0 if esn or epoch is None else epoch
     summary = {**run.summary, "resume": from_epoch > 0}
     summary.pop("message", None)
-    if not store.transition(run_id, RESUMABLE, RunStatus.QUEUED, summary=summary,
+    if not lifecycle.requeue(store, run_id, summary=summary,
                             cancel_requested=0, finished_at=None, error=None, traceback=None):
         raise RnnlabError(f"Run {run_id} changed status while resuming it; look at it again "
                           "with `rnnlab show` and retry.")
@@ -492,8 +493,7 @@ class Runner:
                       "resume it to continue from its last checkpoint.")
         message = f"Interrupted at epoch {run.epochs_done} of {run.epochs_total}: {reason}. {advice}"
         summary = {**run.summary, "message": message}
-        if self.store.transition(run.id, (RunStatus.RUNNING,), RunStatus.INTERRUPTED,
-                                 finished_at=time.time(), summary=summary):
+        if lifecycle.interrupt(self.store, run.id, summary=summary):
             self.store.add_event(run.id, "interrupted", message)
 
     def _log_tail(self, run_id: str) -> str:
@@ -503,8 +503,8 @@ class Runner:
             return ""
 
     def _fail(self, run: RunRecord, message: str, detail: str) -> None:
-        if self.store.transition(run.id, (RunStatus.RUNNING, RunStatus.QUEUED), RunStatus.FAILED,
-                                 finished_at=time.time(), error=message, traceback=detail):
+        if lifecycle.fail(self.store, run.id, from_statuses=(RunStatus.RUNNING, RunStatus.QUEUED),
+                          error=message, traceback=detail):
             self.store.add_event(run.id, "failed", message)
 
     def _fill(self) -> list[str]:
@@ -512,7 +512,7 @@ class Runner:
         started: list[str] = []
         running = self.store.count_by_status().get(RunStatus.RUNNING, 0)
         while running < self.concurrency:
-            run_id = self.store.claim_next_queued()
+            run_id = lifecycle.claim_next(self.store)
             if run_id is None:
                 break
             self._launch(run_id)
@@ -532,7 +532,7 @@ class Runner:
             self._fail(run, f"The worker could not start: {exc}", traceback.format_exc())
             return
         if pid is not None:
-            self.store.transition(run_id, (RunStatus.RUNNING,), RunStatus.RUNNING, pid=pid)
+            lifecycle.record_pid(self.store, run_id, pid)
 
     # -- running in the background
     def start(self) -> "Runner":

@@ -26,7 +26,6 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -36,24 +35,9 @@ SCHEMA_VERSION = 1
 RUN_ID_RE = re.compile(r"^r[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
 
-class RunStatus(str, Enum):
-    """Where a run is in its life."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-    DIVERGED = "diverged"
-
-    @property
-    def finished(self) -> bool:
-        """True once no worker will touch the run again (unless it is resumed)."""
-        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
-
-
-RESUMABLE = (RunStatus.INTERRUPTED, RunStatus.CANCELLED)
+# The statuses and their moves live in rnnlab.lifecycle; the store only carries them out.
+from rnnlab import lifecycle  # noqa: E402
+from rnnlab.lifecycle import RESUMABLE, RunStatus  # noqa: E402,F401
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -516,16 +500,18 @@ class Store:
         return {RunStatus(s): n for s, n in rows}
 
     def update_run(self, run_id: str, **values: Any) -> None:
-        """Set some fields of a run (status, pid, summary, error, ...)."""
+        """Set some fields of a run (pid, summary, error, ...); a status only through
+        `rnnlab.lifecycle`."""
         unknown = set(values) - set(_RUN_FIELDS)
         if unknown:
             raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        if "status" in values:
+            raise ValueError("A run's status changes only through rnnlab.lifecycle "
+                             "(start, finish, fail, interrupt, cancel, requeue).")
         sets, args = [], []
         for key, value in values.items():
             if key == "summary":
                 value = json.dumps(value, sort_keys=True, default=float)
-            elif key == "status":
-                value = RunStatus(value).value
             elif key == "cancel_requested":
                 value = int(bool(value))
             sets.append(f"{key} = ?")
@@ -538,7 +524,11 @@ class Store:
 
     def transition(self, run_id: str, from_statuses: tuple[RunStatus, ...], to: RunStatus,
                    **values: Any) -> bool:
-        """Atomically move a run from one of `from_statuses` to `to`; False if it was elsewhere."""
+        """Atomically move a run from one of `from_statuses` to `to`; False if it was elsewhere.
+
+        Called by `rnnlab.lifecycle` only; a move its table does not allow is a ValueError.
+        """
+        lifecycle.check(tuple(from_statuses), to)
         sets, args = ["status = ?"], [RunStatus(to).value]
         for key, value in values.items():
             if key not in _RUN_FIELDS:
@@ -576,15 +566,8 @@ class Store:
                            (time.time(), pid, run_id))
 
     def request_cancel(self, run_id: str) -> RunStatus:
-        """Ask a run to stop: a queued run is cancelled at once, a running one at its next batch."""
-        run = self.get_run(run_id)
-        if run.status == RunStatus.QUEUED:
-            if self.transition(run_id, (RunStatus.QUEUED,), RunStatus.CANCELLED,
-                               finished_at=time.time(), cancel_requested=1):
-                self.add_event(run_id, "cancelled", "Cancelled before it started.")
-                return RunStatus.CANCELLED
-        self.update_run(run_id, cancel_requested=True)
-        return self.get_run(run_id).status
+        """Ask a run to stop (see `lifecycle.cancel`)."""
+        return lifecycle.cancel(self, run_id)
 
     def cancel_requested(self, run_id: str) -> bool:
         """True when someone asked this run to stop."""

@@ -32,7 +32,7 @@ import time
 import traceback
 from pathlib import Path
 
-from rnnlab import backend
+from rnnlab import backend, lifecycle
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError, RunNotFound, StoreError
 from rnnlab.store import RunStatus, Store, StoreFull, storage_error
@@ -97,7 +97,7 @@ def execute(store: Store, run_id: str, *, resume: bool = False, prepared=None) -
 def _take(store: Store, run) -> bool:
     """Make sure the run is ours to execute: running (claimed) or queued (started by hand)."""
     if run.status == RunStatus.QUEUED:
-        return store.transition(run.id, (RunStatus.QUEUED,), RunStatus.RUNNING,
+        return lifecycle.start(store, run.id,
                                 started_at=run.started_at or time.time(), pid=os.getpid())
     return run.status == RunStatus.RUNNING
 
@@ -288,8 +288,8 @@ def _when(value) -> str | int:
 def _finish(store: Store, run_id: str, status: RunStatus, summary: dict) -> RunStatus:
     """Write the summary and final status together (finished_at set)."""
     try:
-        store.update_run(run_id, status=status, summary=summary, finished_at=time.time())
-        store.add_event(run_id, status.value, summary.get("message") or f"Run {status.value}.")
+        if lifecycle.finish(store, run_id, status, summary=summary):
+            store.add_event(run_id, status.value, summary.get("message") or f"Run {status.value}.")
     except RunNotFound:  # deleted while it ran
         pass
     return status
@@ -334,8 +334,9 @@ def _fail(store: Store, run_id: str, exc: BaseException) -> RunStatus:
 
 
 def _record_failure(store: Store, run_id: str, message: str, detail: str) -> None:
-    store.update_run(run_id, status=RunStatus.FAILED, finished_at=time.time(), error=message,
-                     traceback=detail or None)
+    if not lifecycle.fail(store, run_id, error=message, traceback=detail or None):
+        store.get_run(run_id)          # RunNotFound when it was deleted while it ran
+        return                         # else it had ended already: its status stays
     try:
         store.add_event(run_id, "failed", message)
     except StoreError:  # the status is what matters; the event log line is a nicety

@@ -10,6 +10,7 @@ import pandas as pd
 
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnnlab.store import RunStatus, Store
+from statuses import set_status
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -31,7 +32,7 @@ def add_finished_run(store: Store, name: str = "tiny LSTM", cell: str = "lstm", 
     cfg = tiny_config(name, cell, units)
     run_id = store.create_run(cfg.to_dict(), name=name, epochs_total=3, data_sha256="abc")
     now = time.time()
-    store.update_run(run_id, status=RunStatus.RUNNING, started_at=now - 30)
+    set_status(store, run_id, RunStatus.RUNNING, started_at=now - 30)
     fade = 1.5 if cell == "simple_rnn" else 4.0  # SimpleRNN's gradient fades faster
     for epoch in (1, 2, 3):
         store.add_epoch(
@@ -57,7 +58,7 @@ def add_finished_run(store: Store, name: str = "tiny LSTM", cell: str = "lstm", 
         traceback = "Traceback (most recent call last):\nValueError: boom"
     if status == RunStatus.DIVERGED:
         summary["message"] = "The loss became NaN: exploding gradients. Try clipnorm=1.0."
-    store.update_run(run_id, status=status, finished_at=now, summary=summary, error=error,
+    set_status(store, run_id, status, finished_at=now, summary=summary, error=error,
                      traceback=traceback)
     return run_id
 
@@ -92,7 +93,7 @@ def add_lesson_run(store: Store, lesson, label: str, status: RunStatus = RunStat
     run_id = store.create_run(cfg.to_dict(), name=lesson.run_name(label), epochs_total=epochs,
                               data_sha256="abc")
     now = time.time()
-    store.update_run(run_id, status=RunStatus.RUNNING, started_at=now - 10 * epochs)
+    set_status(store, run_id, RunStatus.RUNNING, started_at=now - 10 * epochs)
     fade = {"simple_rnn": 3.0, "esn": 1.0}.get(m.cell, 30.0)  # SimpleRNN's gradient fades fast
     diverged = status == RunStatus.DIVERGED
     for epoch in range(1, epochs + 1):
@@ -121,7 +122,7 @@ def add_lesson_run(store: Store, lesson, label: str, status: RunStatus = RunStat
                    "naive": {"rmse": 0.2, "mae": 0.16, "mape": None, "r2": 0.7, "n": 40}}
         summary.update(metrics={"test": metrics}, skill_vs_naive=1 - rmse / 0.2,
                        sentence=f"The model's error is {rmse / 0.2:.2g}× the naive forecast's.")
-    store.update_run(run_id, status=status, finished_at=now, summary=summary, epochs_done=epochs)
+    set_status(store, run_id, status, finished_at=now, summary=summary, epochs_done=epochs)
     return run_id
 
 

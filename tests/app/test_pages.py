@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from apphelpers import APP, PAGES, ROOT, add_finished_run, plotly_specs, tiny_config, values
 from rnnlab import ui
 from rnnlab.store import RunStatus
+from statuses import set_status
 
 TIMEOUT = 60
 
@@ -269,7 +270,7 @@ def test_delete_asks_first_then_removes_the_run(finished_runs, store):
 
 def test_cancel_a_queued_run_then_resume_it(store, home):
     run_id = store.create_run(tiny_config("later").to_dict(), name="later", epochs_total=3)
-    store.update_run(run_id, status=RunStatus.CANCELLED, finished_at=1.0)
+    set_status(store, run_id, RunStatus.CANCELLED, finished_at=1.0)
     at = open_page("views/train.py")
     at.button(key=f"runs_resume_{run_id}").click().run()
     assert_clean(at)
@@ -279,7 +280,7 @@ def test_cancel_a_queued_run_then_resume_it(store, home):
 def test_cancel_asks_a_running_run_to_stop(store):
     run_id = store.create_run(tiny_config("busy").to_dict(), name="busy", epochs_total=3)
     now = time.time()  # a live pid and a fresh heartbeat: the runner leaves it running
-    store.update_run(run_id, status=RunStatus.RUNNING, started_at=now, heartbeat_at=now,
+    set_status(store, run_id, RunStatus.RUNNING, started_at=now, heartbeat_at=now,
                      pid=os.getpid())
     at = open_page("views/train.py")
     at.button(key=f"runs_cancel_{run_id}").click().run()

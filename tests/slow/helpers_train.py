@@ -9,6 +9,7 @@ import numpy as np
 
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnnlab.store import RunStatus, Store
+from statuses import set_status
 
 
 def one_thread() -> None:
@@ -77,5 +78,5 @@ def run_config(epochs: int = 2, **model_and_train) -> RunConfig:
 def new_run(store: Store, cfg: RunConfig) -> str:
     """A run in the store, marked running as the worker would."""
     run_id = store.create_run(cfg.to_dict(), epochs_total=cfg.train.epochs)
-    store.update_run(run_id, status=RunStatus.RUNNING)
+    set_status(store, run_id, RunStatus.RUNNING)
     return run_id

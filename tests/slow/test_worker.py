@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 from rnnlab import jobs, worker  # noqa: E402
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
 from rnnlab.store import RunStatus  # noqa: E402
+from statuses import set_status
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +130,7 @@ def test_a_run_cancelled_before_its_worker_starts_stays_cancelled(store):
 
 def test_a_finished_run_is_left_alone(store):
     run_id = _claimed(store, tiny(2))
-    store.update_run(run_id, status=RunStatus.DONE, summary={"kept": 1})
+    set_status(store, run_id, RunStatus.DONE, summary={"kept": 1})
     assert worker.execute(store, run_id) == RunStatus.DONE
     assert store.get_run(run_id).summary == {"kept": 1}
 

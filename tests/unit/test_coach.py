@@ -12,6 +12,7 @@ from rnnlab.config import RunConfig
 from rnnlab.errors import ConfigError
 from rnnlab.store import RunStatus, Store
 from rnnlab.worker import FREE_RUN, ONE_STEP, PREDICTION_COLUMNS, _write_csv
+from statuses import set_status
 
 N_TEST, EPOCHS, LOOKBACK = 120, 40, 30
 
@@ -354,7 +355,7 @@ def stored_run(store: Store, pred: pd.DataFrame | None, summ: dict, loss=None) -
                         through_time={"input": healthy_through_time()["input"][EPOCHS]})
     if pred is not None:
         _write_csv(store.artefact(run_id, "predictions.csv"), [pred])
-    store.update_run(run_id, status=RunStatus.DONE, summary=summ)
+    set_status(store, run_id, RunStatus.DONE, summary=summ)
     return run_id
 
 

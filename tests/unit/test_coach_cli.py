@@ -9,6 +9,7 @@ from rnnlab import cli
 from rnnlab.config import RunConfig
 from rnnlab.store import RunStatus
 from rnnlab.worker import ONE_STEP, PREDICTION_COLUMNS, _write_csv
+from statuses import set_status
 
 
 def run_cli(*argv):
@@ -32,7 +33,7 @@ def finished_run(store, actual: np.ndarray, train_max: float) -> str:
     summary = {"metrics": {"test": {"model": {"rmse": 0.1, "mae": 0.08, "mape": None, "n": 50},
                                     "naive": {"rmse": 0.5, "mae": 0.4, "mape": None, "n": 50}}},
                "skill_vs_naive": 0.8, "train_range": {"min": 0.0, "max": train_max}}
-    store.update_run(run_id, status=RunStatus.DONE, summary=summary)
+    set_status(store, run_id, RunStatus.DONE, summary=summary)
     return run_id
 
 

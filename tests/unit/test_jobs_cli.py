@@ -9,6 +9,7 @@ import pytest
 from rnnlab import cli, jobs
 from rnnlab.config import RunConfig, preset
 from rnnlab.store import RunStatus
+from statuses import set_status
 
 
 def run_cli(*argv):
@@ -91,7 +92,7 @@ def test_list_shows_status_and_progress(store):
     done = _queued(store, name="finished one")
     running = _queued(store)
     store.claim_next_queued()
-    store.update_run(done, status=RunStatus.DONE, epochs_done=4, finished_at=time.time(),
+    set_status(store, done, RunStatus.DONE, epochs_done=4, finished_at=time.time(),
                      summary={"metrics": {"test": {"model": {"rmse": 0.125}}}, "skill_vs_naive": 0.4})
     store.claim_next_queued()
     store.add_epoch(running, 1, train_loss=0.3)
@@ -111,7 +112,7 @@ def test_show_prints_config_metrics_epochs_and_error(store):
     store.claim_next_queued()
     for epoch in (1, 2):
         store.add_epoch(run_id, epoch, train_loss=1.0 / epoch, seconds=0.5, grad_norm_mean=0.1)
-    store.update_run(run_id, status=RunStatus.FAILED, error="ValueError: boom",
+    set_status(store, run_id, RunStatus.FAILED, error="ValueError: boom",
                      traceback="Traceback (most recent call last):\n  File x\nValueError: boom")
     code, out, _ = run_cli("show", run_id)
     assert code == 0

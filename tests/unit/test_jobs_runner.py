@@ -13,6 +13,7 @@ from rnnlab.config import RunConfig
 from rnnlab.errors import CheckpointError, ConfigError, RnnlabError
 from rnnlab.jobs import Executor, Runner, WorkerEnd
 from rnnlab.store import RunStatus, Store
+from statuses import set_status
 
 
 class FakeExecutor(Executor):
@@ -34,7 +35,7 @@ class FakeExecutor(Executor):
         self.started.append((run_id, resume))
         store.heartbeat(run_id, pid=os.getpid())
         if self.finish_at_once:
-            store.update_run(run_id, status=self.finish_at_once, finished_at=time.time())
+            set_status(store, run_id, self.finish_at_once, finished_at=time.time())
             self.ended.append(WorkerEnd(run_id, 0))
         else:
             self.live.add(run_id)
@@ -44,7 +45,7 @@ class FakeExecutor(Executor):
     def finish(self, run_id, status=RunStatus.DONE, returncode=0):
         """The worker of run_id ends, having written `status` (None: wrote nothing)."""
         if status is not None:
-            self.store.update_run(run_id, status=status, finished_at=time.time())
+            set_status(self.store, run_id, status, finished_at=time.time())
         self.live.discard(run_id)
         self.ended.append(WorkerEnd(run_id, returncode, "last words"))
 

@@ -8,6 +8,7 @@ import pytest
 
 from rnnlab.errors import RunNotFound, StoreError
 from rnnlab.store import RunStatus, Store, check_run_id
+from statuses import set_status
 
 
 def _new(store, **kw):
@@ -85,7 +86,7 @@ def test_delete_removes_rows_and_folder_but_not_running(tmp_path):
     store.claim_next_queued()
     with pytest.raises(StoreError, match="Cancel it first"):
         store.delete_run(run_id)
-    store.update_run(run_id, status=RunStatus.DONE)
+    set_status(store, run_id, RunStatus.DONE)
     store.delete_run(run_id)
     assert not store.run_dir(run_id).exists()
     with pytest.raises(RunNotFound):

@@ -18,6 +18,7 @@ from rnnlab import jobs, worker
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnnlab.errors import StoreError
 from rnnlab.store import RunStatus, Store, StoreFull, storage_error
+from statuses import set_status
 
 
 class FillingStore(Store):
@@ -76,7 +77,7 @@ def test_a_store_that_fills_up_keeps_its_rows_and_works_again(tmp_path):
     other_before = (store.get_run(other), store.epochs(other), store.step_norms(other),
                     store.through_time(other), store.events(other))
     run_id = store.create_run({"mine": 1}, epochs_total=5)
-    store.update_run(run_id, status=RunStatus.RUNNING)
+    set_status(store, run_id, RunStatus.RUNNING)
     _epoch(store, run_id, 1)
     _epoch(store, run_id, 2)
 
@@ -87,7 +88,7 @@ def test_a_store_that_fills_up_keeps_its_rows_and_works_again(tmp_path):
     with pytest.raises(StoreFull):
         store.create_run({"new": 1})
     with pytest.raises(StoreFull):
-        store.update_run(run_id, status=RunStatus.FAILED)
+        set_status(store, run_id, RunStatus.FAILED)
     assert len(list(store.runs_dir.iterdir())) == 2  # the failed create left no folder behind
 
     # nothing half-written, everything before still readable, the other run untouched
