@@ -40,7 +40,6 @@ CHECKPOINT_META = "checkpoint.json"
 MODEL_FILE = "model.keras"
 ESN_FILE = "model.npz"
 PROBE_SIZE = 32                 # windows in the gradient-through-time probe batch
-HEARTBEAT_SECONDS = 5.0
 CHUNK_SECONDS = 1.0             # aim for a cancel check at least this often
 CHECK_SECONDS = 0.25            # look for a cancel or a NaN loss at most this often
 PLAIN_FLOPS = 25e9              # training throughput of one CPU job, FLOP/s, graph mode
@@ -68,11 +67,12 @@ class _Stopped(Exception):
 
 
 def train_run(store: Store, run_id: str, run_cfg: RunConfig, prepared, *,
-              resume: bool = False) -> TrainOutcome:
+              resume: bool = False, progress: Callable[[], None] = lambda: None) -> TrainOutcome:
     """Train the run's model on `prepared` windows, recording every epoch in `store`.
 
     `prepared` needs X_train, y_train, X_val, y_val (val may hold 0 windows), lookback, horizon.
     resume=True continues from run_dir/checkpoint.keras (CheckpointError if missing or damaged).
+    `progress` is called as training gets on (the worker's heartbeat, see rnnlab.worker).
     """
     _check_windows(prepared)
     if store.cancel_requested(run_id):
@@ -80,7 +80,7 @@ def train_run(store: Store, run_id: str, run_cfg: RunConfig, prepared, *,
                             "Cancelled before training started.")
     if run_cfg.model.cell == "esn":
         return _train_esn(store, run_id, run_cfg, prepared)
-    return _train_keras(store, run_id, run_cfg, prepared, resume)
+    return _train_keras(store, run_id, run_cfg, prepared, resume, progress)
 
 
 def _check_windows(prepared) -> None:
@@ -104,7 +104,8 @@ def _arrays(prepared):
 
 # -- Keras runs ---------------------------------------------------------------------------------
 
-def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool) -> TrainOutcome:
+def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
+                 progress: Callable[[], None] = lambda: None) -> TrainOutcome:
     from rnnlab import backend
 
     backend.use()
@@ -133,7 +134,7 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool) -> T
         store.add_event(run_id, "resumed", f"Resumed from the checkpoint of epoch {start}.")
         keras.utils.set_random_seed(tcfg.seed + start)   # a fresh batch order for the rest
     recorder = recorder_class()(store, run_id, run_dir, probe_batch(x, y, tcfg.seed), steps,
-                                track=tcfg.track_gradients)
+                                track=tcfg.track_gradients, progress=progress)
     early = _early_stopping(tcfg, val is not None)
     weights = None
     if backend_name == "jax":   # one batch shape, so one compiled step (see pad_to_batches)
@@ -548,13 +549,15 @@ def _define_recorder():
         Checks run at the end of every execution chunk (see `execution_plan`).
         """
 
-        def __init__(self, store, run_id, run_dir, probe, steps_per_epoch, *, track=True):
+        def __init__(self, store, run_id, run_dir, probe, steps_per_epoch, *, track=True,
+                     progress=lambda: None):
             super().__init__()
             self.store, self.run_id, self.run_dir = store, run_id, Path(run_dir)
             self.probe, self.steps, self.track = probe, steps_per_epoch, track
+            self.progress = progress                # the worker's heartbeat: training got on
             self.last_epoch = self.epoch = 0
             self.writer: EpochWriter | None = None
-            self._t0 = self._beat = time.perf_counter()
+            self._t0 = time.perf_counter()
             self._next_check = 0.0
 
         def set_model(self, model):
@@ -594,9 +597,7 @@ def _define_recorder():
                 raise _Stopped(RunStatus.CANCELLED, self.epoch - 1,
                                f"Cancelled during epoch {self.epoch}; the run keeps epochs "
                                f"1 to {self.epoch - 1} and can be resumed.")
-            if time.perf_counter() - self._beat > HEARTBEAT_SECONDS:
-                self.store.heartbeat(self.run_id)
-                self._beat = time.perf_counter()
+            self.progress()
 
         def on_epoch_end(self, epoch, logs=None):
             logs, k = logs or {}, epoch + 1
@@ -607,7 +608,7 @@ def _define_recorder():
             grads = self.meter.read() if self.meter is not None else None
             self.writer.submit(k, epoch_row(logs, seconds, self.lr, grads))
             self.last_epoch = k
-            self._beat = time.perf_counter()
+            self.progress()
             if k < self.params.get("epochs", k + 1) and self.store.cancel_requested(self.run_id):
                 raise _Stopped(RunStatus.CANCELLED, k,
                                f"Cancelled after epoch {k}; the run can be resumed.")

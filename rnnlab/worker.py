@@ -16,8 +16,12 @@ failure. If even that fails it says so on stderr (the run's log.txt) and returns
 then still `running` in the store, and the job runner marks it interrupted once its worker is
 gone and the store can be written again (it can then be resumed from its last checkpoint).
 
-A background thread heartbeats into the store every `HEARTBEAT_SECONDS`, so the job runner can
-tell a live worker from a dead one. TensorFlow is imported inside functions only.
+One heartbeat tells the job runner the worker is alive and getting on: a background thread
+stamps the store every `HEARTBEAT_SECONDS` while the run makes progress (a chunk of batches, an
+epoch, a step of preparing or evaluating calls `Heartbeat.progress`). A worker stuck for
+`RNNLAB_HUNG_AFTER` seconds (default HUNG_AFTER) stops beating, so the runner stops it and marks
+the run interrupted, resumable from its last checkpoint. TensorFlow is imported inside functions
+only.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from rnnlab.errors import RnnlabError, RunNotFound, StoreError
 from rnnlab.store import RunStatus, Store, StoreFull, storage_error
 
 HEARTBEAT_SECONDS = 2.0
+HUNG_AFTER = 600.0           # seconds without progress before the heartbeat stops
+HUNG_ENV = "RNNLAB_HUNG_AFTER"
 CLASSICAL_ENV = "RNNLAB_CLASSICAL"   # "0": no classical baseline (exponential smoothing)
 FORECAST_STEPS = 30          # steps forecast past the end of the data (at least the horizon)
 FREE_RUNNING_MAX_STEPS = 500  # a free-running test trajectory longer than this is cut
@@ -47,12 +53,24 @@ PREDICTION_COLUMNS = ["split", "kind", "timestamp", "step", "actual", "model", "
 
 
 class Heartbeat:
-    """A daemon thread that stamps the run's heartbeat (and pid) until stopped."""
+    """A daemon thread that stamps the run's heartbeat (and pid) while the run makes progress."""
 
-    def __init__(self, store: Store, run_id: str, every: float = HEARTBEAT_SECONDS):
+    def __init__(self, store: Store, run_id: str, every: float = HEARTBEAT_SECONDS,
+                 hung_after: float | None = None):
         self.store, self.run_id, self.every = store, run_id, every
+        self.hung_after = hung_after if hung_after is not None else hung_seconds()
+        self._last = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
+
+    def progress(self) -> None:
+        """The run got on (a chunk of batches, an epoch, a step of its evaluation)."""
+        self._last = time.monotonic()
+
+    @property
+    def stuck(self) -> bool:
+        """No progress for `hung_after` seconds: the beats stop, so the runner steps in."""
+        return time.monotonic() - self._last > self.hung_after
 
     def __enter__(self) -> "Heartbeat":
         self._beat(pid=os.getpid())
@@ -65,7 +83,8 @@ class Heartbeat:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
-            self._beat()
+            if not self.stuck:
+                self._beat()
 
     def _beat(self, pid: int | None = None) -> None:
         try:
@@ -83,10 +102,11 @@ def execute(store: Store, run_id: str, *, resume: bool = False, prepared=None) -
     run = store.get_run(run_id)
     if not _take(store, run):
         return store.get_run(run_id).status
-    with Heartbeat(store, run_id):
+    with Heartbeat(store, run_id) as heart:
         try:
             try:
-                return _execute(store, run_id, resume=resume, prepared=prepared)
+                return _execute(store, run_id, resume=resume, prepared=prepared,
+                                progress=heart.progress)
             except KeyboardInterrupt:
                 return _finish(store, run_id, RunStatus.CANCELLED,
                                {"message": "Stopped from the keyboard. Resume it to continue."})
@@ -102,7 +122,16 @@ def _take(store: Store, run) -> bool:
     return run.status == RunStatus.RUNNING
 
 
-def _execute(store: Store, run_id: str, *, resume: bool, prepared) -> RunStatus:
+def hung_seconds() -> float:
+    """RNNLAB_HUNG_AFTER: seconds without progress before a worker counts as hung."""
+    try:
+        return max(1.0, float(os.environ.get(HUNG_ENV, HUNG_AFTER)))
+    except ValueError:
+        return HUNG_AFTER
+
+
+def _execute(store: Store, run_id: str, *, resume: bool, prepared,
+             progress=lambda: None) -> RunStatus:
     run = store.get_run(run_id)
     cfg = RunConfig.from_dict(run.config)
     store.update_run(run_id, pid=os.getpid(), error=None, traceback=None, finished_at=None)
@@ -120,7 +149,9 @@ def _execute(store: Store, run_id: str, *, resume: bool, prepared) -> RunStatus:
                         "it trains on the file as it is now.")
     from rnnlab import train
 
-    outcome = train.train_run(store, run_id, cfg, prepared, resume=resume)
+    progress()
+    outcome = train.train_run(store, run_id, cfg, prepared, resume=resume, progress=progress)
+    progress()
     summary = _base_summary(store, run_id, cfg, prepared, outcome)
     if outcome.status == RunStatus.DONE:
         summary.update(_evaluate_and_write(store, run_id, cfg, prepared, outcome,
