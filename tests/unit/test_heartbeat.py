@@ -16,6 +16,15 @@ def _run(store) -> str:
     return jobs.submit(store, cfg, check_data=False)
 
 
+def _start(store, monkeypatch, fake_train) -> tuple[str, jobs.Runner]:
+    """A queued run trained by `fake_train`, a worker stuck after 1 s, a runner patient for 3 s."""
+    monkeypatch.setattr(train, "train_run", fake_train)
+    monkeypatch.setenv("RNNLAB_HUNG_AFTER", "1")
+    run_id = _run(store)
+    return run_id, jobs.Runner(store, concurrency=1, executor=jobs.InProcessExecutor(),
+                               stale_after=3, tick_seconds=0.2).start()
+
+
 def _wait(store, run_id: str, status: RunStatus, seconds: float) -> bool:
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -33,11 +42,7 @@ def test_a_hung_fit_stops_the_heartbeat_and_the_run_is_interrupted(store, monkey
         release.wait(60)                      # stuck: no batch, no epoch, no progress
         return TrainOutcome(RunStatus.CANCELLED, 0, "released")
 
-    monkeypatch.setattr(train, "train_run", hang)
-    monkeypatch.setenv("RNNLAB_HUNG_AFTER", "1")
-    run_id = _run(store)
-    runner = jobs.Runner(store, concurrency=1, executor=jobs.InProcessExecutor(),
-                         stale_after=3, tick_seconds=0.2).start()
+    run_id, runner = _start(store, monkeypatch, hang)
     try:
         assert _wait(store, run_id, RunStatus.RUNNING, 20)
         assert _wait(store, run_id, RunStatus.INTERRUPTED, 30), store.get_run(run_id).status
@@ -57,11 +62,7 @@ def test_a_fit_that_gets_on_keeps_beating(store, monkeypatch):
             time.sleep(0.2)
         return TrainOutcome(RunStatus.CANCELLED, 0, "done waiting")
 
-    monkeypatch.setattr(train, "train_run", slow_but_alive)
-    monkeypatch.setenv("RNNLAB_HUNG_AFTER", "1")
-    run_id = _run(store)
-    runner = jobs.Runner(store, concurrency=1, executor=jobs.InProcessExecutor(),
-                         stale_after=3, tick_seconds=0.2).start()
+    run_id, runner = _start(store, monkeypatch, slow_but_alive)
     try:
         assert _wait(store, run_id, RunStatus.CANCELLED, 40), store.get_run(run_id).status
     finally:
