@@ -467,8 +467,10 @@ class Runner:
         code = end.returncode
         if code is not None and code < 0:
             self._interrupt(run, f"its worker was killed by signal {-code}")
-        elif DISK_FULL in (end.log_tail or ""):  # resumable once there is room again
-            self._interrupt(run, "its worker could not write to the run store")
+        elif code == lifecycle.EXIT_DISK_FULL:  # resumable once there is room again
+            self._interrupt(run, "its worker could not write to the run store", disk_full=True)
+        elif code == lifecycle.EXIT_UNRECORDED:
+            self._interrupt(run, "its worker could not record how the run ended")
         else:
             how = f" (exit code {code})" if code is not None else ""
             self._fail(run, f"The worker ended{how} before finishing the run. Its output is in "
@@ -484,13 +486,17 @@ class Runner:
             self.executor.kill(run)
             self._interrupt(run, f"its worker sent no heartbeat for {silent:.0f} s")
 
-    def _interrupt(self, run: RunRecord, reason: str) -> None:
-        advice = "Resume it to continue from its last checkpoint."
-        if DISK_FULL in self._log_tail(run.id):
-            # the worker could not even record its failure: its log is all that says why
+    def _interrupt(self, run: RunRecord, reason: str, *, disk_full: bool = False) -> None:
+        if disk_full:                          # the worker's exit code said so
+            reason += "; the disk was full"
+        elif DISK_FULL in self._log_tail(run.id):
+            # a worker that is not ours (the runner restarted) left no exit code: its log is all
+            # that says why
             reason += "; its log says the disk was full"
-            advice = ("Free some space on that disk (delete old runs, for example), then "
-                      "resume it to continue from its last checkpoint.")
+            disk_full = True
+        advice = ("Free some space on that disk (delete old runs, for example), then resume it "
+                  "to continue from its last checkpoint." if disk_full else
+                  "Resume it to continue from its last checkpoint.")
         message = f"Interrupted at epoch {run.epochs_done} of {run.epochs_total}: {reason}. {advice}"
         summary = {**run.summary, "message": message}
         if lifecycle.interrupt(self.store, run.id, summary=summary):

@@ -36,6 +36,11 @@ class RunStatus(str, Enum):
 
 
 S = RunStatus
+# How a worker process ends, read by the job runner (besides 0: done or stopped, 1: failed and
+# recorded): the run's end could not be recorded because the disk is full (75, EX_TEMPFAIL) or
+# for another reason (74, EX_IOERR). The runner then marks the run interrupted: resumable.
+EXIT_DISK_FULL = 75
+EXIT_UNRECORDED = 74
 RESUMABLE = (S.INTERRUPTED, S.CANCELLED)
 ENDINGS = (S.DONE, S.CANCELLED, S.DIVERGED, S.INTERRUPTED)   # how a worker's training can end
 TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {

@@ -358,10 +358,15 @@ def _fail(store: Store, run_id: str, exc: BaseException) -> RunStatus:
         except Exception as second:
             problem = second
     why = "the disk is still full" if isinstance(problem, StoreFull) else str(problem)
+    _UNRECORDED[run_id] = (lifecycle.EXIT_DISK_FULL if isinstance(problem, StoreFull)
+                           else lifecycle.EXIT_UNRECORDED)
     _say(f"Run {run_id} failed: {message}\nThe failure could not be recorded in the run store "
          f"either ({why}). Once the store can be written again, the job runner marks the run "
          f"interrupted and it can be resumed from its last checkpoint.\n{detail}")
     return RunStatus.FAILED
+
+
+_UNRECORDED: dict[str, int] = {}   # run id -> the exit code saying why its end went unrecorded
 
 
 def _record_failure(store: Store, run_id: str, message: str, detail: str) -> None:
@@ -424,6 +429,8 @@ def _run(store: Store, run_id: str, *, resume: bool) -> int:
         print(f"run {run_id}: {status.value}", flush=True)
     except (OSError, ValueError):  # stdout is the run's log.txt, maybe on a full disk
         pass
+    if run_id in _UNRECORDED:          # the runner reads this code: the run stays resumable
+        return _UNRECORDED.pop(run_id)
     return 1 if status == RunStatus.FAILED else 0
 
 

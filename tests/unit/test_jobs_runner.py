@@ -11,6 +11,7 @@ import pytest
 from rnnlab import jobs
 from rnnlab.config import RunConfig
 from rnnlab.errors import CheckpointError, ConfigError, RnnlabError
+from rnnlab import lifecycle
 from rnnlab.jobs import Executor, Runner, WorkerEnd
 from rnnlab.store import RunStatus, Store
 from statuses import set_status
@@ -159,14 +160,25 @@ def test_a_worker_that_ended_on_a_full_disk_leaves_its_run_resumable(store, fake
     runner.tick()
     store.artefact(run_id, "log.txt").write_text("Run failed: The disk is full: ...\n")
     fake.live.discard(run_id)
-    fake.ended.append(WorkerEnd(run_id, 1, "Run failed: The disk is full: the run store ..."))
+    fake.ended.append(WorkerEnd(run_id, lifecycle.EXIT_DISK_FULL, "Run failed: ..."))
     runner.tick()
     run = store.get_run(run_id)
     assert run.status == RunStatus.INTERRUPTED
-    assert ("its worker could not write to the run store; its log says the disk was full"
+    assert ("its worker could not write to the run store; the disk was full. Free some space"
             in run.summary["message"])
     assert jobs.resume(store, run_id) == 0       # no checkpoint yet: it starts over
     assert store.get_run(run_id).status == RunStatus.QUEUED
+
+
+def test_a_worker_that_could_not_record_its_end_leaves_its_run_resumable(store, fake, runner):
+    run_id = _queue(store)[0]
+    runner.tick()
+    fake.live.discard(run_id)
+    fake.ended.append(WorkerEnd(run_id, lifecycle.EXIT_UNRECORDED, ""))
+    runner.tick()
+    run = store.get_run(run_id)
+    assert run.status == RunStatus.INTERRUPTED
+    assert "its worker could not record how the run ended. Resume it" in run.summary["message"]
 
 
 def test_a_dead_worker_whose_log_says_the_disk_was_full_says_so(store, runner):
