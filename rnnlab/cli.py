@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from rnnlab import jobs, lifecycle
-from rnnlab.config import (CELLS, INITIALIZERS, LOSSES, OPTIMIZERS, SCALINGS, TRANSFORMS, RunConfig,
-                           preset)
+from rnnlab.config import (CATEGORICAL, CELLS, INITIALIZERS, LOSSES, OPTIMIZERS, SCALINGS,
+                           TRANSFORMS, RunConfig, preset)
 from rnnlab.errors import ConfigError, RnnlabError
 from rnnlab.evaluate import PREDICTORS
 from rnnlab.store import RunRecord, RunStatus, Store, format_duration
@@ -79,6 +79,8 @@ RUN_OPTIONS: list[tuple[str, str, str, dict]] = [
     ("--test", "data", "test_fraction", {"type": float, "help": "share of rows for testing (0.1)"}),
     ("--scaling", "data", "scaling", {"choices": SCALINGS, "help": "fitted on the training rows only"}),
     ("--fill", "data", "fill", {"choices": ("interpolate", "ffill", "drop"), "help": "missing values"}),
+    ("--categorical", "data", "categorical", {"choices": CATEGORICAL,
+                                              "help": "text columns: exclude, or onehot (one 0/1 column per label)"}),
     ("--season", "data", "season", {"type": int, "help": "seasonal period in rows (seasonal naive baseline)"}),
     ("--transform", "data", "transform", {"choices": TRANSFORMS,
                                           "help": "what the network learns (default: chosen from the data)"}),
@@ -97,6 +99,9 @@ RUN_OPTIONS: list[tuple[str, str, str, dict]] = [
     ("--l2", "model", "l2", {"type": float}),
     ("--reservoir-size", "model", "reservoir_size", {"type": int, "help": "echo state network only"}),
     ("--spectral-radius", "model", "spectral_radius", {"type": float, "help": "echo state network only"}),
+    ("--leak-rate", "model", "leak_rate", {"type": float, "help": "echo state network only"}),
+    ("--input-scaling", "model", "input_scaling", {"type": float, "help": "echo state network only"}),
+    ("--ridge", "model", "ridge", {"type": float, "help": "echo state network only: readout penalty"}),
     ("--epochs", "train", "epochs", {"type": int}),
     ("--batch-size", "train", "batch_size", {"type": int}),
     ("--optimizer", "train", "optimizer", {"choices": OPTIMIZERS}),
@@ -603,7 +608,9 @@ def build_parser() -> Parser:
     p = add("runner", cmd_runner, "run the queue in the foreground (Ctrl-C stops it)")
     p.add_argument("--concurrency", type=int, default=None,
                    help="runs at once (default: RNNLAB_CONCURRENCY, else one per two cores)")
-    p.add_argument("--executor", choices=jobs.EXECUTORS, default=None)
+    p.add_argument("--executor", default=None,
+                   help=f"{' or '.join(jobs.EXECUTORS)} (default RNNLAB_EXECUTOR), or "
+                        "package.module:Class")
     p.add_argument("--until-idle", action="store_true", help="exit once nothing is queued or running")
     p = add("list", cmd_list, "list runs with status and progress")
     p.add_argument("--status", action="append", choices=[s.value for s in RunStatus])

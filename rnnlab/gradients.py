@@ -213,11 +213,6 @@ class EpochGradients:
     steps: int
 
     @property
-    def global_mean(self) -> float | None:
-        """Mean of the global norm over the epoch's steps."""
-        return float(np.mean(self.step_norms)) if self.step_norms else None
-
-    @property
     def global_max(self) -> float | None:
         """Largest global norm of the epoch."""
         return float(np.max(self.step_norms)) if self.step_norms else None

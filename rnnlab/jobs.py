@@ -24,6 +24,7 @@ methods, running the worker as a remote task and answering `owns`/`alive` from t
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -376,13 +377,32 @@ class InProcessExecutor(Executor):
 
 
 def make_executor(name: str | None = None) -> Executor:
-    """An executor by name; default from `RNNLAB_EXECUTOR` ("process" or "inprocess")."""
-    name = (name or os.environ.get("RNNLAB_EXECUTOR") or "process").strip().lower()
-    if name == "process":
+    """An executor by name; default from `RNNLAB_EXECUTOR`: "process", "inprocess", or
+    "package.module:Class" for an Executor of your own (made with no arguments)."""
+    name = (name or os.environ.get("RNNLAB_EXECUTOR") or "process").strip()
+    if ":" in name:
+        return _executor_class(name)()
+    if name.lower() == "process":
         return LocalProcessExecutor()
-    if name == "inprocess":
+    if name.lower() == "inprocess":
         return InProcessExecutor()
-    raise ConfigError(f"RNNLAB_EXECUTOR must be one of {', '.join(EXECUTORS)}. Received: {name!r}")
+    raise ConfigError(f"RNNLAB_EXECUTOR must be one of {', '.join(EXECUTORS)}, or "
+                      f"package.module:Class for an executor of your own. Received: {name!r}")
+
+
+def _executor_class(name: str) -> type:
+    """The Executor subclass named "package.module:Class"; ConfigError saying what is wrong."""
+    module_name, _, class_name = name.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"RNNLAB_EXECUTOR={name!r}: the module {module_name!r} cannot be "
+                          f"imported ({exc}). Install it or fix the name.") from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Executor)):
+        raise ConfigError(f"RNNLAB_EXECUTOR={name!r}: {module_name} has no Executor subclass "
+                          f"called {class_name!r}. Give a class derived from rnnlab.jobs.Executor.")
+    return cls
 
 
 # -- the runner ---------------------------------------------------------------------------------

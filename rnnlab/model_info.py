@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from rnnlab.config import ModelConfig
 
-KERAS_CELLS = ("simple_rnn", "gru", "lstm")
 CELL_CLASSES = {"simple_rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
 # weight matrices per cell: SimpleRNN has one, GRU three gates, LSTM four
 _GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}

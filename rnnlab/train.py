@@ -43,7 +43,7 @@ PROBE_SIZE = 32                 # windows in the gradient-through-time probe bat
 CHUNK_SECONDS = 1.0             # aim for a cancel check at least this often
 CHECK_SECONDS = 0.25            # look for a cancel or a NaN loss at most this often
 PLAIN_FLOPS = 25e9              # training throughput of one CPU job, FLOP/s, graph mode
-JIT_FLOPS = 50e9                # the same with XLA (bench/train_speed.py, PERF-NOTES)
+JIT_FLOPS = 50e9                # the same with XLA (bench/train_speed.py)
 XLA_WORTH_SECONDS = 30.0        # XLA compiles for seconds: worth it for runs longer than this
 
 

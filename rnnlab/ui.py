@@ -338,11 +338,6 @@ def save_upload(raw: bytes, filename: str) -> Path:
     return path
 
 
-def sample_names() -> list[str]:
-    """Names of the shipped samples."""
-    return list(samples.SAMPLES)
-
-
 def script_data_hint(source: str) -> str | None:
     """The data path an exported script should read: None for samples (the export knows them),
     the file's own name for an upload (not the server's storage path)."""

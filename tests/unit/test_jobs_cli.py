@@ -214,3 +214,25 @@ def test_serve_without_app_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setattr(cli, "APP_FILE", tmp_path / "app.py")
     code, _, err = run_cli("serve")
     assert code == 2 and "app.py is not at" in err
+
+
+def test_every_setting_of_a_run_config_has_a_cli_option():
+    """The option table is checked against the config's own fields, so a new setting cannot be
+    left out of the CLI."""
+    from dataclasses import fields
+
+    from rnnlab.config import DataConfig, ModelConfig, TrainConfig
+
+    offered = {(section, field) for _, section, field, _ in cli.RUN_OPTIONS}
+    offered.add(("data", "source"))          # the positional FILE
+    for section, cls in (("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)):
+        missing = {f.name for f in fields(cls)} - {f for s, f in offered if s == section}
+        assert missing == set(), (section, missing)
+
+
+def test_the_echo_state_and_text_column_options_reach_the_config():
+    cfg = cli.build_config(_args("noisy_sine.csv", "--cell", "esn", "--leak-rate", "0.5",
+                                 "--input-scaling", "2", "--ridge", "0.01",
+                                 "--categorical", "onehot", "--no-advice"))
+    assert (cfg.model.leak_rate, cfg.model.input_scaling, cfg.model.ridge) == (0.5, 2.0, 0.01)
+    assert cfg.data.categorical == "onehot"

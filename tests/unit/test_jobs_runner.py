@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from rnnlab import jobs
+from rnnlab import jobs, lifecycle
 from rnnlab.config import RunConfig
 from rnnlab.errors import CheckpointError, ConfigError, RnnlabError
-from rnnlab import lifecycle
 from rnnlab.jobs import Executor, Runner, WorkerEnd
 from rnnlab.store import RunStatus, Store
 from statuses import set_status
@@ -465,3 +464,15 @@ def test_the_worker_takes_a_run_id_or_standby_not_both(capsys):
             worker.main(argv)
         assert exc.value.code == 2
         assert "either a run id or --standby" in capsys.readouterr().err
+
+
+def test_an_executor_of_ones_own_by_module_and_class(monkeypatch):
+    assert isinstance(jobs.make_executor("rnnlab.jobs:InProcessExecutor"), jobs.InProcessExecutor)
+    monkeypatch.setenv("RNNLAB_EXECUTOR", "rnnlab.jobs:InProcessExecutor")
+    assert isinstance(jobs.make_executor(), jobs.InProcessExecutor)
+    with pytest.raises(ConfigError, match="the module 'no_such_mod' cannot be imported"):
+        jobs.make_executor("no_such_mod:Thing")
+    with pytest.raises(ConfigError, match="has no Executor subclass called 'Store'"):
+        jobs.make_executor("rnnlab.store:Store")
+    with pytest.raises(ConfigError, match="or package.module:Class"):
+        jobs.make_executor("ray")
