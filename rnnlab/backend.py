@@ -95,6 +95,16 @@ def active() -> str:
     return name
 
 
+def keras():
+    """Keras, on the chosen backend with rnnlab's loops plugged in: the one way the engine
+    imports it, so whichever engine function a script calls first, the choice is made first."""
+    use()
+    active()
+    import keras as loaded
+
+    return loaded
+
+
 _TF_KEPT_OUT = False
 
 

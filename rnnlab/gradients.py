@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnlab import backend
+
 
 def tensor_names(model) -> list[str]:
     """Readable names of the trainable tensors, in `model.trainable_variables` order.
@@ -34,7 +36,7 @@ def tensor_names(model) -> list[str]:
     "lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias", ..., "dense/kernel", "dense/bias";
     a bidirectional layer gives "lstm_1/forward/kernel" and "lstm_1/backward/kernel".
     """
-    import keras
+    keras = backend.keras()
 
     names: dict[int, str] = {}
     for layer in model.layers:
@@ -50,7 +52,7 @@ def tensor_names(model) -> list[str]:
 
 def loss_function(model):
     """The model's compiled loss as a callable (y_true, y_pred) -> scalar mean."""
-    import keras
+    keras = backend.keras()
 
     loss = model.loss
     return loss if callable(loss) else keras.losses.get(loss)
@@ -62,8 +64,6 @@ def gradient_norms(model, x, y) -> dict[str, float]:
     Loss = the compiled loss (batch mean) + the weight penalties; inference mode (no dropout).
     Computed by the backend's own autodiff (tf.GradientTape or jax.grad), apart from the meter.
     """
-    from rnnlab import backend
-
     x = np.asarray(x, dtype="float32")       # (batch, lookback, n_features)
     y = np.asarray(y, dtype="float32")       # (batch, horizon)
     if backend.active() == "jax":
@@ -106,7 +106,7 @@ _PROBES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def recurrent_layers(model) -> list:
     """The model's recurrent layers (plain or bidirectional), bottom to top."""
-    import keras
+    keras = backend.keras()
 
     return [layer for layer in model.layers
             if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
@@ -127,13 +127,11 @@ def through_time_function(model, jit: bool | None = None):
 
 
 def _build_probe(model, jit: bool):
-    import keras
+    keras = backend.keras()
 
     chain = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     below_top = {id(layer) for layer in recurrent_layers(model)[:-1]}
     loss_fn = loss_function(model)
-    from rnnlab import backend
-
     if backend.active() == "jax":
         return _jax_probe(chain, below_top, loss_fn, jit)
     return _tf_probe(chain, below_top, loss_fn, jit)
@@ -230,7 +228,7 @@ def gradient_meter(names: list[str], max_steps: int):
 
 
 def _define_meter():
-    import keras
+    keras = backend.keras()
     from keras import ops
 
     class GradientMeter(keras.metrics.Metric):

@@ -14,6 +14,7 @@ Keras (on JAX or TensorFlow, see `rnnlab.backend`) is imported inside functions 
 
 from __future__ import annotations
 
+from rnnlab import backend
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.errors import ConfigError
 from rnnlab.model_info import (CELL_CLASSES, INPUT_NAME, OUTPUT_NAME, dropout_name,
@@ -28,11 +29,7 @@ def build_model(model_cfg: ModelConfig, train_cfg: TrainConfig, n_features: int,
 
     jit_compile (XLA) and steps_per_execution are chosen per run by `train.execution_plan`.
     """
-    from rnnlab import backend
-
-    backend.use()
-    backend.active()   # on JAX this also plugs in rnnlab.kernels' LSTM and GRU loops
-    import keras
+    keras = backend.keras()      # on JAX this also plugs in rnnlab.kernels' LSTM and GRU loops
 
     if model_cfg.cell not in CELL_CLASSES:
         raise ConfigError(f"cell={model_cfg.cell!r} is not a Keras recurrent cell; an echo state "
@@ -55,7 +52,7 @@ def build_model(model_cfg: ModelConfig, train_cfg: TrainConfig, n_features: int,
 
 def _recurrent_layer(model_cfg: ModelConfig, index: int):
     """Recurrent layer `index` (1-based), wrapped in Bidirectional when asked."""
-    import keras
+    keras = backend.keras()
 
     i = index - 1
     layer_cls = getattr(keras.layers, CELL_CLASSES[model_cfg.cell])
@@ -76,7 +73,7 @@ def _recurrent_layer(model_cfg: ModelConfig, index: int):
 
 def initializer(name: str, scale: float = 1.0):
     """A Keras initializer from its registry name; `scale` is the gain or the std."""
-    import keras
+    keras = backend.keras()
 
     makers = {
         "glorot_uniform": lambda: keras.initializers.GlorotUniform(),
@@ -90,14 +87,14 @@ def initializer(name: str, scale: float = 1.0):
 
 
 def _penalty(l1: float, l2: float):
-    import keras
+    keras = backend.keras()
 
     return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
 
 
 def optimizer(train_cfg: TrainConfig, *, with_clipping: bool = False):
     """A fresh Keras optimizer; clipping is left to the training step unless asked for."""
-    import keras
+    keras = backend.keras()
 
     classes = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
                "rmsprop": keras.optimizers.RMSprop}
@@ -117,7 +114,7 @@ def loss(name: str):
     zero-weight rows that pad the last batch on JAX (see `train.pad_to_batches`) then count
     for nothing.
     """
-    import keras
+    keras = backend.keras()
 
     losses = {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError,
               "huber": keras.losses.Huber}
@@ -137,14 +134,14 @@ def compile_model(model, train_cfg: TrainConfig, *, jit_compile: bool = False,
 
 def plain_model(model):
     """The same layers (shared weights) as a standard keras.Model, loadable without rnnlab."""
-    import keras
+    keras = backend.keras()
 
     return keras.Model(model.inputs, model.outputs, name=model.name)
 
 
 def describe(model) -> tuple[list[dict], int]:
     """Rows of {layer, kind, output_shape, params} bottom to top (no input row), and the total."""
-    import keras
+    keras = backend.keras()
 
     rows = []
     for layer in model.layers:
@@ -168,10 +165,10 @@ def model_class():
 
 
 def _define_model_class():
-    import keras
+    keras = backend.keras()
     from keras import ops
 
-    from rnnlab import backend, gradients
+    from rnnlab import gradients
 
     on_jax = backend.active() == "jax"
 

@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from rnnlab import backend
 from rnnlab.config import RunConfig
 from rnnlab.errors import CheckpointError, DataError
 from rnnlab.store import RunStatus, Store
@@ -106,10 +107,7 @@ def _arrays(prepared):
 
 def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
                  progress: Callable[[], None] = lambda: None) -> TrainOutcome:
-    from rnnlab import backend
-
-    backend.use()
-    import keras
+    keras = backend.keras()
 
     from rnnlab.model import build_model
 
@@ -205,8 +203,6 @@ def configure_threads(threads: int | None = None) -> None:
     setting is made by `backend.use()` before JAX starts. On TensorFlow it must run before
     TensorFlow starts; later calls keep the pools TensorFlow already has.
     """
-    from rnnlab import backend
-
     if backend.active() != "tensorflow":
         return
     import tensorflow as tf
@@ -247,7 +243,7 @@ def probe_batch(x: np.ndarray, y: np.ndarray, seed: int, size: int = PROBE_SIZE)
 
 
 def _early_stopping(tcfg, has_val: bool):
-    import keras
+    keras = backend.keras()
 
     if not tcfg.early_stopping_patience:
         return None
@@ -267,8 +263,6 @@ def _early_stop_message(early, has_val: bool) -> str:
 
 def predict_function(model, batch_size: int = 1024) -> Callable[[np.ndarray], np.ndarray]:
     """A compiled X (n, L, F) -> (n, H) in scaled units, fast for one window too."""
-    from rnnlab import backend
-
     horizon = model.outputs[0].shape[-1]
     call = _jax_call(model, batch_size) if backend.active() == "jax" else _tf_call(model)
 
@@ -425,7 +419,7 @@ class EpochWriter:
 
     def _twin_and_sources(self):
         """A clone of the checkpoint view with its own optimizer, variables in the same order."""
-        import keras
+        keras = backend.keras()
 
         view = _checkpoint_view(self.model)
         if self._twin is None:
@@ -541,7 +535,7 @@ def epoch_row(logs: dict, seconds: float, lr: float, grads) -> dict:
 
 
 def _define_recorder():
-    import keras
+    keras = backend.keras()
 
     class RunRecorder(keras.callbacks.Callback):
         """Each epoch to the store and a checkpoint; stops on cancel or divergence.
