@@ -63,7 +63,10 @@ def advise(train: np.ndarray, val: np.ndarray, frequency: str | None) -> Advice:
     """Advice from the target's training rows (n,) and validation rows (m,) and the frequency."""
     train = _finite(train)
     val = _finite(val)
-    found = find_season(train, frequency)
+    try:
+        found = find_season(train, frequency)
+    except ValueError:                 # a frequency the calendar rules do not know
+        found = find_season(train, None)
     transform, why = choose_transform(train, val, found.period)
     lookback, lookback_why = choose_lookback(len(train), found.period, found.cycle)
     return Advice(transform=transform, season=found.period, lookback=lookback, epochs=EPOCHS,

@@ -293,8 +293,9 @@ def advise_ui() -> None:
         else data["source"]
     try:
         settings, reasons = advice_for(path, json.dumps(data, sort_keys=True))
-    except ui.RnnlabError:
-        return                     # the page says what is wrong with the data elsewhere
+    except (ui.RnnlabError, ValueError, ArithmeticError):
+        return                     # the page says what is wrong with the data elsewhere; the
+                                   # settings stay as they are, and the user can set them
     ui.apply_advice(settings, reasons)
 
 

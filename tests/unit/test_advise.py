@@ -111,3 +111,9 @@ def test_a_column_that_is_not_there_is_the_data_error_of_prepare():
 
     with pytest.raises(DataError, match="There is no column 'nope'"):
         advise.advise_data(load("noisy_sine.csv"), {"source": "noisy_sine.csv", "target": "nope"})
+
+
+def test_a_frequency_the_calendar_rules_do_not_know_gives_advice_without_a_calendar_season():
+    advice = advise.advise(rng.normal(0, 1, 300), rng.normal(0, 1, 30), "garbage")
+    assert advice.transform == "none" and advice.season is None
+    assert advice.reasons["season"]
