@@ -924,8 +924,15 @@ def _find_dates(table: pd.DataFrame, wanted: str | None) -> _Dates | None:
 
 
 def _named_dates(table: pd.DataFrame, wanted: str) -> _Dates:
-    """The dates in the column the user named; DataError if it is missing or unreadable."""
+    """The dates in the column the user named; DataError if it is missing or unreadable.
+
+    The name the loader gives to dates it built from year / quarter / month columns counts too,
+    so a date column chosen on the Data page reads the same file again.
+    """
     if wanted not in table.columns:
+        built = _parts_dates(table)
+        if built is not None and built.name == wanted:
+            return built
         raise DataError(f"There is no column {wanted!r} to read dates from. Columns: "
                         f"{_preview(table.columns, 20)}. Pick one of them, or leave the date "
                         "column empty to detect it.")

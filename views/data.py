@@ -294,6 +294,7 @@ def advise_ui() -> None:
     try:
         settings, reasons = advice_for(path, json.dumps(data, sort_keys=True))
     except (ui.RnnlabError, ValueError, ArithmeticError):
+        st.session_state.pop(ui.ADVICE_KEY, None)   # no reasons of another dataset's shown here
         return                     # the page says what is wrong with the data elsewhere; the
                                    # settings stay as they are, and the user can set them
     ui.apply_advice(settings, reasons)

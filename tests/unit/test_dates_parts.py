@@ -128,3 +128,16 @@ def test_decimal_numbers_in_a_column_not_named_like_a_date_stay_numbers():
     rows = "\n".join(f"{1000 + i / 4},{i}" for i in range(12))
     loaded = _load_text("price,volume\n" + rows + "\n")
     assert loaded.date_column is None and "price" in loaded.numeric_columns
+
+
+def test_the_name_given_to_built_dates_reads_the_file_again():
+    """The Data page passes back the date column it was shown; for dates built from year and
+    quarter (or month) columns that is a name the file itself does not have."""
+    rows = "\n".join(f"{1990 + i // 4},{i % 4 + 1},{100 + i}" for i in range(16))
+    raw = ("year,quarter,gdp\n" + rows + "\n").encode()
+    first = load(raw, filename="q.csv")
+    again = load(raw, filename="q.csv", date_column=first.date_column)
+    assert again.date_column == first.date_column == "date"
+    assert again.frame.equals(first.frame) and again.frequency == "QS"
+    with pytest.raises(Exception, match="There is no column 'when'"):
+        load(raw, filename="q.csv", date_column="when")
