@@ -25,6 +25,7 @@ Numpy and pandas only: the web process calls this.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,16 +166,26 @@ def advise_data(loaded, data: dict) -> tuple[dict, dict]:
     return settings, reasons
 
 
-def default_run(source: str, target: str | None = None, date_column: str | None = None,
-                features: tuple[str, ...] = (), **data) -> RunConfig:
-    """A RunConfig for a new dataset with the advised transform, season, lookback and budget."""
+def load_for(data_cfg: DataConfig):
+    """The table a data config reads (its file, date column, gap filling, text columns)."""
     from rnnlab.data import load
     from rnnlab.samples import resolve_source
 
+    return load(resolve_source(data_cfg.source), date_column=data_cfg.date_column,
+                fill=data_cfg.fill, categorical=data_cfg.categorical)
+
+
+def advise_config(data_cfg: DataConfig) -> tuple[dict, dict]:
+    """(settings, reasons) for a data config, reading its file."""
+    return advise_data(load_for(data_cfg), dataclasses.asdict(data_cfg))
+
+
+def default_run(source: str, target: str | None = None, date_column: str | None = None,
+                features: tuple[str, ...] = (), **data) -> RunConfig:
+    """A RunConfig for a new dataset with the advised transform, season, lookback and budget."""
     data_cfg = DataConfig(source=source, target=target, date_column=date_column,
                           features=tuple(features), **data)
-    loaded = load(resolve_source(source), date_column=date_column, fill=data_cfg.fill,
-                  categorical=data_cfg.categorical)
+    loaded = load_for(data_cfg)
     chosen = target or loaded.default_target
     advice = advise_loaded(loaded, chosen, data_cfg)
     settings = advice.settings()

@@ -161,13 +161,10 @@ def build_config(args: argparse.Namespace, reasons: dict | None = None) -> RunCo
 
 def _advised(base: RunConfig, given: dict, reasons: dict | None) -> RunConfig:
     """The base with the settings advised for the data, except those given as options."""
-    from rnnlab import advise, data
+    from rnnlab import advise
 
     try:
-        data_cfg = base.replace(data=given["data"]).data
-        loaded = data.load(data.resolve_source(data_cfg.source), date_column=data_cfg.date_column,
-                           fill=data_cfg.fill, categorical=data_cfg.categorical)
-        settings, why = advise.advise_data(loaded, data_cfg.__dict__ | {"features": data_cfg.features})
+        settings, why = advise.advise_config(base.replace(data=given["data"]).data)
     except RnnlabError:
         return base                   # the data's own problem is reported when the run is checked
     for section, values in settings.items():

@@ -41,7 +41,6 @@ PREDICTORS = {
     "anchor": "classical (exponential smoothing)",
     "mean": "mean of training data",
 }
-BASELINES = tuple(name for name in PREDICTORS if name != "model")
 
 
 # ---------------------------------------------------------------- metrics
@@ -114,9 +113,10 @@ def baselines(prepared, split: str = "test") -> dict[str, np.ndarray]:
     return _baselines(prepared, X, t)[0]
 
 
-def _baselines(prepared, X: np.ndarray,
-               t: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Baseline forecasts for windows X starting at rows t, and notes on any baseline skipped."""
+def _baselines(prepared, X: np.ndarray, t: np.ndarray,
+               linear: PredictFn | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Baseline forecasts for windows X starting at rows t, and notes on any baseline skipped;
+    `linear` is `linear_ar(prepared)` when the caller already fitted it."""
     target = np.asarray(prepared.values, dtype=float)[:, 0]  # (T,)
     H = prepared.horizon
     out = {"naive": np.repeat(target[t - 1][:, None], H, axis=1)}  # (n, H)
@@ -128,7 +128,8 @@ def _baselines(prepared, X: np.ndarray,
             notes["seasonal_naive"] = note
         else:
             out["seasonal_naive"] = seasonal
-    out["linear_ar"] = transforms.to_original(prepared, linear_ar(prepared)(X), t)  # (n, H)
+    linear = linear or linear_ar(prepared)
+    out["linear_ar"] = transforms.to_original(prepared, linear(X), t)  # (n, H)
     out["mean"] = np.full((len(t), H), float(target[: prepared.n_train].mean()))  # (n, H)
     return out, notes
 
@@ -222,16 +223,18 @@ class Evaluation:
 
 
 def evaluate(prepared, predict_fn: PredictFn, split: str = "test",
-             extra_baselines: dict[str, np.ndarray] | None = None) -> Evaluation:
+             extra_baselines: dict[str, np.ndarray] | None = None,
+             linear: PredictFn | None = None) -> Evaluation:
     """Predict every window of a split from real inputs and compare with actuals and baselines.
 
     extra_baselines: more forecasts (n, H) of the same windows, e.g. the classical anchor.
+    linear: `linear_ar(prepared)` fitted once for several splits (else fitted here).
     """
     X, t = _split_windows(prepared, split)
     rows = _target_rows(prepared, t)  # (n, H)
     actual = np.asarray(prepared.values, dtype=float)[rows, 0]  # (n, H)
     predictions = _predict(prepared, predict_fn, X, t)  # (n, H)
-    base, notes = _baselines(prepared, X, t)
+    base, notes = _baselines(prepared, X, t, linear)
     base.update(extra_baselines or {})
     scores = {"model": metrics(actual, predictions)}
     scores.update({name: metrics(actual, values) for name, values in base.items()})
@@ -307,15 +310,15 @@ def _skill(rmse_model: float, rmse_naive: float) -> tuple[float | None, str]:
         return None, ("Repeating the last value is exact on this part of the data, "
                       "so there is nothing to beat.")
     ratio = rmse_model / rmse_naive
-    shown = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.2f}".rstrip("0").rstrip(".")
+    shown = _times(ratio)
     if round(abs(1.0 - ratio) * 100) == 0:  # under half a percent apart
-        sentence = (f"The model's error is about the same as the naive forecast's ({shown}×): "
+        sentence = (f"The model's error is about the same as the naive forecast's ({shown}): "
                     "it does no better than repeating the last value.")
     elif ratio > 1.0:
-        sentence = (f"The model's error is {shown}× the naive forecast's: "
+        sentence = (f"The model's error is {shown} the naive forecast's: "
                     "it does worse than repeating the last value.")
     else:
-        sentence = (f"The model's error is {shown}× the naive forecast's: "
+        sentence = (f"The model's error is {shown} the naive forecast's: "
                     f"{round((1.0 - ratio) * 100)} % better than repeating the last value.")
     return 1.0 - ratio, sentence
 

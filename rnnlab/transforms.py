@@ -81,13 +81,13 @@ class TargetTransform:
     def forward(self, target: np.ndarray) -> np.ndarray:
         """Transformed target (T,); NaN where it is undefined (the first `lag` rows)."""
         y = np.asarray(target, dtype="float64")           # (T,)
-        z = np.full_like(y, np.nan)
         if self.kind == "log":
             return np.log(y)
-        if self.lag:
-            z[self.lag:] = y[self.lag:] - y[:-self.lag]
-            return z
-        return y.copy()
+        if not self.lag:
+            return y.copy()
+        z = np.full_like(y, np.nan)
+        z[self.lag:] = y[self.lag:] - y[:-self.lag]
+        return z
 
     def invert(self, z: np.ndarray, t: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Original values (n, H) of rows t + h from transformed ones z (n, H).

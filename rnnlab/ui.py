@@ -520,20 +520,19 @@ def skill_sentence(summary: dict) -> str | None:
 
 
 METRIC_COLUMNS = {"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "r2": "R²"}
-PREDICTOR_LABELS = PREDICTORS
 
 
 def metrics_table(split_metrics: dict) -> pd.DataFrame:
     """Model vs baselines: one row per predictor, RMSE/MAE/MAPE/R² and skill vs naive."""
     naive = (split_metrics.get("naive") or {}).get("rmse")
-    order = [n for n in PREDICTOR_LABELS if n in split_metrics]
+    order = [n for n in PREDICTORS if n in split_metrics]
     order += [n for n in split_metrics if n not in order]
     rows = []
     for name in order:
         scores = split_metrics[name]
         if not isinstance(scores, dict):
             continue
-        row = {"predictor": PREDICTOR_LABELS.get(name, name)}
+        row = {"predictor": PREDICTORS.get(name, name)}
         row.update({label: scores.get(k) for k, label in METRIC_COLUMNS.items()})
         rmse = scores.get("rmse")
         row["skill vs naive"] = (1 - rmse / naive) if (naive and rmse is not None) else None

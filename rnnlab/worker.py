@@ -189,12 +189,13 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
     from rnnlab import evaluate
 
     predict = _predictor(run_id, outcome)
+    linear = evaluate.linear_ar(prepared)    # one fit on the training windows serves both parts
     results, frames, notes = {}, [], []
     for split in ("val", "test"):
         if len(getattr(prepared, f"t_{split}")) == 0:
             continue
-        extra = _anchor(prepared, split, notes)
-        ev = evaluate.evaluate(prepared, predict, split, extra_baselines=extra)
+        extra = _anchor(prepared, notes) if split == "test" else {}
+        ev = evaluate.evaluate(prepared, predict, split, extra_baselines=extra, linear=linear)
         results[split] = ev
         frames.append(_one_step_frame(ev))
     test = results["test"]
@@ -215,16 +216,16 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
             "notes": summary_notes + test.notes + notes}
 
 
-def _anchor(prepared, split: str, notes: list[str]) -> dict:
+def _anchor(prepared, notes: list[str]) -> dict:
     """The classical anchor's one-step forecasts of the test part, when the optional extra is
     installed and not turned off (RNNLAB_CLASSICAL=0; its fits take a second or two)."""
-    if prepared.horizon != 1 or split != "test" or os.environ.get(CLASSICAL_ENV, "1") == "0":
+    if prepared.horizon != 1 or os.environ.get(CLASSICAL_ENV, "1") == "0":
         return {}
     try:
         from rnnlab import classical
     except ImportError:
         return {}
-    t = getattr(prepared, f"t_{split}")
+    t = prepared.t_test
     n_fit = prepared.n_train + prepared.n_val                  # every row before the test part
     try:
         name, values = classical.anchor(prepared.values[:, 0], n_fit, t, prepared.season)
