@@ -12,6 +12,11 @@ series, are in bench/RESULTS.md (forecast quality):
   series the test lies exactly there): with a season it learns the seasonal difference, without
   one the change from the window's last value ("relative"). On the tuning series plain
   differences stopped early in a plateau more often than either (airline: 54 vs 18 and 22).
+  Where the validation rows clearly say otherwise, they win: a linear autoregression on the
+  lookback's windows is fitted under each change (least squares, instant), and a change whose
+  validation error is SWITCH_MARGIN lower than the usual choice's replaces it (`transform_scores`).
+  A seasonal difference adds up a whole season of noise, so on a series whose season is small
+  beside its wandering level the change from the last value forecasts better.
 - Season: the calendar's candidate (12 for monthly data, ...) confirmed by the training rows'
   autocorrelation (`rnnlab.season`).
 - Lookback: one season when there is one of at most MAX_LOOKBACK rows (so the window sees the
@@ -68,8 +73,8 @@ def advise(train: np.ndarray, val: np.ndarray, frequency: str | None) -> Advice:
         found = find_season(train, frequency)
     except ValueError:                 # a frequency the calendar rules do not know
         found = find_season(train, None)
-    transform, why = choose_transform(train, val, found.period)
     lookback, lookback_why = choose_lookback(len(train), found.period, found.cycle)
+    transform, why = choose_transform(train, val, found.period, lookback)
     return Advice(transform=transform, season=found.period, lookback=lookback, epochs=EPOCHS,
                   patience=PATIENCE, reasons={
                       "transform": why, "season": found.reason, "lookback": lookback_why,
@@ -78,8 +83,11 @@ def advise(train: np.ndarray, val: np.ndarray, frequency: str | None) -> Advice:
                                  "weights: long enough to learn, stopped before it over-fits.")})
 
 
-def choose_transform(train: np.ndarray, val: np.ndarray, season: int | None) -> tuple[str, str]:
-    """'none' for a level series; else 'seasonal_difference' (with a season) or 'relative'."""
+def choose_transform(train: np.ndarray, val: np.ndarray, season: int | None,
+                     lookback: int = DEFAULT_LOOKBACK) -> tuple[str, str]:
+    """'none' for a level series; for a moving one, the change a linear autoregression forecasts
+    the validation rows best from (`transform_scores`), else 'seasonal_difference' (with a
+    season) or 'relative'."""
     shift = level_shift(train)
     outside = outside_share(train, val)
     if shift > STEADY_SHIFT:
@@ -94,10 +102,74 @@ def choose_transform(train: np.ndarray, val: np.ndarray, season: int | None) -> 
             "training range, so the network learns the values as they are.")
     beyond = (" A network on the values themselves cannot forecast beyond the range it was "
               "trained on, so it learns ")
+    candidates = ["seasonal_difference", "relative", "difference"] if season else \
+        ["relative", "difference"]
+    scores = transform_scores(train, val, lookback, season, candidates)
+    if len(scores) == len(candidates):
+        best = min(candidates, key=scores.get)
+        if scores[best] > (1 - SWITCH_MARGIN) * scores[candidates[0]]:
+            best = candidates[0]                     # not clearly better: the usual choice
+        words = {"seasonal_difference": f"the change from one season ({season} rows) earlier",
+                 "relative": "the change from the last value each window saw",
+                 "difference": "the change from one step to the next"}
+        short = {"seasonal_difference": "from a season earlier", "relative": "from the last "
+                 "value", "difference": "from the step before"}
+        tried = ", ".join(f"{_num(scores[k])} {short[k]}"
+                          for k in sorted(candidates, key=scores.get))
+        return best, (f"{why}{beyond}{words[best]}. On the validation rows a linear "
+                      f"autoregression on {lookback}-step windows forecast with error {tried}.")
     if season:
         return "seasonal_difference", (
             f"{why}{beyond}the change from one season ({season} rows) earlier.")
     return "relative", f"{why}{beyond}the change from the last value each window saw."
+
+
+MIN_FIT_WINDOWS = 20        # fewer training windows than this: too few to compare transforms
+SWITCH_MARGIN = 0.05        # another change is chosen only when its error is this much lower
+
+
+def transform_scores(train: np.ndarray, val: np.ndarray, lookback: int, season: int | None,
+                     kinds: list[str]) -> dict[str, float]:
+    """Validation RMSE, in the data's units, of a one-step linear autoregression under each
+    transform: least squares (with a constant) of the transformed value on the `lookback`
+    values before it, fitted on the training rows only. A transform whose training windows are
+    too few (fewer than MIN_FIT_WINDOWS and the lookback + 1) is left out.
+
+    Scaling does not change a least-squares forecast, so none is applied.
+    """
+    from rnnlab.transforms import TargetTransform
+
+    y = np.concatenate([train, val])                                    # (N,) train then val
+    n_train, N = len(train), len(train) + len(val)
+    out = {}
+    if len(val) == 0:
+        return out
+    for kind in kinds:
+        tt = TargetTransform(kind, season if kind == "seasonal_difference" else None)
+        z = tt.forward(y)                                               # (N,), NaN for lag rows
+        t = np.arange(tt.lag + lookback, N)                              # predicted rows
+        fit = t < n_train
+        if fit.sum() < max(MIN_FIT_WINDOWS, lookback + 1):
+            continue
+        X = np.lib.stride_tricks.sliding_window_view(z, lookback)[t - lookback]   # (n, L)
+        target = z[t]                                                   # (n,)
+        if tt.relative:
+            last = X[:, -1:]                                            # (n, 1)
+            X, target = X - last, target - last[:, 0]
+        design = np.column_stack([X, np.ones(len(X))])                  # (n, L + 1)
+        coef, *_ = np.linalg.lstsq(design[fit], target[fit], rcond=None)
+        guess = design[~fit] @ coef                                     # (m,)
+        if tt.relative:
+            guess = guess + y[t[~fit] - 1]
+        else:
+            guess = tt.invert(guess[:, None], t[~fit], y)[:, 0]
+        out[kind] = float(np.sqrt(np.mean((guess - y[t[~fit]]) ** 2)))
+    return out
+
+
+def _num(x: float) -> str:
+    """A score with four significant digits, plainly."""
+    return f"{x:.4g}"
 
 
 def level_shift(train: np.ndarray) -> float:

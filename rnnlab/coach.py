@@ -28,6 +28,7 @@ OVERFIT_EPOCHS = 5     # ... for at least this many epochs (and a tenth of the r
 SPIKE_FACTOR = 100.0   # one step's gradient this many times the typical size: exploding
 FADED = 1e-3           # gradient below this share of the latest step's: it no longer arrives
 MIN_ROWS = 10          # fewer test rows than this say nothing reliable
+LINEAR_MARGIN = 0.05   # the linear autoregression's error this much below the network's: it wins
 MIN_EPOCHS = 5         # fewer epochs than this say nothing about where the loss is heading
 CHANGES = ("none", "log")   # transforms under which the network learns levels, not changes
 DEFAULTS = RunConfig()      # what an older run's config means where it lacks a setting
@@ -278,7 +279,27 @@ def _still_improving(run: _Run) -> Diagnosis | None:
         "stops improving and keeps the best weights.", *_longer(run))
 
 
-RULES = (_exploding, _vanishing, _outside_range, _flat, _copy_cat, _overfitting, _still_improving)
+def _linear_wins(run: _Run) -> Diagnosis | None:
+    """A straight-line forecast on the same windows (the linear autoregression) beats the network."""
+    if run.setting("model", "cell") == "esn" or run.setting("model", "linear_skip"):
+        return None
+    test = (run.summary.get("metrics") or {}).get("test") or {}
+    model, linear = ((test.get(k) or {}).get("rmse") for k in ("model", "linear_ar"))
+    if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (model, linear)) \
+            or not linear < (1 - LINEAR_MARGIN) * model:
+        return None
+    return Diagnosis(
+        "linear_wins", "A straight-line forecast beats the network",
+        f"On the test rows the linear autoregression on the same windows has an error of "
+        f"{_n(linear)}, {_pct(1 - linear / model)} below the network's {_n(model)}.",
+        "What the network learned beyond a weighted sum of the window does not carry over to new "
+        "data. With a linear path beside it, the network starts from that weighted sum and "
+        "learns only what it misses, so it keeps the straight-line forecast's strength.",
+        {"model": {"linear_skip": True}}, "Add a linear path beside the network")
+
+
+RULES = (_exploding, _vanishing, _outside_range, _flat, _copy_cat, _overfitting, _still_improving,
+         _linear_wins)
 
 
 # -- fixes ----------------------------------------------------------------------------------------

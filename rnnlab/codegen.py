@@ -155,6 +155,8 @@ def _keras_settings(cfg: RunConfig) -> list[tuple]:
         ("DROPOUT", list(m.dropout_per_layer), "Dropout layer after each recurrent layer"),
         ("RECURRENT_DROPOUT", list(m.recurrent_dropout_per_layer), "dropout on the recurrent state"),
         ("BIDIRECTIONAL", m.bidirectional, "read each window forwards and backwards"),
+        ("LINEAR_SKIP", m.linear_skip,
+         "add a linear path (least squares on the window) that the network corrects"),
         ("KERNEL_INITIALIZER", m.kernel_initializer,
          "'glorot_uniform', 'orthogonal', 'identity' or 'random_normal'"),
         ("RECURRENT_INITIALIZER", m.recurrent_initializer, "same choices"),
@@ -459,17 +461,34 @@ def make_optimizer():
 
 
 def build_model(n_features):
-    """Stacked recurrent layers, Dropout after each, then Dense(HORIZON)."""
+    """Stacked recurrent layers, Dropout after each, then Dense(HORIZON); with LINEAR_SKIP, plus
+    a linear path from the flattened window (its Dense starts at zero on the recurrent side)."""
     if not len(UNITS) == len(DROPOUT) == len(RECURRENT_DROPOUT):
         raise SystemExit("UNITS, DROPOUT and RECURRENT_DROPOUT need one entry per layer.")
-    model = keras.Sequential([keras.Input(shape=(LOOKBACK, n_features))])
+    inputs = keras.Input(shape=(LOOKBACK, n_features))  # (batch, LOOKBACK, n_features)
+    h = inputs
     for i in range(len(UNITS)):
-        model.add(recurrent_layer(i))
+        h = recurrent_layer(i)(h)
         if DROPOUT[i] > 0:
-            model.add(keras.layers.Dropout(DROPOUT[i]))
-    model.add(keras.layers.Dense(HORIZON))  # (batch, HORIZON)
+            h = keras.layers.Dropout(DROPOUT[i])(h)
+    if LINEAR_SKIP:
+        head = keras.layers.Dense(HORIZON, kernel_initializer="zeros")(h)  # (batch, HORIZON)
+        flat = keras.layers.Flatten(name="window_flat")(inputs)  # (batch, LOOKBACK * n_features)
+        linear = keras.layers.Dense(HORIZON, name="linear_skip")(flat)  # (batch, HORIZON)
+        outputs = keras.layers.Add()([head, linear])
+    else:
+        outputs = keras.layers.Dense(HORIZON)(h)  # (batch, HORIZON)
+    model = keras.Model(inputs, outputs)
     model.compile(optimizer=make_optimizer(), loss=LOSS)
     return model
+
+
+def start_linear_skip(model, windows):
+    """Start the linear path at the least-squares fit of the training targets on the windows."""
+    X_train, y_train, _ = windows["train"]
+    design = np.column_stack([X_train.reshape(len(X_train), -1), np.ones(len(X_train))])
+    coef, *_ = np.linalg.lstsq(design, y_train, rcond=None)  # (LOOKBACK * n_features + 1, HORIZON)
+    model.get_layer("linear_skip").set_weights([coef[:-1], coef[-1]])
 
 
 def fit(model, windows):
@@ -547,6 +566,8 @@ def main():
     keras.utils.set_random_seed(SEED)
     values, offset, span, windows = prepare()
     model = build_model(n_features=values.shape[1])
+    if LINEAR_SKIP:
+        start_linear_skip(model, windows)
     model.summary()
     fit(model, windows)
     report(model, values, offset, span, windows)

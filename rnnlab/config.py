@@ -134,6 +134,9 @@ class ModelConfig:
     init_scale: float = 1.0                  # gain for identity/orthogonal, std for random_normal
     l1: float = 0.0                          # penalty on kernel and recurrent kernel
     l2: float = 0.0
+    # a linear path beside the recurrent stack: the output is a linear autoregression on the
+    # window (started at its least-squares fit) plus what the network adds to it
+    linear_skip: bool = False
     # echo state network (cell == "esn")
     reservoir_size: int = 300
     spectral_radius: float = 0.9
@@ -163,6 +166,8 @@ class ModelConfig:
                      fix="The lookback is how many past steps the network sees.")
         _check_range("horizon", self.horizon, 1, MAX_HORIZON, integer=True,
                      fix="Use 1 to predict the next value, H > 1 to predict H values at once.")
+        _check(isinstance(self.linear_skip, bool),
+               f"linear_skip must be true or false. Received: linear_skip={self.linear_skip!r}")
         _check_choice("kernel_initializer", self.kernel_initializer, INITIALIZERS)
         _check_choice("recurrent_initializer", self.recurrent_initializer, INITIALIZERS)
         _check_range("init_scale", self.init_scale, 0.0, 100.0, lo_open=True)

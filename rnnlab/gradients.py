@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab import backend
+from rnnlab.model_info import FLATTEN_NAME, LINEAR_NAME, SUM_NAME
 
 
 def tensor_names(model) -> list[str]:
@@ -129,15 +130,20 @@ def through_time_function(model, jit: bool | None = None):
 def _build_probe(model, jit: bool):
     keras = backend.keras()
 
-    chain = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    side_names = (FLATTEN_NAME, LINEAR_NAME)
+    # the recurrent stack and its head, in order; the linear path (linear_skip) beside it
+    chain = [layer for layer in model.layers
+             if not isinstance(layer, keras.layers.InputLayer)
+             and layer.name not in (*side_names, SUM_NAME)]
+    side = [layer for name in side_names for layer in model.layers if layer.name == name]
     below_top = {id(layer) for layer in recurrent_layers(model)[:-1]}
     loss_fn = loss_function(model)
     if backend.active() == "jax":
-        return _jax_probe(chain, below_top, loss_fn, jit)
-    return _tf_probe(chain, below_top, loss_fn, jit)
+        return _jax_probe(chain, side, below_top, loss_fn, jit)
+    return _tf_probe(chain, side, below_top, loss_fn, jit)
 
 
-def _tf_probe(chain, below_top, loss_fn, jit: bool):
+def _tf_probe(chain, side, below_top, loss_fn, jit: bool):
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True, jit_compile=jit)
@@ -149,6 +155,9 @@ def _tf_probe(chain, below_top, loss_fn, jit: bool):
                 h = layer(h, training=False)
                 if id(layer) in below_top:
                     hidden.append(h)                          # (batch, lookback, units)
+            if side:                                          # + the linear path's forecast
+                flat, linear = side
+                h = h + linear(flat(x))                       # (batch, horizon), no dropout
             loss = loss_fn(y, h)
         grads = tape.gradient(loss, [x, *hidden])
         # mean over batch and features, then reverse so index 0 is the nearest step
@@ -157,7 +166,7 @@ def _tf_probe(chain, below_top, loss_fn, jit: bool):
     return lambda x, y: [s.numpy() for s in probe(tf.constant(x), tf.constant(y))]
 
 
-def _jax_probe(chain, below_top, loss_fn, jit: bool):
+def _jax_probe(chain, side, below_top, loss_fn, jit: bool):
     """jax.grad of the loss with respect to the input and to a zero added to each hidden sequence.
 
     The weights are arguments (read from the layers at each call), never constants of the trace.
@@ -172,6 +181,11 @@ def _jax_probe(chain, below_top, loss_fn, jit: bool):
             if id(layer) in below_top:
                 h = h + shifts[k]                             # (batch, lookback, units)
                 k += 1
+        if side:                                              # + the linear path's forecast
+            s = x
+            for layer, (trainable, non_trainable) in zip(side, weights[len(chain):]):
+                s, _ = layer.stateless_call(trainable, non_trainable, s)  # no dropout here
+            h = h + s                                         # (batch, horizon)
         return loss_fn(y, h)
 
     def series(weights, x, y, shifts):
@@ -184,7 +198,7 @@ def _jax_probe(chain, below_top, loss_fn, jit: bool):
 
     def probe(x, y):
         weights = [([v.value for v in layer.trainable_variables],
-                    [v.value for v in layer.non_trainable_variables]) for layer in chain]
+                    [v.value for v in layer.non_trainable_variables]) for layer in chain + side]
         shifts = [jnp.zeros((len(x),) + shape, dtype=jnp.float32) for shape in shapes]
         return [np.asarray(s) for s in fn(weights, jnp.asarray(x), jnp.asarray(y), shifts)]
 

@@ -14,11 +14,13 @@ Keras (on JAX or TensorFlow, see `rnnlab.backend`) is imported inside functions 
 
 from __future__ import annotations
 
+import numpy as np
+
 from rnnlab import backend
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.errors import ConfigError
-from rnnlab.model_info import (CELL_CLASSES, INPUT_NAME, OUTPUT_NAME, dropout_name,
-                               recurrent_name)
+from rnnlab.model_info import (CELL_CLASSES, FLATTEN_NAME, INPUT_NAME, LINEAR_NAME,
+                               OUTPUT_NAME, SUM_NAME, dropout_name, recurrent_name)
 
 _MODEL_CLASS = None
 
@@ -43,11 +45,32 @@ def build_model(model_cfg: ModelConfig, train_cfg: TrainConfig, n_features: int,
         rate = model_cfg.dropout_per_layer[i - 1]
         if rate > 0:
             h = keras.layers.Dropout(rate, name=dropout_name(i))(h)
-    outputs = keras.layers.Dense(model_cfg.horizon, name=OUTPUT_NAME)(h)     # (batch, horizon)
+    if model_cfg.linear_skip:
+        # the network starts at the linear path's forecast and learns what to add to it
+        head = keras.layers.Dense(model_cfg.horizon, kernel_initializer="zeros",
+                                  name=OUTPUT_NAME)(h)                     # (batch, horizon)
+        flat = keras.layers.Flatten(name=FLATTEN_NAME)(inputs)              # (batch, L·F)
+        linear = keras.layers.Dense(model_cfg.horizon, name=LINEAR_NAME)(flat)  # (batch, H)
+        outputs = keras.layers.Add(name=SUM_NAME)([head, linear])           # (batch, horizon)
+    else:
+        outputs = keras.layers.Dense(model_cfg.horizon, name=OUTPUT_NAME)(h)  # (batch, horizon)
     model = model_class()(inputs, outputs, name=f"{model_cfg.cell}_model")
     compile_model(model, train_cfg, jit_compile=jit_compile,
                   steps_per_execution=steps_per_execution)
     return model
+
+
+def start_linear_skip(model, x: np.ndarray, y: np.ndarray) -> None:
+    """Set the linear path to the least-squares fit of y (n, H) on the windows x (n, L, F).
+
+    With the head's kernel at zero, the untrained model then forecasts exactly what the linear
+    autoregression baseline (`evaluate.linear_ar`) forecasts; training moves both paths.
+    """
+    design = np.column_stack([np.asarray(x, dtype="float64").reshape(len(x), -1),
+                              np.ones(len(x))])                             # (n, L·F + 1)
+    coef, *_ = np.linalg.lstsq(design, np.asarray(y, dtype="float64"), rcond=None)  # (L·F+1, H)
+    layer = model.get_layer(LINEAR_NAME)
+    layer.set_weights([coef[:-1].astype("float32"), coef[-1].astype("float32")])
 
 
 def _recurrent_layer(model_cfg: ModelConfig, index: int):

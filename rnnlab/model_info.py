@@ -26,6 +26,11 @@ def dropout_name(index: int) -> str:
 
 OUTPUT_NAME = "dense"
 INPUT_NAME = "input"
+# the linear path of `ModelConfig.linear_skip`: the flattened window -> Dense(horizon), added to
+# the recurrent stack's Dense head
+FLATTEN_NAME = "window_flat"
+LINEAR_NAME = "linear_skip"
+SUM_NAME = "forecast"
 
 
 def cell_params(cell: str, units: int, n_inputs: int) -> int:
@@ -56,9 +61,19 @@ def layer_table(model_cfg: ModelConfig, n_features: int) -> list[dict]:
             rows.append({"layer": dropout_name(i), "kind": "Dropout", "output_shape": shape,
                          "params": 0})
         width = out_width
-    rows.append({"layer": OUTPUT_NAME, "kind": "Dense", "output_shape": (None, model_cfg.horizon),
-                 "params": width * model_cfg.horizon + model_cfg.horizon})
-    return rows
+    horizon = model_cfg.horizon
+    head = {"layer": OUTPUT_NAME, "kind": "Dense", "output_shape": (None, horizon),
+            "params": width * horizon + horizon}
+    if not model_cfg.linear_skip:
+        return rows + [head]
+    flat = model_cfg.lookback * n_features   # Keras lists the layers in this order
+    return rows + [{"layer": FLATTEN_NAME, "kind": "Flatten", "output_shape": (None, flat),
+                    "params": 0},
+                   head,
+                   {"layer": LINEAR_NAME, "kind": "Dense", "output_shape": (None, horizon),
+                    "params": flat * horizon + horizon},
+                   {"layer": SUM_NAME, "kind": "Add", "output_shape": (None, horizon),
+                    "params": 0}]
 
 
 def _esn_table(model_cfg: ModelConfig, n_features: int) -> list[dict]:

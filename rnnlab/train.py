@@ -109,7 +109,7 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
                  progress: Callable[[], None] = lambda: None) -> TrainOutcome:
     keras = backend.keras()
 
-    from rnnlab.model import build_model
+    from rnnlab.model import build_model, start_linear_skip
 
     backend_name = backend.active()   # before seeding: on JAX this keeps TensorFlow out
     mcfg, tcfg = run_cfg.model, run_cfg.train
@@ -122,6 +122,8 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
     steps = plan.steps_per_epoch
     model = build_model(mcfg, tcfg, x.shape[2], jit_compile=plan.jit_compile,
                         steps_per_execution=plan.steps_per_execution)
+    if mcfg.linear_skip:
+        start_linear_skip(model, x, y)
     if tcfg.track_gradients:
         model.start_meter(steps)
     run_dir = store.run_dir(run_id)

@@ -50,6 +50,7 @@ CONFIGS = {
     "rmsprop huber": run_cfg(optimizer="rmsprop", loss="huber"),
     "early stopping": run_cfg(early_stopping_patience=3),
     "horizon 7": run_cfg(horizon=7),
+    "linear skip": run_cfg(n_layers=2, units=[4, 3], linear_skip=True, horizon=2),
     "multivariate": run_cfg(data=WEATHER),
     "standard scaling, ffill": run_cfg(data=DataConfig(source="airline_passengers.csv",
                                                        scaling="standard", fill="ffill")),
@@ -295,3 +296,23 @@ def test_a_differenced_script_trains_and_scores_in_the_datas_own_units(tmp_path)
     # passengers near 450 in the test part: predicted changes added to the last value stay close
     assert 10 < naive < 100 and 0 < rmse < 3 * naive
     assert "Skill vs naive:" in out
+
+
+def test_the_scripts_linear_path_starts_at_the_apps_linear_autoregression():
+    """Untrained, the exported model with LINEAR_SKIP forecasts the app's linear_ar baseline."""
+    from rnnlab import data as data_module
+    from rnnlab.evaluate import linear_ar
+
+    cfg = run_cfg(data=airline("relative"), n_layers=2, units=[4, 3], linear_skip=True,
+                  lookback=12, horizon=2)
+    script = exported_functions(cfg)
+    assert script["LINEAR_SKIP"] is True
+    values, _, _, windows = script["prepare"]()
+    model = script["build_model"](n_features=values.shape[1])
+    script["start_linear_skip"](model, windows)
+    X_test = windows["test"][0]
+    ours = np.asarray(model.predict(X_test, verbose=0), dtype="float64")      # (n, 2)
+    app = data_module.prepare(cfg.data, 12, 2)
+    theirs = linear_ar(app)(app.X_test)
+    assert ours.shape == theirs.shape and np.abs(theirs).max() > 0.1
+    assert np.allclose(ours, theirs, rtol=1e-3, atol=1e-3 * np.abs(theirs).max())

@@ -174,6 +174,29 @@ def test_through_time_is_the_autodiff_gradient_per_step_back():
         np.testing.assert_allclose(series[key], g, rtol=1e-4, err_msg=key)
 
 
+def test_through_time_with_a_linear_path_is_the_whole_models_gradient():
+    """With linear_skip the input's series includes the linear path: the oracle is Keras' own
+    call of the whole model (both paths and the sum), differentiated with respect to x."""
+    from rnnlab.gradients import loss_function, through_time
+    from rnnlab.model import start_linear_skip
+
+    x, y = tiny_data(n=6)
+    model = tiny_model(n_layers=2, linear_skip=True)
+    start_linear_skip(model, x, y)
+    model.get_layer("dense").set_weights([np.full((3, 1), 0.5, "float32"),
+                                          np.zeros(1, "float32")])   # both paths count
+    series = through_time(model, x, y)
+    assert list(series) == ["input", "layer_1"]
+    loss = loss_function(model)
+    g = np.abs(_grad_of(lambda x_: loss(y, model(x_)), x)).mean(axis=(0, 2))[::-1]
+    np.testing.assert_allclose(series["input"], g, rtol=1e-4)
+    lstm_2, head = model.get_layer("lstm_2"), model.get_layer("dense")
+    skip = np.asarray(model.get_layer("linear_skip")(model.get_layer("window_flat")(x)))
+    h1 = np.asarray(model.get_layer("lstm_1")(x))
+    g1 = np.abs(_grad_of(lambda h: loss(y, head(lstm_2(h)) + skip), h1)).mean(axis=(0, 2))[::-1]
+    np.testing.assert_allclose(series["layer_1"], g1, rtol=1e-4)
+
+
 def test_through_time_of_a_one_layer_model_has_only_the_input():
     from rnnlab.gradients import through_time
 

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from helpers_train import one_thread
+from helpers_train import one_thread, windows
 from rnnlab import model_info
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.errors import ConfigError
@@ -21,17 +21,19 @@ def build(n_features=2, train=None, **model):
     return build_model(ModelConfig(**{**base, **model}), train or TrainConfig(), n_features)
 
 
-@pytest.mark.parametrize("cell,bidirectional,n_layers",
-                         list(itertools.product(("simple_rnn", "gru", "lstm"), (False, True),
-                                                (1, 3))))
-def test_pure_python_table_and_count_equal_keras(cell, bidirectional, n_layers):
+@pytest.mark.parametrize("cell,bidirectional,n_layers,skip",
+                         [(*c, False) for c in itertools.product(("simple_rnn", "gru", "lstm"),
+                                                                 (False, True), (1, 3))]
+                         + [("gru", False, 2, True), ("lstm", True, 1, True)])
+def test_pure_python_table_and_count_equal_keras(cell, bidirectional, n_layers, skip):
     from rnnlab.model import describe
 
     cfg = ModelConfig(cell=cell, n_layers=n_layers, units=[5, 3, 4][:n_layers],
                       dropout=[0.1, 0.0, 0.2][:n_layers], bidirectional=bidirectional,
-                      lookback=7, horizon=3)
+                      lookback=7, horizon=3, linear_skip=skip)
     model = build(3, **{k: getattr(cfg, k) for k in ("cell", "n_layers", "units", "dropout",
-                                                        "bidirectional", "lookback", "horizon")})
+                                                        "bidirectional", "lookback", "horizon",
+                                                        "linear_skip")})
     rows, total = describe(model)
     assert rows == model_info.layer_table(cfg, 3)
     assert total == model.count_params() == model_info.estimate_params(cfg, 3)
@@ -122,3 +124,21 @@ def test_esn_table_without_tensorflow():
     cfg = ModelConfig(cell="esn", reservoir_size=50, horizon=2)
     assert model_info.estimate_params(cfg, 3) == (50 + 3 + 1) * 2
     assert [r["layer"] for r in model_info.layer_table(cfg, 3)] == ["reservoir", "readout"]
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+def test_linear_skip_starts_at_the_least_squares_forecast(horizon):
+    """Untrained, the model with a linear path forecasts what the baseline's lstsq forecasts."""
+    from rnnlab.evaluate import linear_ar
+    from rnnlab.model import start_linear_skip
+
+    rng = np.random.default_rng(3)
+    series = np.cumsum(rng.normal(size=(240, 2)), axis=0)                     # (T, 2)
+    w = windows(series, lookback=9, horizon=horizon, test=30)
+    model = build(2, lookback=9, horizon=horizon, linear_skip=True)
+    start_linear_skip(model, w.X_train, w.y_train)
+    ours = np.asarray(model.predict(w.X_test, verbose=0), dtype="float64")    # (30, H)
+    theirs = linear_ar(w)(w.X_test)                                           # float64 lstsq
+    assert ours.shape == theirs.shape == (30, horizon)
+    assert np.allclose(ours, theirs, rtol=1e-4, atol=1e-3 * np.abs(theirs).max())
+    assert np.abs(ours).max() > 1.0          # not trivially zero

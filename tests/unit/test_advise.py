@@ -21,15 +21,84 @@ def test_a_level_series_keeps_its_values():
     assert why.startswith("The series stays level")
 
 
+PROFILE = rng.normal(0, 10, 12)                  # a sharp yearly pattern, not a sine
+
+
+def rising_seasonal(n: int, noise: float = 1.0) -> np.ndarray:
+    t = np.arange(n)
+    return 100 + 2 * t + PROFILE[t % 12] + rng.normal(0, noise, n)
+
+
 def test_a_trending_series_learns_changes_seasonal_when_there_is_a_season():
     t = np.arange(300.0)
     train = 0.05 * t + rng.normal(0, 1, 300)
     kind, why = advise.choose_transform(train, train[-30:] + 3, None)
     assert kind == "relative"
     assert "The series moves" in why and "the last value each window saw" in why
-    kind, why = advise.choose_transform(train, train[-30:] + 3, 12)
+    y = rising_seasonal(340)
+    kind, why = advise.choose_transform(y[:300], y[300:], 12, lookback=12)
     assert kind == "seasonal_difference"
     assert "one season (12 rows) earlier" in why
+    scores = advise.transform_scores(y[:300], y[300:], 12, 12,
+                                     ["seasonal_difference", "relative", "difference"])
+    assert scores["seasonal_difference"] < min(scores["relative"], scores["difference"])
+    assert f"{scores['seasonal_difference']:.4g} from a season earlier" in why
+
+
+def test_a_small_season_on_a_wandering_level_learns_the_change_from_the_last_value():
+    """A seasonal difference adds up a season of steps of the random walk: the validation
+    rows say so, and the reason gives each change's error, lowest first."""
+    t = np.arange(600)
+    y = np.cumsum(rng.normal(0, 1, 600)) + 0.5 * np.sin(2 * np.pi * t / 12)
+    kind, why = advise.choose_transform(y[:520], y[520:], 12, lookback=12)
+    scores = advise.transform_scores(y[:520], y[520:], 12, 12,
+                                     ["seasonal_difference", "relative", "difference"])
+    assert scores["relative"] < (1 - advise.SWITCH_MARGIN) * scores["seasonal_difference"]
+    assert kind == "relative"
+    order = sorted(scores, key=scores.get)
+    assert why.index(f"{scores[order[0]]:.4g}") < why.index(f"{scores[order[-1]]:.4g}")
+
+
+def test_a_change_that_is_not_clearly_better_keeps_the_usual_choice():
+    y = np.cumsum(rng.normal(0.3, 1, 400))          # a random walk: every change forecasts alike
+    scores = advise.transform_scores(y[:360], y[360:], 10, None, ["relative", "difference"])
+    assert abs(scores["difference"] / scores["relative"] - 1) < advise.SWITCH_MARGIN
+    assert advise.choose_transform(y[:360], y[360:], None, lookback=10)[0] == "relative"
+
+
+def loop_scores(train, val, lookback, season):
+    """The same validation errors by a plain loop over rows and the normal equations."""
+    y = list(train) + list(val)
+    n_train, out = len(train), {}
+    lags = {"difference": 1, "seasonal_difference": season, "relative": 0}
+    for kind, lag in lags.items():
+        def z(r):
+            return y[r] - y[r - lag] if lag else y[r]
+        rows = range(lag + lookback, len(y))
+        X, target, base = [], [], []
+        for r in rows:
+            window = [z(r - lookback + i) for i in range(lookback)]
+            last = window[-1] if kind == "relative" else 0.0
+            shifted = [w - last for w in window]
+            X.append((shifted[:-1] if kind == "relative" else shifted) + [1.0])  # no 0 column
+            target.append(z(r) - last)
+            base.append(y[r - 1] if kind == "relative" else y[r - lag])
+        X, target, base = np.array(X), np.array(target), np.array(base)
+        fit = np.array([r < n_train for r in rows])
+        coef = np.linalg.solve(X[fit].T @ X[fit], X[fit].T @ target[fit])
+        guess = X[~fit] @ coef + base[~fit]
+        actual = np.array(y)[[r for r in rows if r >= n_train]]
+        out[kind] = float(np.sqrt(np.mean((guess - actual) ** 2)))
+    return out
+
+
+def test_transform_scores_against_a_plain_loop():
+    y = rising_seasonal(200, noise=3.0)
+    ours = advise.transform_scores(y[:170], y[170:], 7, 12,
+                                   ["seasonal_difference", "relative", "difference"])
+    assert ours == pytest.approx(loop_scores(y[:170], y[170:], 7, 12), rel=1e-6)
+    assert advise.transform_scores(y[:170], y[:0], 7, 12, ["relative"]) == {}
+    assert advise.transform_scores(y[:25], y[25:30], 7, 12, ["seasonal_difference"]) == {}
 
 
 def test_validation_outside_the_training_range_also_means_changes():
@@ -74,11 +143,11 @@ def monthly_csv(path, values) -> str:
 
 
 def test_default_run_on_a_rising_seasonal_file(tmp_path):
-    t = np.arange(144)
-    y = 100 + 2 * t + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 144)
+    y = rising_seasonal(144)
     cfg = advise.default_run(monthly_csv(tmp_path / "m.csv", y))
     assert isinstance(cfg, RunConfig)
-    assert (cfg.data.transform, cfg.data.season, cfg.model.lookback) == ("seasonal_difference", 12, 12)
+    assert (cfg.data.season, cfg.model.lookback) == (12, 12)
+    assert cfg.data.transform in ("seasonal_difference", "difference")   # a change, not values
     assert (cfg.train.epochs, cfg.train.early_stopping_patience) == (advise.EPOCHS, advise.PATIENCE)
     prepare(cfg.data, cfg.model.lookback, cfg.model.horizon)      # and it prepares
 

@@ -331,6 +331,33 @@ def test_vanishing_reads_index_0_as_the_newest_step():
 
 # -- apply and diagnose_run ----------------------------------------------------------------------
 
+# -- 8. a straight line wins ----------------------------------------------------------------------
+
+def with_linear(ratio: float, **config_changes) -> dict:
+    """good_run arguments whose summary gives the linear autoregression `ratio` × the model's RMSE."""
+    pred = predictions(sine(), tracking(sine()))
+    summ = summary(pred)
+    summ["metrics"]["test"]["linear_ar"] = {"rmse": ratio * summ["metrics"]["test"]["model"]["rmse"]}
+    return {"predictions": pred, "summary": summ, "config": config(**config_changes)}
+
+
+def test_a_linear_autoregression_that_beats_the_network_asks_for_a_linear_path():
+    d = only("linear_wins", **with_linear(0.8))
+    assert d.try_this == {"model": {"linear_skip": True}}
+    assert "20 % below the network's" in d.evidence
+    assert coach.apply(config(), d).model.linear_skip is True
+
+
+@pytest.mark.parametrize("ratio,changes", [
+    (0.97, {}),                                   # within the margin: no real difference
+    (1.2, {}),                                    # the network wins
+    (0.8, {"model": {"linear_skip": True}}),      # it already has the linear path
+    (0.8, {"model": {"cell": "esn"}}),            # an ESN's readout is linear already
+])
+def test_linear_wins_is_silent_otherwise(ratio, changes):
+    assert "linear_wins" not in codes(**with_linear(ratio, **changes))
+
+
 def test_apply_changes_only_what_the_diagnosis_says():
     cfg = config(model={"units": 12}, name="mine")
     d = only("exploding", curves=curves(grad_max=np.full(EPOCHS, 1e4)), config=cfg)
