@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-## Start the dashboard on http://localhost:8501 with the sample data ready.
+## Start the dashboard on http://localhost:8501 with the sample data ready (serve.py: app.py
+## behind the password gate, which asks for RNNLAB_PASSWORD when it is set).
 run: $(STAMP)
-	$(BIN)/streamlit run app.py --server.port 8501
+	$(BIN)/streamlit run serve.py --server.port 8501
 
 ## Run the whole suite: unit, app, slow (real training) and e2e (real browser).
 test: $(STAMP)
