@@ -37,7 +37,10 @@ from rnnlab.samples import SAMPLE_DIR, SAMPLES, Sample, resolve_source, sample_f
 from rnnlab.transforms import TargetTransform, shift_windows, step_scale
 from rnnlab.windows import check_positive_int, make_windows, window_range
 
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+# The largest data file, in the dashboard and the CLI alike: Streamlit's file uploader counts
+# server.maxUploadSize (.streamlit/config.toml) in megabytes of 1,000,000 bytes, and so do we.
+MAX_UPLOAD_MB = 200
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1000 * 1000
 MAX_COLUMNS = 10_000
 MAX_CATEGORIES = 50          # more different labels than this is free text or an id, not a category
 MISSING_TOKENS = ("", "n/a", "na", "nan", "null", "none", "-", "--", "?", ".", "#n/a", "missing", "nil",
@@ -50,11 +53,13 @@ DELIMITERS = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma"}
 INSERT_GAPS_UP_TO = 0.1      # add missing periods as rows when at most this share of the grid is missing
 MIN_COVERAGE = 0.5           # a frequency must explain at least this share of the grid
 MAX_UNPACKED_BYTES = 1024 ** 3   # a workbook or Parquet file may unpack to at most this
+MAX_NAME_CHARS = 1000        # a longer "column name" is a broken header (an unclosed quote)
 HEAD_CHARS = 65536           # the start of a text file that is looked at to find its layout
 MAX_PREAMBLE_LINES = 20      # title and comment lines above the header that are skipped
 SEP_LINE = re.compile(r'^\s*"?sep=(.)"?[,;\t|]*\s*$', re.IGNORECASE)      # Excel's 'sep=;' line
 LINE_BREAK = re.compile(r"\r\n|\r|\n")                            # as pandas' C parser splits
 MAX_ABS_VALUE = float(np.finfo(np.float32).max)   # beyond this a network's 32-bit numbers overflow
+MIN_TYPICAL, MAX_TYPICAL = 1e-30, 1e30   # a column typically outside this is rescaled by a power of 10
 STRAY_GAP_STEPS = 1000       # a gap this many usual steps wide (and over a year) cuts off stray dates
 MAX_STRAY_ROWS = 10          # at most this many rows (and 1 % of them) count as stray at either end
 DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d{1,3}([ \u00a0\u202f]\d{3})+|\d*),\d+")
@@ -162,18 +167,25 @@ def _sample_of_bytes(raw: bytes, name: str) -> Sample | None:
     return sample if shipped.is_file() and shipped.read_bytes() == raw else None
 
 
-def _check_size(n_bytes: int, max_bytes: int, name: str) -> None:
+def check_size(n_bytes: int, name: str, max_bytes: int = MAX_UPLOAD_BYTES) -> None:
+    """DataError when a data file of n_bytes is over the limit (the dashboard's upload limit)."""
     if n_bytes > max_bytes:
-        raise DataError(f"{name} is {_megabytes(n_bytes)}; the limit is {_megabytes(max_bytes)}. "
+        limit = (f"{MAX_UPLOAD_MB} MB ({MAX_UPLOAD_BYTES:,} bytes), as in the dashboard"
+                 if max_bytes == MAX_UPLOAD_BYTES else _megabytes(max_bytes))
+        raise DataError(f"{name} is {_megabytes(n_bytes)}; the limit is {limit}. "
                         "Use a shorter time span or fewer columns, or save it as Parquet, "
                         "which is smaller.")
 
 
+def _check_size(n_bytes: int, max_bytes: int, name: str) -> None:
+    check_size(n_bytes, name, max_bytes)
+
+
 def _megabytes(n_bytes: int) -> str:
-    """'250.0 MB', '12.5 kB' or '80 bytes'."""
-    if n_bytes >= 1024 * 1024:
-        return f"{n_bytes / 1024 / 1024:.1f} MB"
-    return f"{n_bytes / 1024:.1f} kB" if n_bytes >= 1024 else _count(n_bytes, "byte")
+    """'250.0 MB', '12.5 kB' or '80 bytes', in units of 1,000 bytes as the uploader counts."""
+    if n_bytes >= 1000 * 1000:
+        return f"{n_bytes / 1e6:.1f} MB"
+    return f"{n_bytes / 1000:.1f} kB" if n_bytes >= 1000 else _count(n_bytes, "byte")
 
 
 # --------------------------------------------------------------------------- reading the table
@@ -242,32 +254,65 @@ def _read_excel(raw: bytes, name: str, report: CleaningReport) -> pd.DataFrame:
     try:
         book = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
         sheets, used, table = book.sheet_names, "", pd.DataFrame()
-        for used in sheets:
-            table = pd.read_excel(book, sheet_name=used, keep_default_na=False, na_values=[])
-            if len(table.columns) or len(table):
+        empty, wordy = [], {}     # sheets passed over: empty ones, and text-only ones -> their table
+        for sheet in sheets:
+            found = pd.read_excel(book, sheet_name=sheet, keep_default_na=False, na_values=[])
+            if not (len(found.columns) or len(found)):
+                empty.append(sheet)
+            elif _has_numbers(found):
+                used, table = sheet, found
                 break
+            else:
+                wordy[sheet] = found
     except Exception as exc:  # openpyxl raises many kinds on damaged files
         raise DataError(f"{name} could not be read as an Excel workbook ({exc}). Open it in Excel "
                         "and save it again as .xlsx, or save the sheet as CSV.") from None
-    if not (len(table.columns) or len(table)):
+    if not used and not wordy:
         raise DataError(f"Every sheet of the workbook {name} is empty ({_preview(map(repr, sheets))}). "
                         "Put the data on the first sheet, with the column names in the first row.")
+    if not used:                  # no sheet holds numbers: read the first one that is not empty
+        used, table = next(iter(wordy.items()))
+        wordy = {}
     report.add("info", f"Read {_shape(table)} from the sheet {used!r} of the workbook {name}.")
-    _report_other_sheets(sheets, used, report)
+    _report_other_sheets(sheets, used, empty, list(wordy), report)
     return table
 
 
-def _report_other_sheets(sheets: list[str], used: str, report: CleaningReport) -> None:
-    """Name the empty sheets before the one used and the sheets after it that were ignored."""
-    position = sheets.index(used)
-    empty, ignored = sheets[:position], sheets[position + 1:]
+def _has_numbers(table: pd.DataFrame) -> bool:
+    """A sheet with a column holding at least two numbers (a cover or notes page has none)."""
+    for col in table.columns:
+        column = table[col]
+        if pd.api.types.is_bool_dtype(column):
+            continue
+        if pd.api.types.is_numeric_dtype(column):
+            if column.notna().sum() >= 2:
+                return True
+            continue
+        if _is_text(column):
+            found = _numbers_from_text(column, str(col), False)
+            if found is not None and found.values.notna().sum() >= 2:
+                return True
+    return False
+
+
+def _report_other_sheets(sheets: list[str], used: str, empty: list[str], wordy: list[str],
+                         report: CleaningReport) -> None:
+    """Name the sheets passed over before the one used (empty, or text without numbers) and the
+    sheets after it that were ignored."""
+    ignored = sheets[sheets.index(used) + 1:]
+    skipped = [s for s in sheets[:sheets.index(used)] if s in empty or s in wordy]
     if empty:
         are = "are" if len(empty) > 1 else "is"
         report.add("info", f"The sheet{'s' if len(empty) > 1 else ''} {', '.join(map(repr, empty))} "
                            f"{are} empty; used the sheet {used!r}.")
+    if wordy:
+        hold = "hold" if len(wordy) > 1 else "holds"
+        report.add("info", f"The sheet{'s' if len(wordy) > 1 else ''} {', '.join(map(repr, wordy))} "
+                           f"{hold} text but no column of numbers (a cover or notes page?); read the "
+                           f"data from the sheet {used!r}, the first with numbers.")
     if ignored:
-        first = "" if empty else "the first, "
-        where = f"the sheet {used!r}" if empty else "the first sheet"
+        first = "" if skipped else "the first, "
+        where = f"the sheet {used!r}" if skipped else "the first sheet"
         report.add("warning", f"The workbook has {len(sheets)} sheets; used only {first}{used!r}, and "
                               f"ignored {', '.join(map(repr, ignored))}. Move the data to {where} to "
                               "use it.")
@@ -278,7 +323,8 @@ def _read_parquet(raw: bytes, name: str, report: CleaningReport) -> pd.DataFrame
     try:
         parquet = pq.ParquetFile(pa.BufferReader(raw))
         _check_parquet_size(parquet.metadata, name)
-        table = parquet.read().to_pandas()
+        arrow, binary = _text_from_bytes(parquet.read())
+        table = arrow.to_pandas()
     except DataError:
         raise
     except Exception as exc:  # pyarrow raises many kinds on damaged files
@@ -287,7 +333,30 @@ def _read_parquet(raw: bytes, name: str, report: CleaningReport) -> pd.DataFrame
     if not isinstance(table.index, pd.RangeIndex):
         table = table.reset_index()
     report.add("info", f"Read {_shape(table)} from the Parquet file {name}.")
+    for col in binary:
+        report.add("warning", f"Column {col} holds raw bytes that are not text (not UTF-8); "
+                              "left it out. Store it as text (a string column) in the Parquet file "
+                              "to use it.")
+    table.attrs["dropped"] = {col: "it holds raw bytes, not text or numbers" for col in binary}
     return table
+
+
+def _text_from_bytes(table: pa.Table) -> tuple[pa.Table, list[str]]:
+    """Binary columns holding UTF-8 become text; the others are dropped (their names returned)."""
+    dropped = []
+    for i in reversed(range(table.num_columns)):
+        kind = table.schema.field(i).type
+        if not (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+                or pa.types.is_fixed_size_binary(kind)):
+            continue
+        try:
+            text = pc.cast(table.column(i), pa.binary()).cast(pa.string())   # checks the UTF-8
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            dropped.append(table.column_names[i])
+            table = table.remove_column(i)
+            continue
+        table = table.set_column(i, table.schema.field(i).with_type(pa.string()), text)
+    return table, dropped[::-1]
 
 
 def _check_parquet_size(meta, name: str) -> None:
@@ -321,7 +390,7 @@ def _read_text(raw: bytes, name: str, report: CleaningReport) -> tuple[pd.DataFr
     _refuse_documents(head, name)
     layout = _layout(head, report)
     layout.skip += len(LINE_BREAK.findall(text, 0, start))
-    fields = _header_fields(_nth_line(text, layout.skip), layout.sep)
+    fields = _header_fields(_nth_line(text, layout.skip), layout.sep, name)
     if len(fields) > MAX_COLUMNS:
         raise _too_many_columns(len(fields))
     table = _parse_csv(raw, name, layout, encoding, 0, report, fields)
@@ -567,11 +636,23 @@ def _nth_line(text: str, n: int) -> str:
     return text[pos:found.start() if found else len(text)]
 
 
-def _header_fields(line: str, sep: str) -> list[str]:
-    """The column names as written in the header row."""
+def _header_fields(line: str, sep: str, name: str = "The file") -> list[str]:
+    """The column names as written in the header row; DataError for a name too long to be one."""
     if not line.strip():
         return []
-    return [f.strip() for f in next(csv.reader([line], delimiter=sep, skipinitialspace=True))]
+    try:
+        fields = [f.strip() for f in next(csv.reader([line], delimiter=sep, skipinitialspace=True))]
+    except csv.Error:        # a field over the csv module's limit (131,072 characters)
+        fields = [f.strip() for f in line.split(sep)]
+    longest = max(fields, key=len)
+    if len(longest) > MAX_NAME_CHARS:
+        raise DataError(f"{name} has a column name of {len(longest):,} characters in its header row "
+                        f"(it starts {_shorten(longest)!r}); RNN Lab reads names of up to "
+                        f"{MAX_NAME_CHARS:,} characters. A name this long usually means a quote "
+                        "that is never closed or line breaks that were lost. Make the first row "
+                        "hold only the column names, separated by commas (or semicolons or tabs), "
+                        "and load it again.")
+    return fields
 
 
 def _report_repeated_names(fields: list[str], report: CleaningReport) -> None:
@@ -650,6 +731,10 @@ PART_NAMES = {"year": ("year", "yr", "yyyy"), "month": ("month", "mon", "mm", "m
               "day": ("day", "dd", "dom"), "hour": ("hour", "hr", "hh"), "quarter": ("quarter", "qtr")}
 QUARTER_PART = re.compile(r"^\s*[Qq]?\s*([1-4])(?:\.0*)?\s*$")     # a quarter column's cell: 3, 3.0, Q3
 MONTH_WORD = r"(?i)(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+EPOCH_UNITS = {"s": (1e8, 4.2e9), "ms": (1e11, 4.2e12), "us": (1e14, 4.2e15),   # 1973 to 2100
+               "ns": (1e17, 4.2e18)}
+EPOCH_SECONDS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+EPOCH_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 MONTH_NAMES = {m.lower(): i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 
@@ -879,7 +964,44 @@ def _integer_dates(column: pd.Series, allow_year: bool) -> tuple[pd.Series, str]
     if allow_year and present.between(1000, 2999).all():
         parsed = pd.to_datetime(values.astype("Int64").astype("str"), format="%Y", errors="coerce")
         return parsed, "years (one row per year)"
-    return None
+    return _epoch_dates(values, present, named=DATE_HINT.search(str(column.name)) is not None)
+
+
+def _epoch_units(present: pd.Series) -> pd.Series:
+    """The Unix-time unit each value's size puts it in ("s", "ms", "us", "ns"), "" if none."""
+    size = present.abs().to_numpy(dtype="float64")                      # (n,)
+    unit = np.full(len(size), "", dtype=object)
+    for name, (low, high) in EPOCH_UNITS.items():
+        unit[(size >= low) & (size < high)] = name
+    return pd.Series(unit, index=present.index)
+
+
+def _epoch_dates(values: pd.Series, present: pd.Series, named: bool) -> tuple[pd.Series, str] | None:
+    """Whole numbers counting seconds, milliseconds, microseconds or nanoseconds since 1970-01-01
+    (UTC), dated between 1973 and 2100 and mostly rising; each value read in the unit its size
+    says, so a column mixing seconds and milliseconds reads too. A column not named like a date
+    must also step by whole minutes (seconds) or whole seconds (the finer units)."""
+    if len(present) < 3 or (present < 0).any():
+        return None
+    units = _epoch_units(present)
+    if (units == "").any():
+        return None
+    rising = np.diff(present.to_numpy(dtype="float64") * units.map(EPOCH_SECONDS).to_numpy())
+    if (rising > 0).mean() < 0.9:
+        return None
+    steps = np.abs(rising[rising != 0])
+    grain = 60.0 if (units == "s").all() else 1.0
+    if not named and (steps.size == 0 or (np.abs(steps / grain - np.round(steps / grain)) < 1e-6).mean() < 0.9):
+        return None
+    whole = values.astype("Int64") if not pd.api.types.is_integer_dtype(values) else values
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for unit in units.unique():
+        rows = units.index[units == unit]
+        parsed[rows] = pd.to_datetime(whole[rows].astype("int64"), unit=unit).to_numpy()
+    kinds = [EPOCH_WORDS[u] for u in EPOCH_UNITS if u in set(units)]
+    how = " and ".join(kinds) if len(kinds) > 1 else kinds[0]
+    mixed = ", each value read by its size" if len(kinds) > 1 else ""
+    return parsed, f"Unix timestamps in {how} since 1970-01-01 (UTC){mixed}"
 
 
 def _decimal_years(values: pd.Series, present: pd.Series) -> tuple[pd.Series, str] | None:
@@ -1208,7 +1330,7 @@ class _Cleaner:
                  decimal_comma: bool = False):
         self.table, self.report, self.fill, self.categorical = table, report, fill, categorical
         self.decimal_comma = decimal_comma
-        self.dropped: dict[str, str] = {}
+        self.dropped: dict[str, str] = dict(table.attrs.get("dropped", {}))
         self.onehot_names: list[str] = []
 
     def run(self, date_column: str | None) -> LoadedData:
@@ -1237,7 +1359,7 @@ class _Cleaner:
         if len(frame) == 0:
             raise DataError("No rows are left after cleaning: every row lacked a readable date or "
                             "any number. Check the date column and the numbers, then load it again.")
-        empty = [c for c in frame.columns if frame[c].isna().all()]
+        empty = list(frame.columns[frame.isna().to_numpy().all(axis=0)])
         for col in empty:
             self.dropped[col] = "it has no values in the rows that were kept"
             self.report.add("warning", f"Column {col} has no values in the rows that were kept; "
@@ -1260,37 +1382,65 @@ class _Cleaner:
     def _split_columns(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(numeric float64 columns, text columns); other date columns and empty ones left out."""
         numeric, texts = {}, {}
-        for col in table.columns:
-            if pd.api.types.is_datetime64_any_dtype(table[col]):
+        for col, column in table.items():
+            if pd.api.types.is_datetime64_any_dtype(column):
                 self.dropped[col] = "it holds dates; only one date column is used"
                 self.report.add("info", f"Column {col} holds dates too; left it out (only one "
                                         "date column is used).")
                 continue
-            values = self._numeric(table[col], col)
+            values = self._numeric(column, col)
             if values is None:
-                texts[col] = table[col]
-            elif values.isna().all():
+                texts[col] = column
+            elif np.isnan(values.to_numpy()).all():
                 self.dropped[col] = "it has no values (every cell is empty or not a number)"
                 self.report.add("warning", f"Column {col} has no values (every cell is empty or not "
                                            "a number); left it out.")
             else:
-                numeric[col] = values
+                numeric[col] = values.to_numpy()
         if not numeric:
             raise DataError(self._no_numbers_message(list(table.columns)))
-        return pd.DataFrame(numeric, index=table.index), pd.DataFrame(texts, index=table.index)
+        block = np.column_stack(list(numeric.values()))                    # (n, numeric columns)
+        return (pd.DataFrame(block, index=table.index, columns=list(numeric)),
+                pd.DataFrame(texts, index=table.index))
 
     def _numeric(self, column: pd.Series, name: str) -> pd.Series | None:
         """The column as float64, or None when it holds text (categories, notes)."""
         if pd.api.types.is_complex_dtype(column):
             return None
         if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-            return self._within_range(column.astype("float64"), column, name)
+            return self._within_range(self._rescaled(column.astype("float64"), name), column, name)
         found = _numbers_from_text(column, name, self.decimal_comma)
         if found is None:
             return None
         for note in found.notes:
             self.report.add("action", note)
-        return self._within_range(found.values, column, name)
+        return self._within_range(self._rescaled(found.values, name), column, name)
+
+    def _rescaled(self, values: pd.Series, name: str) -> pd.Series:
+        """A column whose numbers are typically tinier than 1e-30 or huger than 1e30 (a network's
+        32-bit numbers and squared errors underflow or overflow there) multiplied by a power of
+        ten that brings them near 1, reported with the factor."""
+        numbers = values.to_numpy(dtype="float64")                          # (n,)
+        sizes = np.abs(numbers[np.isfinite(numbers) & (numbers != 0)])
+        if sizes.size == 0 or (sizes.min() >= MIN_TYPICAL and sizes.max() <= MAX_TYPICAL):
+            return values
+        typical = float(np.median(sizes))
+        if MIN_TYPICAL <= typical <= MAX_TYPICAL:
+            return values
+        power = int(np.floor(np.log10(typical)))
+        half = -power // 2                                  # two steps: 10**320 alone overflows
+        with np.errstate(over="ignore", under="ignore"):
+            scaled = values * 10.0 ** half * 10.0 ** (-power - half)
+        kept = np.isfinite(numbers) & (numbers != 0)                         # (n,)
+        now = float(np.median(np.abs(scaled.to_numpy(dtype="float64")[kept])))
+        self.report.add("action", f"Column {name} holds numbers around {typical:.1e}, too "
+                                  f"{'small' if typical < MIN_TYPICAL else 'large'} to train a network "
+                                  "on and to measure its errors with (RNN Lab works with numbers "
+                                  "between about 1e-30 and 1e30); multiplied "
+                                  f"it by 1e{-power} so they read around {now:.3g}. Forecasts, errors "
+                                  f"and charts of {name} are in these units: multiply them by "
+                                  f"1e{power} to get the file's units back.")
+        return scaled
 
     def _within_range(self, values: pd.Series, column: pd.Series, name: str) -> pd.Series:
         """Infinite values and values too large to compute with become missing, reported."""
@@ -1405,13 +1555,23 @@ class _Cleaner:
         if not repeated.any():
             return frame
         stamps = frame.index[repeated]
-        example = stamps[0]
-        n_dates = stamps.nunique()
-        self.report.add("action", f"{_count(n_dates, 'date')} appear{'s' if n_dates == 1 else ''} more "
-                                  f"than once (like {_period_label(example, 'day')} "
-                                  f"×{int((stamps == example).sum())}); averaged the rows of each "
-                                  "date into one.")
-        return frame.groupby(level=0, sort=True).mean()
+        counts = pd.Series(stamps).value_counts(sort=False)
+        example, n_rows, n_dates = counts.idxmax(), int(repeated.sum()), len(counts)
+        label = _period_label(example, "day")
+        merged = frame.groupby(level=0, sort=True).mean()
+        if n_dates == 1 and len(merged) == 1:
+            self.report.add("warning", f"All {n_rows:,} rows have the same date ({label}); averaged "
+                                       "them into 1 row. If the rows are separate time steps, pick "
+                                       "another date column, or no date column to use the row order.")
+            return merged
+        if n_dates == 1:
+            which = f"the same date ({label}); averaged them into one row"
+        else:
+            which = (f"{n_dates:,} dates (like {label} ×{int(counts[example]):,}); averaged the "
+                     "rows of each date into one")
+        self.report.add("action", f"{n_rows:,} rows share {which}, leaving "
+                                  f"{_count(len(merged), 'row')}.")
+        return merged
 
     def _gaps(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
         """Name the frequency and the missing periods; add them as rows when few are missing."""

@@ -269,9 +269,13 @@ def _ratio_skill(scores: dict[str, dict], against: str) -> float | None:
 def headline(scores: dict[str, dict], best: str) -> str:
     """The model against the best baseline, named, and against naive, in one or two sentences."""
     skill = _ratio_skill(scores, best)
+    label = PREDICTORS.get(best, best)
+    if skill is None and np.isfinite(scores["model"]["rmse"]) and scores["naive"]["rmse"] != 0.0:
+        return (f"The best baseline, {label}, has no error at all on this part of the data, so "
+                "comparing the model with it is meaningless. "
+                + _skill(scores["model"]["rmse"], scores["naive"]["rmse"])[1])
     if skill is None:
         return _skill(scores["model"]["rmse"], scores["naive"]["rmse"])[1]
-    label = PREDICTORS.get(best, best)
     if round(abs(skill) * 100) == 0:
         first = f"The model is as good as the best baseline, {label}, and no better."
     elif skill > 0:
@@ -302,13 +306,18 @@ def _kind(horizon: int) -> str:
     return f"{horizon} steps at once from real inputs (teacher forced)"
 
 
+CONSTANT_PART = ("Repeating the last value has no error at all on this part of the data: the "
+                 "series does not change there (or changes by too little to measure), so "
+                 "comparing the model's error with it is meaningless and says nothing about the "
+                 "model. Test on a part where the series varies.")
+
+
 def _skill(rmse_model: float, rmse_naive: float) -> tuple[float | None, str]:
     """Skill vs naive and a sentence a non-programmer can read."""
     if not np.isfinite(rmse_model):
         return None, "The model's predictions are not numbers (the training diverged)."
     if rmse_naive == 0.0:
-        return None, ("Repeating the last value is exact on this part of the data, "
-                      "so there is nothing to beat.")
+        return None, CONSTANT_PART
     ratio = rmse_model / rmse_naive
     shown = _times(ratio)
     if round(abs(1.0 - ratio) * 100) == 0:  # under half a percent apart

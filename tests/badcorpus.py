@@ -13,7 +13,8 @@ Either kind may carry `prepare`: {"lookback", "horizon", optional "target", and 
 a few words on what is wrong with the file.
 
 `load_manifest()` is the one entry point for engine tests and page tests alike. The big cases
-(a 50 MB file, a 200,000-column row) are not committed: `write_big_cases(folder)` writes them.
+(a 50 MB file, a 200,000-column row, a 140,000-character column name, 9,999 columns) are not
+committed: `write_big_cases(folder)` writes them.
 """
 
 from __future__ import annotations
@@ -104,6 +105,24 @@ def write_long_line(path: Path, n_chars: int = 5_000_000) -> None:
     path.write_text(f"date,value,note\n2021-02-28,0.5,{'y' * n_chars}\n{rows}")
 
 
+def write_long_header_name(path: Path, n_chars: int = 140_000) -> None:
+    """A header whose first name has `n_chars` characters (over the csv module's 131,072)."""
+    rows = "".join(f"2021-03-{d:02d},{d * 1.5}\n" for d in range(1, 21))
+    path.write_text(f"{'n' * n_chars},value\n{rows}")
+
+
+def write_wide_table(path: Path, n_columns: int = 9_999, n_rows: int = 60) -> None:
+    """A date column and `n_columns` - 1 numeric columns c1, c2, ... of `n_rows` daily rows."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(n_rows, n_columns - 1)).round(2)              # (rows, columns)
+    days = np.datetime64("2022-01-01") + np.arange(n_rows)
+    lines = [",".join(["date", *(f"c{i}" for i in range(1, n_columns))])]
+    lines += [f"{day}," + ",".join(map(str, row)) for day, row in zip(days, values)]
+    path.write_text("\n".join(lines) + "\n")
+
+
 BIG_CASES = {
     # file name -> (writer, outcome as in EXPECTED.json)
     "fifty_megabytes.csv": (write_big_csv, {"fault": "a 50 MB file (under the 200 MB limit)", "ok": True,
@@ -118,6 +137,15 @@ BIG_CASES = {
     "five_million_character_line.csv": (write_long_line, {
         "fault": "one cell of 5 million characters", "ok": True,
         "report": "Column note holds text (2 categories: short, yyyyy", "target": "value"}),
+    "header_name_of_140000_characters.csv": (write_long_header_name, {
+        "fault": "a header field of 140,000 characters (over the csv module's field limit)",
+        "ok": False, "error": "DataError",
+        "message": "header_name_of_140000_characters.csv has a column name of 140,000 characters in "
+                   "its header row"}),
+    "nine_thousand_nine_hundred_ninety_nine_columns.csv": (write_wide_table, {
+        "fault": "a table of 9,999 columns (just under the limit)", "ok": True,
+        "report": "Read 60 rows × 9,999 columns from nine_thousand_nine_hundred_ninety_nine_columns.csv",
+        "target": "c1", "rows": 60}),
 }
 
 

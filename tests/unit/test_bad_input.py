@@ -141,8 +141,10 @@ def test_big_generated_case(big_dir, name):
         check_load(case, Path(case.file))
         if name == "fifty_megabytes.csv":     # under the default limit, over a lower one
             with pytest.raises(errors.DataError) as err:
-                load(Path(case.file), max_bytes=10 * 1024 * 1024)
-            assert str(err.value).startswith("fifty_megabytes.csv is 47.9 MB; the limit is 10.0 MB.")
+                load(Path(case.file), max_bytes=10 * 1000 * 1000)
+            size = Path(case.file).stat().st_size
+            assert str(err.value).startswith(f"fifty_megabytes.csv is {size / 1e6:.1f} MB; the "
+                                             "limit is 10.0 MB.")
     finally:
         Path(case.file).unlink()
 
@@ -151,15 +153,16 @@ def test_big_generated_case(big_dir, name):
 
 def test_upload_limit_matches_the_streamlit_setting():
     settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert MAX_UPLOAD_BYTES == settings["server"]["maxUploadSize"] * 1024 * 1024 == 200 * 1024 * 1024
+    assert MAX_UPLOAD_BYTES == settings["server"]["maxUploadSize"] * 1000 * 1000 == 200_000_000
 
 
 def test_upload_limit_is_checked_before_reading_a_path_or_preparing(tmp_path):
     huge = tmp_path / "huge.csv"
     with huge.open("wb") as f:                 # sparse: 201 MB on paper, nothing on disk
-        f.truncate(MAX_UPLOAD_BYTES + 1024 * 1024)
-    message = ("huge.csv is 201.0 MB; the limit is 200.0 MB. Use a shorter time span or fewer "
-               "columns, or save it as Parquet, which is smaller.")
+        f.truncate(MAX_UPLOAD_BYTES + 1000 * 1000)
+    message = ("huge.csv is 201.0 MB; the limit is 200 MB (200,000,000 bytes), as in the "
+               "dashboard. Use a shorter time span or fewer columns, or save it as Parquet, "
+               "which is smaller.")
     with pytest.raises(errors.DataError) as err:
         load(huge)
     assert str(err.value) == message
@@ -172,4 +175,4 @@ def test_upload_limit_for_bytes():
     raw = b"date,value\n" + b"2021-03-01,1\n" * 100
     with pytest.raises(errors.DataError) as err:
         load(raw, filename="up.csv", max_bytes=1000)
-    assert str(err.value).startswith("up.csv is 1.3 kB; the limit is 1,000 bytes.")
+    assert str(err.value).startswith("up.csv is 1.3 kB; the limit is 1.0 kB.")

@@ -110,7 +110,7 @@ def test_messy_file_report_and_cleaning():
         "Column city holds text (2 categories: Bergen, Oslo); left it out. Choose one-hot encoding to "
         "use it as an input.",
         "The rows were not in date order; sorted them by date.",
-        "1 date appears more than once (like 2020-01-02 ×2); averaged the rows of each date into one.",
+        "2 rows share the same date (2020-01-02); averaged them into one row, leaving 9 rows.",
         "One row per day (frequency D), from 2020-01-01 to 2020-01-10.",
         "1 day is missing: 2020-01-07. Added a row for it; its values are filled in as missing values.",
         "Missing values per column: id 1, price 2, volume 2; filled them by straight lines between "
