@@ -3,48 +3,107 @@
 The entry page is a router: it sets up the session (the config, a preset or classroom mode
 from the link), draws the sidebar and runs the page the user chose. Pages live in views/. A link
 to the root with ?lesson=ID opens that lesson on the Learn page.
+
+Nothing a page raises reaches the browser as a traceback: a problem the user can fix
+(RnnlabError) shows its message, anything else a short note while the traceback goes to the
+server's log (RNNLAB_DEBUG=1 lets it through, for development). A run store that cannot be
+opened (a damaged database) is explained on every page; a read-only one still shows its runs.
 """
 
+import os
+
 import streamlit as st
+from streamlit.logger import get_logger
 
 from rnnlab import ui
+from rnnlab.errors import RnnlabError, StoreError
+
+LOG = get_logger("rnnlab.app")
+DEBUG_ENV = "RNNLAB_DEBUG"
+
+
+def guarded(action) -> None:
+    """Run `action`; what it raises becomes a message on the page instead of a traceback.
+
+    st.stop(), st.rerun() and st.switch_page() raise Streamlit's StopException and
+    RerunException, which derive from BaseException, not Exception: they pass through.
+    """
+    try:
+        action()
+    except RnnlabError as exc:     # a problem the user can fix that the page did not catch
+        LOG.warning("%s: %s", type(exc).__name__, exc)
+        st.error(ui.md(exc), icon=":material/block:")
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV, "").strip().lower() in ui.TRUE_WORDS:
+            raise
+        LOG.error("Unexpected error while drawing the page", exc_info=exc)
+        st.error(f"Something unexpected went wrong ({type(exc).__name__}), so this page could "
+                 "not be shown in full; the details are in the server log. Reload the page "
+                 "to try again.", icon=":material/error:")
+
+
+def store_problem() -> StoreError | None:
+    """Why the run store cannot be opened (a damaged database, a missing folder), or None."""
+    try:
+        ui.store()
+    except StoreError as exc:
+        LOG.error("The run store cannot be opened: %s", exc)
+        return exc
+    return None
+
 
 st.set_page_config(page_title="RNN Lab", page_icon="🔁", layout="wide")
 ui.prepare_process()  # once per server: warm up, then freeze the long-lived heap
-ui.password_gate()  # only when RNNLAB_PASSWORD is set (a class server without Streamlit's auth)
+ui.password_gate()  # with RNNLAB_PASSWORD: a second lock behind serve.py's gate
 
-ui.apply_query_params()
-ui.runner()  # starts the background job runner once per server
 
-LEARN = st.Page(ui.PAGES["learn"], title="Learn", icon=":material/school:", url_path="learn")
-PAGES = {
-    "Learn": [LEARN],
-    "Build": [
-        st.Page(ui.PAGES["data"], title="1 · Data", icon=":material/table_chart:",
-                url_path="data", default=True),
-        st.Page(ui.PAGES["model"], title="2 · Model", icon=":material/account_tree:",
-                url_path="model"),
-        st.Page(ui.PAGES["train"], title="3 · Train", icon=":material/play_circle:",
-                url_path="train"),
-    ],
-    "Inspect": [
-        st.Page(ui.PAGES["results"], title="4 · Results", icon=":material/query_stats:",
-                url_path="results"),
-        st.Page(ui.PAGES["gradients"], title="5 · Gradients", icon=":material/gradient:",
-                url_path="gradients"),
-        st.Page(ui.PAGES["compare"], title="6 · Compare", icon=":material/compare_arrows:",
-                url_path="compare"),
-    ],
-}
+def main() -> None:
+    """The session, the runner, the navigation and the page the user chose."""
+    ui.apply_query_params()
+    problem = store_problem()
+    if problem is None:
+        ui.runner()  # starts the background job runner once per server
 
-page = st.navigation(PAGES)
-lesson = st.query_params.get("lesson")
-if lesson and page.url_path == "" and st.session_state.get("_lesson_link") != lesson:
-    st.session_state["_lesson_link"] = lesson  # once: the user may go on to other pages
-    st.switch_page(LEARN, query_params=st.query_params.to_dict())
-slot = ui.sidebar()
-ui.notices()
-try:
-    page.run()
-finally:  # also when the page stops early: the dataset line shows the page's last choice
-    ui.sidebar_dataset(slot)
+    learn = st.Page(ui.PAGES["learn"], title="Learn", icon=":material/school:", url_path="learn")
+    pages = {
+        "Learn": [learn],
+        "Build": [
+            st.Page(ui.PAGES["data"], title="1 · Data", icon=":material/table_chart:",
+                    url_path="data", default=True),
+            st.Page(ui.PAGES["model"], title="2 · Model", icon=":material/account_tree:",
+                    url_path="model"),
+            st.Page(ui.PAGES["train"], title="3 · Train", icon=":material/play_circle:",
+                    url_path="train"),
+        ],
+        "Inspect": [
+            st.Page(ui.PAGES["results"], title="4 · Results", icon=":material/query_stats:",
+                    url_path="results"),
+            st.Page(ui.PAGES["gradients"], title="5 · Gradients", icon=":material/gradient:",
+                    url_path="gradients"),
+            st.Page(ui.PAGES["compare"], title="6 · Compare", icon=":material/compare_arrows:",
+                    url_path="compare"),
+        ],
+    }
+
+    page = st.navigation(pages)
+    lesson = st.query_params.get("lesson")
+    if lesson and page.url_path == "" and st.session_state.get("_lesson_link") != lesson:
+        st.session_state["_lesson_link"] = lesson  # once: the user may go on to other pages
+        st.switch_page(learn, query_params=st.query_params.to_dict())
+    if problem is not None:
+        st.title("The run store cannot be opened")
+        st.error(ui.md(str(problem).replace("`", "")), icon=":material/database:")
+        st.caption("Every page needs the run store. Once it is fixed, reload this page.")
+        return
+    slot = ui.sidebar()
+    if not ui.store().writable():
+        st.sidebar.warning("The run store is read-only: runs can be looked at, not trained. "
+                           "The Train page says why.", icon=":material/lock:")
+    ui.notices()
+    try:
+        guarded(page.run)
+    finally:  # also when the page stops early: the dataset line shows the page's last choice
+        ui.sidebar_dataset(slot)
+
+
+guarded(main)

@@ -9,7 +9,8 @@ Lifecycle: `queued -> running -> done | diverged | failed | cancelled | interrup
   runner, or trained in the foreground by the CLI, count too).
 - Workers heartbeat into the store. A run whose worker is gone (dead pid, or no heartbeat for
   `stale_after` seconds) is marked `interrupted`; `resume` queues it again to continue from its
-  last epoch checkpoint.
+  last epoch checkpoint. `recover` does the dead-pid half without a runner (the CLI calls it
+  when it starts), so a killed foreground `rnnlab train` can be resumed at once.
 - Workers run in their own session, so they outlive the runner: a restarted runner finds them
   through the store and leaves them be.
 - One runner per home is active at a time (a lock file in the home); others stay passive and
@@ -41,7 +42,8 @@ from typing import Callable
 
 from rnnlab import lifecycle
 from rnnlab.config import RunConfig
-from rnnlab.errors import CheckpointError, ConfigError, RnnlabError, RunNotFound, StoreError
+from rnnlab.errors import (CheckpointError, ConfigError, DataError, RnnlabError, RunNotFound,
+                           StoreError)
 from rnnlab.store import DISK_FULL, RESUMABLE, RunRecord, RunStatus, Store
 
 try:  # POSIX only; elsewhere every runner is active (one per home is then the user's care)
@@ -86,7 +88,28 @@ def check(run_cfg: RunConfig):
     """Prepare the run's data once (no TensorFlow): RnnlabError if it cannot train; the Prepared."""
     from rnnlab import validate  # pandas-heavy; imported when first needed
 
-    return validate.check_run_feasible(run_cfg)
+    return validate.check_run_feasible(run_cfg)   # a file over the size limit: data.load says so
+
+
+def recover(store: Store) -> list[str]:
+    """Mark interrupted the running runs whose process is gone (a killed foreground `rnnlab
+    train`, a worker that died while no runner watched); the ids marked. Resumable at once.
+
+    Only a pid that no longer exists counts (a silent heartbeat is the runner's call): a run
+    without a pid, or trained by this very process, is left alone. Nothing on a read-only store.
+    """
+    if store.read_only:
+        return []
+    marked = []
+    for run in store.list_runs((RunStatus.RUNNING,)):
+        if run.pid is None or run.pid == os.getpid() or pid_alive(run.pid):
+            continue
+        message = (f"Interrupted at epoch {run.epochs_done} of {run.epochs_total}: its process "
+                   f"(pid {run.pid}) is gone. Resume it to continue from its last checkpoint.")
+        if lifecycle.interrupt(store, run.id, summary={**run.summary, "message": message}):
+            store.add_event(run.id, "interrupted", message)
+            marked.append(run.id)
+    return marked
 
 
 def submit(store: Store, run_cfg: RunConfig, *, check_data: bool = True) -> str:
@@ -464,8 +487,8 @@ class Runner:
     def tick(self) -> list[str]:
         """Reap ended workers, mark dead runs interrupted, start queued runs; ids started."""
         with self._tick_lock:
-            if not self._acquire():
-                return []
+            if not self.store.writable() or not self._acquire():
+                return []   # a read-only store: nothing can be started or marked
             for end in self.executor.reap():
                 self._after_end(end)
             for run in self.store.list_runs((RunStatus.RUNNING,)):

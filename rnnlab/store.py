@@ -10,6 +10,12 @@ each time. A connection left in a bad state by an error is dropped; the next cal
 
 A full disk or an unwritable folder never corrupts the store (SQLite rolls the transaction
 back); the write raises `StoreFull` or `StoreError` with a message that says what to do.
+
+A store whose folder or database cannot be written (a read-only home, a database owned by
+someone else) opens read-only: everything can be read, and every write raises `StoreReadOnly`
+saying why (`Store.read_only`, `Store.read_only_reason`); it becomes writable again by itself
+once the folder is fixed (`Store.writable`). A damaged database file (garbage, truncated,
+malformed) raises `StoreCorrupt`, which names the file and says how to start afresh.
 """
 
 from __future__ import annotations
@@ -175,12 +181,24 @@ class StoreFull(StoreError):
     """The disk (or quota) holding the run store is full, so the store cannot be written."""
 
 
+class StoreReadOnly(StoreError):
+    """The run store can be read but not written (a read-only folder or database file)."""
+
+
+class StoreCorrupt(StoreError):
+    """The run store's database file is damaged (not a database, or malformed)."""
+
+
 _FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
 _FULL_WORDS = ("database or disk is full", "no space left on device", "disk quota exceeded",
                "file too large")
 _READONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
 _LOW_FREE_BYTES = 8 * 1024 * 1024   # an I/O error with less room than this is a full disk
 SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY, SQLITE_CANTOPEN = 13, 10, 8, 14
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
+_CORRUPT_WORDS = ("file is not a database", "database disk image is malformed",
+                  "malformed database schema")
+WRITABLE_RECHECK_SECONDS = 5.0   # how often a read-only store looks whether it can write again
 
 
 DISK_FULL = "The disk is full"   # how every full-disk message begins (the runner looks for it)
@@ -195,12 +213,65 @@ def disk_full_message(home: str | Path, detail: str = "") -> str:
             "then try again. What the store already holds is intact.")
 
 
+def corrupt_message(home: str | Path, detail: str = "") -> str:
+    """What to tell people when the store's database file is damaged, and how to start afresh."""
+    home = Path(home).absolute()
+    db = home / "rnnlab.sqlite"
+    what = f" ({detail})" if detail else ""
+    return (f"The run store's database {db} is damaged{what}, so RNN Lab cannot read its list "
+            f"of runs. Move it aside, with rnnlab.sqlite-wal and rnnlab.sqlite-shm next to it "
+            f"if there are any (for example `mkdir {home}/damaged && mv {db}* {home}/damaged/`), "
+            "then start again: a new, empty store is made. The runs' folders in "
+            f"{home / 'runs'} are kept (models, predictions, logs), but the new store does not "
+            "list them. Or put back a copy of the file from a backup.")
+
+
+def read_only_message(home: str | Path, detail: str = "") -> str:
+    """Why a store that opened read-only cannot train, cancel, resume or delete runs."""
+    what = f" ({detail})" if detail else ""
+    return (f"The run store at {home} is read-only{what}: its runs can be looked at, but none "
+            "can be trained, resumed, cancelled or deleted. Make the folder and rnnlab.sqlite "
+            "in it writable for the user that runs RNN Lab, or point RNNLAB_HOME at a "
+            "writable folder; then try again.")
+
+
+def is_corrupt(exc: BaseException) -> bool:
+    """True when an SQLite error says the database file itself is damaged."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    base = code & 0xFF if isinstance(code, int) else None
+    return isinstance(exc, sqlite3.DatabaseError) and (
+        base in (SQLITE_CORRUPT, SQLITE_NOTADB)
+        or any(words in str(exc).lower() for words in _CORRUPT_WORDS))
+
+
+def is_not_writable(exc: BaseException, home: str | Path | None = None) -> bool:
+    """True when `exc` (or a cause) says the store's folder or file may not be written."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        code = getattr(exc, "sqlite_errorcode", None)
+        base = code & 0xFF if isinstance(code, int) else None
+        if (isinstance(exc, OSError) and exc.errno in _READONLY_ERRNOS) \
+                or base == SQLITE_READONLY or "readonly database" in str(exc).lower():
+            return True
+        if home is not None and (base == SQLITE_CANTOPEN
+                                 or "unable to open database file" in str(exc).lower()):
+            folder = Path(home)
+            if not os.access(folder, os.W_OK) or not os.access(folder / "rnnlab.sqlite",
+                                                                 os.W_OK):
+                return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def storage_error(exc: BaseException, home: str | Path,
                   doing: str = "write to") -> StoreError | None:
-    """A StoreError with advice when `exc` is the disk being full or the store being unwritable.
+    """A StoreError with advice when `exc` is the disk being full, the store being unwritable
+    or its database damaged.
 
     Looks at the exception and its causes: SQLite's SQLITE_FULL, an OSError ENOSPC, EDQUOT or
-    EFBIG, SQLITE_READONLY or EROFS/EACCES, and an SQLite I/O error on a nearly full disk.
+    EFBIG, SQLITE_READONLY or EROFS/EACCES, SQLITE_CORRUPT or SQLITE_NOTADB, and an SQLite I/O
+    error on a nearly full disk.
     None when `exc` is something else (a bug, a bad value): let it say so itself.
     """
     seen: set[int] = set()
@@ -215,9 +286,11 @@ def storage_error(exc: BaseException, home: str | Path,
         if (isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS) or base == SQLITE_FULL \
                 or any(words in lower for words in _FULL_WORDS):
             return StoreFull(disk_full_message(home, _short(exc)))
+        if is_corrupt(exc):
+            return StoreCorrupt(corrupt_message(home, _short(exc)))
         if (isinstance(exc, OSError) and exc.errno in _READONLY_ERRNOS) or base == SQLITE_READONLY \
                 or "readonly database" in lower:
-            return StoreError(f"Cannot {doing} the run store at {home} ({_short(exc)}): the folder "
+            return StoreReadOnly(f"Cannot {doing} the run store at {home} ({_short(exc)}): the folder "
                               "is not writable. Check its permissions, or point RNNLAB_HOME at a "
                               "writable folder.")
         if base in (SQLITE_IOERR, SQLITE_CANTOPEN) or isinstance(exc, sqlite3.OperationalError):
@@ -268,10 +341,10 @@ def _gc_paused() -> Iterator[None]:
 class _Connection:
     """One thread's SQLite connection; closed when its thread ends or its Store goes away."""
 
-    __slots__ = ("db", "pid")
+    __slots__ = ("db", "pid", "mode")
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db, self.pid = db, os.getpid()
+    def __init__(self, db: sqlite3.Connection, mode: int = 0):
+        self.db, self.pid, self.mode = db, os.getpid(), mode
 
     def close(self) -> None:
         if self.pid == os.getpid():  # never close a connection inherited through fork
@@ -310,21 +383,73 @@ class Store:
         self.runs_dir = self.home / "runs"
         self.db_path = self.home / "rnnlab.sqlite"
         self._local = threading.local()
+        self.read_only, self.read_only_reason = False, ""
+        self._mode = 0                 # bumped when read-only or writable: connections reopen
+        self._rechecked = 0.0
         try:
-            self.runs_dir.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.execute("PRAGMA journal_mode = WAL")  # persistent: set once per database file
-                db.executescript(_SCHEMA)
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                           (str(SCHEMA_VERSION),))
+            self._prepare()
         except (OSError, sqlite3.Error) as exc:
             self.close()
             problem = storage_error(exc, self.home, "open")
-            if isinstance(problem, StoreFull):
+            if isinstance(problem, (StoreFull, StoreCorrupt)):
                 raise problem from None
-            raise StoreError(f"Cannot open the run store at {self.home}: {exc}. "
-                             "Check that the folder is writable and the disk is not full, "
-                             "or point RNNLAB_HOME at another folder.") from None
+            if self.db_path.is_file() and is_not_writable(exc, self.home):
+                self._open_read_only(_short(exc))
+                return
+            raise StoreError(f"Cannot open the run store at {self.home}: {_short(exc)}. "
+                             "Check that the folder exists and is writable, or point "
+                             "RNNLAB_HOME at another folder.") from None
+
+    def _prepare(self) -> None:
+        """Make the folders and the schema (the first writes of a store that can write)."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode = WAL")  # persistent: set once per database file
+            db.executescript(_SCHEMA)
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                       (str(SCHEMA_VERSION),))
+
+    def _open_read_only(self, detail: str) -> None:
+        """Go on read-only: reads work, writes raise StoreReadOnly with the reason.
+
+        StoreCorrupt when the file turns out to be damaged, StoreError when it cannot be read.
+        """
+        self.read_only, self.read_only_reason = True, read_only_message(self.home, detail)
+        self._mode += 1
+        self._rechecked = time.monotonic()
+        try:
+            self.schema_version()
+        except StoreError:
+            self.close()
+            raise
+        except (sqlite3.Error, LookupError, ValueError) as exc:  # no meta row: not our file
+            self.close()
+            raise StoreCorrupt(corrupt_message(self.home, _short(exc))) from None
+
+    def writable(self) -> bool:
+        """True when the store can be written; a read-only store looks again (at most every
+        WRITABLE_RECHECK_SECONDS) and becomes writable once its folder has been fixed."""
+        if not self.read_only:
+            return True
+        if time.monotonic() - self._rechecked < WRITABLE_RECHECK_SECONDS:
+            return False
+        self._rechecked = time.monotonic()
+        self.read_only = False
+        self._mode += 1
+        try:
+            self._prepare()
+        except (OSError, sqlite3.Error):
+            self.close()
+            self.read_only = True
+            self._mode += 1
+            return False
+        self.read_only_reason = ""
+        return True
+
+    def check_writable(self) -> None:
+        """StoreReadOnly, with the reason and what to do, unless the store can be written."""
+        if not self.writable():
+            raise StoreReadOnly(self.read_only_reason)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -337,7 +462,11 @@ class Store:
 
     # -- plumbing ---------------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
-        """A new connection (autocommit; transactions are explicit, see `_tx`)."""
+        """A new connection (autocommit; transactions are explicit, see `_tx`); read-only
+        (`mode=ro`, else `immutable=1` when not even the journal's index can be made) when
+        the store is."""
+        if self.read_only:
+            return self._open_ro()
         db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None,
                              check_same_thread=False)  # only its thread uses it; any may close it
         try:
@@ -348,6 +477,23 @@ class Store:
             raise
         return db
 
+    def _open_ro(self) -> sqlite3.Connection:
+        uri = self.db_path.resolve().as_uri()
+        error: sqlite3.Error | None = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            db = sqlite3.connect(f"{uri}?{options}", uri=True, timeout=30.0, isolation_level=None,
+                                 check_same_thread=False)
+            try:
+                db.execute("PRAGMA busy_timeout = 30000")
+                db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the file
+                return db
+            except sqlite3.Error as exc:
+                db.close()
+                if is_corrupt(exc):
+                    raise
+                error = exc
+        raise error
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """This thread's connection, opened on first use.
@@ -357,8 +503,11 @@ class Store:
         so reads go on working while the disk is full. Otherwise the next call opens a new one.
         """
         conn = getattr(self._local, "conn", None)
+        if conn is not None and conn.mode != self._mode and conn.pid == os.getpid():
+            self.close()               # the store became read-only or writable since
+            conn = None
         if conn is None or conn.pid != os.getpid():
-            conn = self._local.conn = _Connection(self._open())
+            conn = self._local.conn = _Connection(self._open(), self._mode)
         try:
             yield conn.db
         except sqlite3.Error as exc:
@@ -404,7 +553,9 @@ class Store:
 
         On any failure the transaction is rolled back (SQLite may already have done so, as it
         does after SQLITE_FULL), so the store keeps what it had before the transaction.
+        A read-only store raises StoreReadOnly at once.
         """
+        self.check_writable()
         try:
             with self._connect() as db:
                 db.execute("BEGIN IMMEDIATE")
@@ -418,7 +569,7 @@ class Store:
                         except sqlite3.Error:  # the original error is the one to report
                             pass
                     raise
-        except (sqlite3.OperationalError, OSError) as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise (storage_error(exc, self.home) or exc) from None
 
     @contextmanager
@@ -428,7 +579,7 @@ class Store:
         try:
             with self._connect() as db:
                 yield db
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             raise (storage_error(exc, self.home, "read") or exc) from None
 
     def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
@@ -458,6 +609,7 @@ class Store:
     def create_run(self, config: dict, *, data_sha256: str = "", name: str = "",
                    epochs_total: int = 0, status: RunStatus = RunStatus.QUEUED) -> str:
         """Add a run (queued by default) and its folder; return its id."""
+        self.check_writable()
         run_id = new_run_id()
         folder = self.run_dir(run_id)
         try:

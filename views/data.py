@@ -12,8 +12,11 @@ from rnnlab import advise
 from rnnlab import config as cfgmod
 from rnnlab import data as data_mod
 from rnnlab import figures, samples, ui
+from rnnlab.errors import StoreError
 
-MAX_MB = 200
+MAX_MB = data_mod.MAX_UPLOAD_MB
+MAX_PLOT_COLUMNS = 12      # lines in the data chart; a wide file gets a picker
+MAX_PREVIEW_COLUMNS = 50   # columns in the preview table
 MISSING_NOTE = "Missing values per column: "
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "parquet"]
 FILL_LABELS = {"interpolate": "Draw a straight line across the gap",
@@ -44,7 +47,8 @@ def sample_ui(current: str | None) -> str:
     """A radio of the samples, each with its one-line description."""
     names = list(samples.SAMPLES)
     ui.seed("data_sample", current or names[0])
-    name = st.radio("Sample", names, key="data_sample",
+    name = st.radio("Sample", names,
+                    **ui.on_value("data_sample", lambda n: use_source(n, samples.SAMPLES[n])),
                     format_func=lambda n: samples.SAMPLES[n].title,
                     captions=[samples.SAMPLES[n].description for n in names],
                     help="Pick one to explore; you can come back and change it at any time.")
@@ -75,13 +79,17 @@ def accept_upload(upload) -> str:
     raw = upload.getvalue()
     seen = st.session_state.get("_upload_seen", {})
     if upload.file_id not in seen:
-        seen[upload.file_id] = check_upload(raw, upload.name)
+        try:
+            seen[upload.file_id] = check_upload(raw, upload.name)
+        except StoreError as exc:          # the server's fault, not the file's: tried again later
+            st.error(ui.md(str(exc)), icon=":material/error:")
+            st.stop()
         st.session_state["_upload_seen"] = seen
     ok, result = seen[upload.file_id]
     if not ok:
         active = ui.source_label(ui.get_value("data", "source"))
         st.error(f"**{ui.md(upload.name)}** cannot be used: {ui.md(result)}  \nThe active dataset is still "
-                 f"**{active}**.", icon=":material/block:")
+                 f"**{ui.md(active)}**.", icon=":material/block:")
         st.stop()
     if result != ui.get_value("data", "source"):
         use_source(result, None)
@@ -94,7 +102,7 @@ def check_upload(raw: bytes, filename: str) -> tuple[bool, str]:
         data_mod.load(raw, filename=filename)
     except ui.RnnlabError as exc:
         return False, str(exc)
-    return True, str(ui.save_upload(raw, filename))
+    return True, str(ui.save_upload(raw, filename))   # StoreError (a full disk): not kept
 
 
 def use_source(source: str, sample) -> None:
@@ -108,7 +116,7 @@ def use_source(source: str, sample) -> None:
                 val_fraction=0.0 if test_file else defaults.val_fraction,  # as the tutorial
                 test_fraction=defaults.test_fraction)
     for key in ("data_date", "data_target", "data_features", "data_season", "data_val",
-                "data_test", "data_use_test_file", "data_categorical"):
+                "data_test", "data_use_test_file", "data_categorical", "data_plot_columns"):
         st.session_state.pop(key, None)
 
 
@@ -195,7 +203,7 @@ def columns_ui(loaded) -> None:
                                     *loaded.categorical_columns, *loaded.numeric_columns])
     ui.seed("data_date", loaded.date_column if loaded.date_column in date_options else None)
     data["date_column"] = left.selectbox(
-        "Date column", date_options, key="data_date",
+        "Date column", date_options, **ui.bound("data_date", "data", "date_column"),
         format_func=lambda c: "No date: use the row order" if c is None else c,
         help="The column that says when each row happened. We detect it; change it if we "
              "guessed wrong. Without one, rows are taken in file order.")
@@ -203,7 +211,7 @@ def columns_ui(loaded) -> None:
     target = data.get("target") if data.get("target") in numeric else loaded.default_target
     ui.seed("data_target", target)
     data["target"] = left.selectbox(
-        "Column to forecast (target)", numeric, key="data_target",
+        "Column to forecast (target)", numeric, **ui.bound("data_target", "data", "target"),
         help="The series the network learns to predict. Only numeric columns can be forecast.")
     others = [c for c in numeric if c != data["target"]]
     if data.get("categorical") == "onehot":
@@ -213,15 +221,17 @@ def columns_ui(loaded) -> None:
         st.session_state["data_features"] = [c for c in st.session_state["data_features"]
                                              if c in others]
     data["features"] = right.multiselect(
-        "Extra input columns", others, key="data_features",
+        "Extra input columns", others, **ui.bound("data_features", "data", "features"),
         help="Other columns the network may read to predict the target (e.g. temperature to "
              "predict demand). The target's own past is always an input. Leave empty to use "
              "only the target.")
     if loaded.categorical_columns:
         ui.seed("data_categorical", data.get("categorical", "exclude"))
         data["categorical"] = right.selectbox(
-            f"Text columns ({', '.join(loaded.categorical_columns)})", list(cfgmod.CATEGORICAL),
-            key="data_categorical", format_func=CATEGORICAL_LABELS.get,
+            f"Text columns ({ui.md(listing(loaded.categorical_columns))})",
+            list(cfgmod.CATEGORICAL),
+            **ui.bound("data_categorical", "data", "categorical"),
+            format_func=CATEGORICAL_LABELS.get,
             help="Columns of labels such as 'rain' or 'sun'. Leave them out, or turn each label "
                  "into a 0/1 column the network can read.")
 
@@ -236,19 +246,22 @@ def preparation_ui(loaded) -> None:
         return
     ui.seed("data_fill", data.get("fill", "interpolate"))
     data["fill"] = left.selectbox(
-        "Gaps", list(cfgmod.FILLS), key="data_fill", format_func=FILL_LABELS.get,
+        "Gaps", list(cfgmod.FILLS), **ui.bound("data_fill", "data", "fill"),
+        format_func=FILL_LABELS.get,
         help="What to do where a value is missing: draw a line between its neighbours, repeat "
              "the last known value, or drop those rows.")
     ui.seed("data_scaling", data.get("scaling", "minmax"))
     data["scaling"] = left.selectbox(
-        "Scaling", list(cfgmod.SCALINGS), key="data_scaling", format_func=SCALING_LABELS.get,
+        "Scaling", list(cfgmod.SCALINGS), **ui.bound("data_scaling", "data", "scaling"),
+        format_func=SCALING_LABELS.get,
         help="Networks learn best on small numbers. Scaling is learned on the training part "
              "only, and predictions are turned back into your units.")
     split_ui(mid)
     season = data.get("season") or 0
     ui.seed("data_season", int(season))
     value = right.number_input(
-        "Season length (rows)", min_value=0, max_value=10000, step=1, key="data_season",
+        "Season length (rows)", min_value=0, max_value=10000, step=1,
+        **ui.bound("data_season", "data", "season", lambda v: int(v) if v and v >= 2 else None),
         help="How many rows one cycle lasts (12 for monthly data with a yearly pattern, 7 for a "
              "weekly one). Used for the 'same time last season' baseline. 0 = no season.")
     data["season"] = int(value) if value and value >= 2 else None
@@ -265,7 +278,7 @@ def transform_ui(container) -> None:
     if st.session_state["data_transform"] not in options:   # the season was just taken away
         st.session_state["data_transform"] = "difference"
     data["transform"] = container.selectbox(
-        "What the network learns", options, key="data_transform",
+        "What the network learns", options, **ui.bound("data_transform", "data", "transform"),
         format_func=cfgmod.TRANSFORM_LABELS.get,
         help="A network predicting the values themselves cannot go beyond the range it was "
              "trained on, so on a rising series it falls short. Learning the change from one "
@@ -308,14 +321,17 @@ def split_ui(container) -> None:
     if test_file:
         ui.seed("data_use_test_file", data.get("test_source") == test_file)
         use = container.checkbox(
-            "Test on the separate test file", key="data_use_test_file",
+            "Test on the separate test file",
+            **ui.bound("data_use_test_file", "data", "test_source",
+                       lambda use: test_file if use else None),
             help=f"This sample comes with a later period kept apart for testing ({test_file}), "
                  "as in the tutorial. Untick to cut the test part from the end of this file "
                  "instead.")
         data["test_source"] = test_file if use else None
     ui.seed("data_val", int(round(100 * data.get("val_fraction", 0.1))))
     data["val_fraction"] = container.slider(
-        "Validation share (%)", 0, 50, key="data_val",
+        "Validation share (%)", 0, 50,
+        **ui.bound("data_val", "data", "val_fraction", lambda v: v / 100),
         help="The part after the training rows, used to watch for over-fitting while training. "
              "0 = no validation.") / 100
     if data.get("test_source"):
@@ -323,7 +339,8 @@ def split_ui(container) -> None:
         return
     ui.seed("data_test", max(1, int(round(100 * data.get("test_fraction", 0.1)))))
     data["test_fraction"] = container.slider(
-        "Test share (%)", 1, 50, key="data_test",
+        "Test share (%)", 1, 50,
+        **ui.bound("data_test", "data", "test_fraction", lambda v: v / 100),
         help="The last part of the series, never seen in training: the honest exam.") / 100
 
 
@@ -342,10 +359,11 @@ def split_counts(n_rows: int, n_test_file: int | None) -> tuple[int, int, int]:
     return n_rows - n_val - n_test, n_val, n_test
 
 
-def plot_frame(loaded) -> tuple[pd.DataFrame, tuple[int, int, int]]:
-    """The frame to plot (with the separate test file appended) and the split counts."""
+def plot_frame(loaded, columns: list[str] | None = None) -> tuple[pd.DataFrame, tuple[int, int, int]]:
+    """The frame to plot (the columns given, else every numeric one; with the separate test file
+    appended) and the split counts."""
     data = ui.config_dict()["data"]
-    frame = loaded.frame[list(loaded.numeric_columns)]
+    frame = loaded.frame[list(loaded.numeric_columns) if columns is None else columns]
     test_rows = None
     if data.get("test_source"):
         test = load_ui_quiet(data["test_source"])
@@ -368,14 +386,45 @@ def load_ui_quiet(source: str):
         return None
 
 
-def plot_ui(loaded) -> None:
-    """The series with the target highlighted and train / validation / test shaded."""
-    frame, split = plot_frame(loaded)
+def plot_columns_ui(loaded) -> list[str]:
+    """The numeric columns to draw: all of them, or on a wide file at most MAX_PLOT_COLUMNS,
+    the target and the chosen inputs first, with a picker for the others."""
+    numeric = list(loaded.numeric_columns)
+    data = ui.config_dict()["data"]
+    target = data.get("target") if data.get("target") in numeric else loaded.default_target
+    if len(numeric) <= MAX_PLOT_COLUMNS:
+        return numeric
+    chosen = [c for c in st.session_state.get("data_plot_columns", []) if c in numeric]
+    if not chosen:
+        chosen = unique([target, *[c for c in data.get("features", []) if c in numeric],
+                         *numeric])[:MAX_PLOT_COLUMNS]
+    st.session_state["data_plot_columns"] = chosen
+    shown = st.multiselect(
+        "Columns to plot", numeric, key="data_plot_columns", max_selections=MAX_PLOT_COLUMNS,
+        help=f"A chart of more than {MAX_PLOT_COLUMNS} lines is unreadable and slow to draw; "
+             "pick the columns to see. The target is always drawn.")
+    shown = unique([target, *shown])[:MAX_PLOT_COLUMNS]
+    st.caption(f"Showing {len(shown):,} of {len(numeric):,} columns; choose the columns to plot in "
+               "“Columns to plot” above.")
+    return shown
+
+
+def plot_ui(loaded) -> list[str]:
+    """The series with the target highlighted and train / validation / test shaded; the columns
+    drawn."""
+    columns = plot_columns_ui(loaded)
+    frame, split = plot_frame(loaded, columns)
     target = ui.get_value("data", "target") or loaded.default_target
     fig = figures.series_figure(frame, target, split)
     ui.chart(fig, "data_series_chart")
     st.caption(f"Train {split[0]:,} rows · validation {split[1]:,} · test {split[2]:,}. "
                "Drag to zoom, double-click to reset; click a legend entry to hide a column.")
+    return columns
+
+
+def preview_columns(loaded, first: list[str]) -> list[str]:
+    """At most MAX_PREVIEW_COLUMNS columns of the cleaned table: `first`, then the others in order."""
+    return unique([*first, *loaded.frame.columns])[:MAX_PREVIEW_COLUMNS]
 
 
 def preview(frame: pd.DataFrame, rows: int = 200) -> pd.DataFrame:
@@ -385,6 +434,13 @@ def preview(frame: pd.DataFrame, rows: int = 200) -> pd.DataFrame:
     if isinstance(index, pd.DatetimeIndex) and (index == index.normalize()).all():
         head = head.set_axis(pd.Index(index.strftime("%Y-%m-%d"), name=index.name))
     return head
+
+
+def listing(names, limit: int = 8) -> str:
+    """'a, b, c' or 'a, b, …, h (12 in all)'."""
+    names = [str(n) for n in names]
+    text = ", ".join(names[:limit])
+    return text if len(names) <= limit else f"{text}, … ({len(names):,} in all)"
 
 
 def unique(items) -> list:
@@ -418,10 +474,14 @@ def main() -> None:
     _, error = ui.validated_config()
     if error:
         st.error(error, icon=":material/block:")
-    plot_ui(loaded)
+    plotted = plot_ui(loaded)
     st.subheader("Preview")
-    st.caption(f"The cleaned table, first 200 of {len(loaded.frame):,} rows.")
-    st.dataframe(preview(loaded.frame), height=250, key="data_preview")
+    shown = preview_columns(loaded, plotted)
+    n_columns = len(loaded.frame.columns)
+    of_columns = (f" and {len(shown):,} of {n_columns:,} columns (those plotted first)"
+                  if len(shown) < n_columns else "")
+    st.caption(f"The cleaned table, first 200 of {len(loaded.frame):,} rows{of_columns}.")
+    st.dataframe(preview(loaded.frame[shown]), height=250, key="data_preview")
     ui.page_link("model", "Next: shape the network", icon=":material/arrow_forward:")
 
 

@@ -138,17 +138,59 @@ def predictions_ui(run: RunRecord, pred: pd.DataFrame) -> None:
              "results_resid_chart")
 
 
+PRED_COLUMNS = ("kind", "step", "timestamp", "actual", "model")
+PRED_NUMBERS = ("step", "actual", "model")
+FORECAST_COLUMNS = ("timestamp", "forecast")
+# what a damaged CSV raises: pandas' parser and empty-file errors and undecodable bytes are
+# ValueErrors; a missing column a KeyError; text where numbers belong a TypeError
+DAMAGED = (OSError, ValueError, KeyError, TypeError, IndexError)
+
+
+def read_artefact_table(run: RunRecord, name: str, columns: tuple[str, ...],
+                        numbers: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """A CSV artefact of the run, or None when it has none; a damaged one (unreadable, without
+    the columns the charts need, or with text where `numbers` belong) says so on the page and
+    is None too."""
+    try:
+        table = ui.read_csv_artefact(run.id, name)
+        if table is None:
+            return None
+        missing = [c for c in columns if c not in table.columns]
+        if missing and not table.empty:
+            raise KeyError(f"no {', '.join(missing)} column")
+        for column in numbers:
+            if column in table.columns:
+                pd.to_numeric(table[column])      # ValueError on text
+    except DAMAGED as exc:
+        damaged_ui(run, name, exc)
+        return None
+    return table
+
+
+def damaged_ui(run: RunRecord, name: str, exc: BaseException) -> None:
+    """Say that an artefact file cannot be used, and where it is; the page goes on."""
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    st.warning(f"The file {name} of this run is damaged, so what it holds cannot be shown "
+               f"({ui.md(detail)}). It is in {ui.md(ui.store().run_dir(run.id))}; train the "
+               "same settings again to get a new one. The rest of the page is unaffected.",
+               icon=":material/broken_image:")
+
+
 def forecast_ui(run: RunRecord, pred: pd.DataFrame) -> None:
     """The forecast beyond the end of the data."""
-    forecast = ui.read_csv_artefact(run.id, "forecast.csv")
+    forecast = read_artefact_table(run, "forecast.csv", FORECAST_COLUMNS, ("forecast",))
     if forecast is None or forecast.empty:
         return
     rows = pred[(pred["kind"] == "one-step-ahead") & (pred["step"] == 1)]
     if "split" in rows:
         rows = rows[rows["split"] == "test"]
     target = run.summary.get("target") or "value"
-    history = pd.Series(rows["actual"].to_numpy(dtype=float),
-                        index=_index(rows["timestamp"]), name=target)
+    try:
+        history = pd.Series(rows["actual"].to_numpy(dtype=float),
+                            index=_index(rows["timestamp"]), name=target)
+    except DAMAGED as exc:
+        damaged_ui(run, "predictions.csv", exc)
+        return
     ui.chart(figures.forecast_figure(history, forecast.assign(
         timestamp=_index(forecast["timestamp"]))), "results_forecast_chart")
     features = run.config.get("data", {}).get("features") or []
@@ -227,6 +269,13 @@ def downloads_ui(run: RunRecord) -> None:
                        file_name=f"{run.id}-config.json", mime="application/json",
                        key="results_dl_config", on_click="ignore",
                        help="This run's settings; load them with `rnnlab train --config`.")
+    from rnnlab import report  # built only when its button is clicked, not on every page run
+
+    st.download_button("Report (.html)", lambda: report.build_html(ui.store(), run.id).encode(),
+                       file_name=f"{run.id}-report.html", mime="text/html",
+                       key="results_dl_report", on_click="ignore",
+                       help="One file with this run's data, settings, charts, scores, gradients "
+                            "and script; it opens in any browser, without internet.")
 
 
 def config_ui(run: RunRecord) -> None:
@@ -264,12 +313,18 @@ def main() -> None:
     ui.share_caption(run=run_id)
     run = ui.guarded(lambda: ui.store().get_run(run_id), "This run cannot be shown")
     status_ui(run)
-    pred = ui.read_csv_artefact(run.id, "predictions.csv")
+    pred = read_artefact_table(run, "predictions.csv", PRED_COLUMNS, PRED_NUMBERS)
     if pred is not None and not pred.empty:
         verdict_ui(run)
         coach_ui(run)
-        predictions_ui(run, pred)
-        forecast_ui(run, pred)
+        for name, draw in (("predictions.csv", predictions_ui), ("forecast.csv", forecast_ui)):
+            try:
+                draw(run, pred)
+            except DAMAGED as exc:  # readable, but with values the charts cannot use
+                damaged_ui(run, name, exc)
+    elif pred is None and ui.store().artefact(run.id, "predictions.csv").is_file():
+        verdict_ui(run)        # damaged (said above): the scores come from the store
+        coach_ui(run)
     elif run.status == RunStatus.DONE:
         st.info("This run has no predictions file, so there is nothing to plot.",
                 icon=":material/info:")

@@ -25,6 +25,11 @@ def setup_text(run_cfg: cfgmod.RunConfig) -> str:
 
 def submit_ui() -> None:
     """The current setup, a name, and the Train button (queues the run and returns at once)."""
+    store = ui.store()
+    if not store.writable():
+        st.warning(f"Training cannot start here: {ui.md(store.read_only_reason)}",
+                   icon=":material/lock:")
+        return
     run_cfg, error = ui.validated_config()
     if error:
         st.error(f"The current settings cannot be trained: {ui.md(error)} Fix them on the Data or "
@@ -56,7 +61,10 @@ def submit(run_cfg: cfgmod.RunConfig) -> None:
 
 
 def action_buttons(run: RunRecord) -> None:
-    """Cancel (queued/running), resume (interrupted/cancelled), delete (not running)."""
+    """Cancel (queued/running), resume (interrupted/cancelled), delete (not running); none on
+    a read-only store."""
+    if not ui.store().writable():
+        return
     if run.status in ui.ACTIVE and not run.cancel_requested:
         st.button("Cancel", key=f"runs_cancel_{run.id}", on_click=act,
                   args=("cancel", run.id, f"Asked run {run.id} to stop."),
@@ -209,9 +217,12 @@ def live_fragment() -> None:
 
     @st.fragment(run_every=FAST_POLL if active else SLOW_POLL)
     def refresh() -> None:
-        runs = ui.store().list_runs()
-        live_ui(runs)
-        runs_ui(runs)
+        try:            # a fragment's reruns are not guarded by app.py
+            runs = ui.store().list_runs()
+            live_ui(runs)
+            runs_ui(runs)
+        except ui.RnnlabError as exc:
+            st.error(f"The runs cannot be shown: {ui.md(exc)}", icon=":material/block:")
 
     refresh()
 
