@@ -4,13 +4,17 @@
     rnnlab train --preset seed-tutorial
     rnnlab submit FILE --target COL [...]      queue a run and return (a runner trains it)
     rnnlab runner [--concurrency N]            run the queue in the foreground
-    rnnlab list | show RUN | cancel RUN | resume RUN | rm RUN
+    rnnlab list | show RUN | cancel RUN | resume RUN [--here] | rm RUN
     rnnlab export RUN --script x.py --model x.keras --predictions x.csv
+    rnnlab export RUN --report x.html --tensorboard DIR --mlflow [URI]
+    rnnlab report RUN -o x.html                one self-contained HTML file of the run
     rnnlab serve                               the dashboard (streamlit run app.py)
 
 Every command reads and writes the run store in `--home DIR` (default: `RNNLAB_HOME`, else
 `./.rnnlab`). A mistake prints one line, `error: ...`, and exits with status 2. TensorFlow is only
-imported by `train`, when training starts.
+imported by `train`, when training starts. Every command first marks interrupted the runs whose
+process is gone (a killed `rnnlab train`), so they can be resumed. Output into a pipe that
+closes early (`rnnlab show RUN | head`) ends quietly, with status 141 as a shell reports it.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ from rnnlab.store import RunRecord, RunStatus, Store, format_duration
 EXIT_ERROR = 2          # the user's mistake (RnnlabError), as for a bad option
 EXIT_RUN_FAILED = 1     # the run failed or diverged
 EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away
 BAR_WIDTH = 24
-APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
+# the dashboard behind its gate (rnnlab.gate: the password and the upload budget)
+APP_FILE = Path(__file__).resolve().parent.parent / "serve.py"
 
 
 class Parser(argparse.ArgumentParser):
@@ -90,6 +96,9 @@ RUN_OPTIONS: list[tuple[str, str, str, dict]] = [
     ("--dropout", "model", "dropout", {"type": _float_list, "help": "dropout after each layer"}),
     ("--recurrent-dropout", "model", "recurrent_dropout", {"type": _float_list}),
     ("--bidirectional", "model", "bidirectional", {"action": "store_const", "const": True}),
+    ("--linear-skip", "model", "linear_skip", {"action": argparse.BooleanOptionalAction,
+                                               "help": "a linear path beside the network "
+                                                       "(default: chosen from the data)"}),
     ("--lookback", "model", "lookback", {"type": int, "help": "past steps the network sees"}),
     ("--horizon", "model", "horizon", {"type": int, "help": "steps predicted at once"}),
     ("--kernel-init", "model", "kernel_initializer", {"choices": INITIALIZERS}),
@@ -192,6 +201,7 @@ def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
     from rnnlab import worker
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's info lines would bury the bar
+    store.check_writable()
     reasons: dict = {}
     cfg = build_config(args, reasons)
     print_advice(cfg, reasons, err)
@@ -237,6 +247,7 @@ def _exit_for(run: RunRecord, err: TextIO) -> int:
 
 def cmd_submit(args, store: Store, out: TextIO, err: TextIO) -> int:
     """Queue a run and return; a runner (`rnnlab runner` or the dashboard) trains it."""
+    store.check_writable()
     reasons: dict = {}
     cfg = build_config(args, reasons)
     print_advice(cfg, reasons, err)
@@ -249,6 +260,7 @@ def cmd_submit(args, store: Store, out: TextIO, err: TextIO) -> int:
 
 def cmd_runner(args, store: Store, out: TextIO, err: TextIO) -> int:
     """Run the queue in the foreground until Ctrl-C (or until idle); workers outlive it."""
+    store.check_writable()
     runner = jobs.Runner(store, concurrency=args.concurrency, executor=jobs.make_executor(args.executor))
     print(f"Runner on {store.home}: up to {runner.concurrency} run(s) at once. Ctrl-C stops the "
           "runner; runs in progress go on.", file=out, flush=True)
@@ -364,12 +376,37 @@ def cmd_cancel(args, store: Store, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_resume(args, store: Store, out: TextIO, err: TextIO) -> int:
-    """Queue interrupted or cancelled runs to continue from their checkpoints."""
+    """Queue interrupted or cancelled runs to continue from their checkpoints; with --here,
+    continue one run in this process, with a progress bar (no runner needed)."""
+    if args.here and len(args.runs) != 1:
+        raise ConfigError("--here continues one run at a time: give one run id.")
     for run_id in args.runs:
         epoch = jobs.resume(store, run_id)
         where = f"from epoch {epoch}" if epoch else "from the start"
+        if args.here:
+            return _continue_here(store, run_id, where, out, err)
         print(f"{run_id}: queued to continue {where}", file=out)
     return 0
+
+
+def _continue_here(store: Store, run_id: str, where: str, out: TextIO, err: TextIO) -> int:
+    """Train a run just queued to resume, here and now, as `rnnlab train` does."""
+    from rnnlab import worker
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    now = time.time()
+    if not lifecycle.start(store, run_id, pid=os.getpid(), heartbeat_at=now):
+        print(f"{run_id}: a runner took it first; `rnnlab list` shows its progress.", file=out)
+        return 0
+    store.add_event(run_id, "foreground", "Continued in the foreground by `rnnlab resume --here`.")
+    print(f"Run {run_id}: continuing {where} (Ctrl-C stops it; `rnnlab resume {run_id}` "
+          "continues).", file=err, flush=True)
+    resume = bool(store.get_run(run_id).summary.get("resume"))
+    with Progress(store, run_id, err):
+        worker.execute(store, run_id, resume=resume)
+    run = store.get_run(run_id)
+    print_result(run, out)
+    return _exit_for(run, err)
 
 
 def cmd_rm(args, store: Store, out: TextIO, err: TextIO) -> int:
@@ -382,10 +419,13 @@ def cmd_rm(args, store: Store, out: TextIO, err: TextIO) -> int:
 
 def cmd_export(args, store: Store, out: TextIO, err: TextIO) -> int:
     """Write a run's standalone script and copy its model and predictions."""
-    if not (args.script or args.model or args.predictions or args.forecast):
-        raise ConfigError("Say what to export: --script x.py, --model x.keras, --predictions x.csv "
-                          "and/or --forecast x.csv.")
+    if not (args.script or args.model or args.predictions or args.forecast or args.report
+            or args.tensorboard or args.mlflow):
+        raise ConfigError("Say what to export: --script x.py, --model x.keras, --predictions x.csv, "
+                          "--forecast x.csv, --report x.html, --tensorboard DIR and/or "
+                          "--mlflow [URI].")
     run = store.get_run(args.run)
+    _export_elsewhere(args, store, run, out)
     if args.script:
         from rnnlab import codegen
 
@@ -399,6 +439,37 @@ def cmd_export(args, store: Store, out: TextIO, err: TextIO) -> int:
         if target:
             _copy_artefact(store, run, names, Path(target))
             print(f"{flag:<12} {target}", file=out)
+    return 0
+
+
+def _export_elsewhere(args, store: Store, run: RunRecord, out: TextIO) -> None:
+    """--report, --tensorboard and --mlflow (rnnlab.report, rnnlab.export)."""
+    if args.report:
+        from rnnlab import report
+
+        report.write_html(store, run.id, args.report)
+        print(f"{'report':<12} {args.report}", file=out)
+    if args.tensorboard:
+        from rnnlab import export
+
+        folder = export.to_tensorboard(store, run.id, args.tensorboard)
+        print(f"{'tensorboard':<12} {folder}  (tensorboard --logdir {folder})", file=out)
+    if args.mlflow:
+        from rnnlab import export
+
+        uri, ml_id = export.to_mlflow(store, run.id, args.mlflow)
+        print(f"{'mlflow':<12} {uri}  run {ml_id}", file=out)
+
+
+def cmd_report(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Write one self-contained HTML report of a run (charts work offline)."""
+    from rnnlab import report
+
+    run = store.get_run(args.run)
+    path = report.write_html(store, run.id, args.output or f"{run.id}-report.html")
+    print(path, file=out)
+    size = path.stat().st_size / 1024 / 1024
+    print(f"Report of run {run.id} written ({size:.1f} MB); open it in any browser.", file=err)
     return 0
 
 
@@ -423,9 +494,9 @@ def _write(path: Path, text: str) -> None:
 
 
 def cmd_serve(args, store: Store, out: TextIO, err: TextIO) -> int:
-    """Start the dashboard: `streamlit run app.py` from the project folder."""
+    """Start the dashboard: `streamlit run serve.py` (app.py behind its gate) from the project folder."""
     if not APP_FILE.is_file():
-        raise RnnlabError(f"The dashboard's app.py is not at {APP_FILE}. `rnnlab serve` needs the "
+        raise RnnlabError(f"The dashboard's {APP_FILE.name} is not at {APP_FILE}. `rnnlab serve` needs the "
                           "project's source folder (git clone, then `make run`).")
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_FILE)]
     if args.port:
@@ -619,13 +690,26 @@ def build_parser() -> Parser:
     for name, func, text in (("cancel", cmd_cancel, "cancel queued or running runs"),
                              ("resume", cmd_resume, "continue interrupted or cancelled runs"),
                              ("rm", cmd_rm, "delete runs (rows and folders)")):
-        add(name, func, text).add_argument("runs", nargs="+", metavar="RUN")
+        p = add(name, func, text)
+        p.add_argument("runs", nargs="+", metavar="RUN")
+        if name == "resume":
+            p.add_argument("--here", action="store_true",
+                           help="continue the run in this process, with a progress bar, "
+                                "instead of queueing it for a runner")
     p = add("export", cmd_export, "export a run as a script, a model and predictions")
     p.add_argument("run")
     p.add_argument("--script", help="write a standalone Keras script here")
     p.add_argument("--model", help="copy the trained model here (.keras)")
     p.add_argument("--predictions", help="copy predictions.csv here")
     p.add_argument("--forecast", help="copy forecast.csv here")
+    p.add_argument("--report", help="write the run's HTML report here (as `rnnlab report`)")
+    p.add_argument("--tensorboard", metavar="DIR",
+                   help="write TensorBoard event files into DIR (needs rnnlab[tensorboard])")
+    p.add_argument("--mlflow", nargs="?", const="mlruns", default=None, metavar="URI",
+                   help="log the run to MLflow at URI (default: ./mlruns; needs rnnlab[mlflow])")
+    p = add("report", cmd_report, "write one self-contained HTML report of a run")
+    p.add_argument("run")
+    p.add_argument("-o", "--output", help="the HTML file (default: RUN-report.html)")
     p = add("serve", cmd_serve, "start the dashboard (streamlit run app.py)")
     p.add_argument("--port", type=int, default=None)
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to streamlit")
@@ -634,21 +718,51 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None, *, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
-    """Run one command; return the exit status (0 ok, 1 run failed, 2 user error, 130 Ctrl-C)."""
+    """Run one command; return the exit status (0 ok, 1 run failed, 2 user error, 130 Ctrl-C,
+    141 the output's reader went away)."""
     out, err = out or sys.stdout, err or sys.stderr
     args = build_parser().parse_args(argv)
     try:
-        home = getattr(args, "home", None)
-        if home:
-            os.environ["RNNLAB_HOME"] = str(Path(home).expanduser())
-        store = Store(home)
-        return COMMANDS[args.command](args, store, out, err)
-    except RnnlabError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("Stopped.", file=err)
-        return EXIT_INTERRUPTED
+        try:
+            home = getattr(args, "home", None)
+            if home:
+                os.environ["RNNLAB_HOME"] = str(Path(home).expanduser())
+            store = Store(home)
+            _recover(store)
+            code = COMMANDS[args.command](args, store, out, err)
+            out.flush()                 # a closed pipe shows here, not at the interpreter's exit
+            return code
+        except RnnlabError as exc:
+            print(f"error: {exc}", file=err)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("Stopped.", file=err)
+            return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence(out)
+        return EXIT_BROKEN_PIPE
+
+
+def _recover(store: Store) -> None:
+    """Mark interrupted the runs whose process is gone; a busy store is left for next time."""
+    try:
+        jobs.recover(store)
+    except RnnlabError:
+        pass
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a stream whose reader went away at /dev/null, so that flushing what is left of its
+    buffer at exit raises nothing more."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # a StringIO: nothing to redirect
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -214,6 +214,49 @@ def seed(key: str, value: Any) -> None:
         st.session_state[key] = value
 
 
+def bound(key: str, section: str, name: str,
+          convert: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """Keyword arguments for a settings widget: its key, and a callback that writes its value
+    (through `convert`) into config[section][name] as soon as the user changes it.
+
+    Writing the value after the widget is drawn is not enough. A change followed at once by a
+    click on another page (Enter, then "3 · Train") starts a run that the click interrupts,
+    often before the page reaches the line after the widget; the next page does not draw the
+    widget, so Streamlit drops its value, and the config keeps the old one. Streamlit runs
+    on_change callbacks before the run's script, so the config has the value whatever the
+    page still gets to draw."""
+    return on_value(key, functools.partial(_set_converted, section, name, convert))
+
+
+def on_value(key: str, apply: Callable[[Any], None]) -> dict[str, Any]:
+    """Keyword arguments for a widget: its key, and an on_change callback that calls
+    apply(the widget's new value) (see `bound`)."""
+    return {"key": key, "on_change": _apply_value, "args": (key, apply)}
+
+
+def _set_converted(section: str, name: str, convert: Callable[[Any], Any] | None,
+                   value: Any) -> None:
+    set_value(section, name, value if convert is None else convert(value))
+
+
+def _apply_value(key: str, apply: Callable[[Any], None]) -> None:
+    """Callback: apply a widget's new value, to the end. Streamlit looks for a newer request (a
+    click elsewhere) on every use of session state and would stop the callback there; the
+    request is passed on once the value is applied."""
+    from streamlit.runtime.scriptrunner import RerunException
+
+    pending = None
+    for _ in range(3):
+        try:
+            if key in st.session_state:
+                apply(st.session_state[key])
+            break
+        except RerunException as exc:
+            pending = exc
+    if pending is not None:
+        raise pending
+
+
 def validated_config() -> tuple[cfgmod.RunConfig | None, str | None]:
     """The config as a validated RunConfig, or None and the error message."""
     try:
@@ -325,17 +368,90 @@ def uploads_dir() -> Path:
     return path
 
 
+UPLOAD_DISK_FULL = ("The server's disk is full: the file could not be saved. Free some space "
+                    "or ask whoever runs the server.")
+
+
 def save_upload(raw: bytes, filename: str) -> Path:
     """Keep an uploaded file under the store: a folder named by the content's hash, holding the
     file under a safe version of its own name (so reports and exports speak of the user's name,
-    and never of a path the user chose)."""
+    and never of a path the user chose).
+
+    Written atomically (a temporary file in the same folder, flushed to disk, then renamed), so
+    a full disk or a crash never leaves a short file under the final name; a file already there
+    counts only when it has the same size and content (a damaged one is written again). A full
+    disk raises StoreFull with UPLOAD_DISK_FULL, another failure to write a StoreError; neither
+    leaves a file behind. A file over the size limit is a DataError.
+    """
+    import errno
+    import tempfile
+
+    from rnnlab.store import StoreError, StoreFull
+
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(filename).name).strip("._") or "data.csv"
-    folder = uploads_dir() / hashlib.sha256(raw).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / safe
-    if not path.exists():
-        path.write_bytes(raw)
+    from rnnlab.data import check_size
+
+    check_size(len(raw), safe)
+    digest = hashlib.sha256(raw).hexdigest()
+    tmp = None
+    try:
+        folder = uploads_dir() / digest[:16]
+        path = folder / safe
+        if _same_content(path, len(raw), digest):
+            return path
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{safe}.", suffix=".part")
+        try:
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_folder(folder)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            raise StoreFull(UPLOAD_DISK_FULL) from None
+        raise StoreError(f"The file could not be saved on the server ({exc.strerror or exc}). "
+                         f"Ask whoever runs the server to check that {store().home / 'uploads'} "
+                         "is writable.") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     return path
+
+
+def _same_content(path: Path, size: int, digest: str) -> bool:
+    """True when `path` is a file of this size whose SHA-256 is `digest`."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size != size:
+            return False
+        hasher = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                hasher.update(block)
+    except OSError:
+        return False
+    return hasher.hexdigest() == digest
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable (best effort: not every system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def script_data_hint(source: str) -> str | None:
@@ -350,20 +466,25 @@ PASSWORD_ENV = "RNNLAB_PASSWORD"
 
 
 def password_gate() -> None:
-    """Ask for the shared password when RNNLAB_PASSWORD is set; stop the page until it is given."""
-    import hmac
+    """With RNNLAB_PASSWORD set, the whole server must run behind rnnlab.gate (`make run`, i.e.
+    `streamlit run serve.py`), which asks for the password before any page, websocket, upload or
+    media request. Here a second lock: the session's cookie must carry the gate's signature. A
+    server started without the gate (`streamlit run app.py`) stays closed and says how to start
+    it, since a gate inside the script alone would leave uploads and media open."""
+    if not os.environ.get(PASSWORD_ENV, ""):
+        return
+    from rnnlab import gate
 
-    expected = os.environ.get(PASSWORD_ENV, "")
-    if not expected or st.session_state.get("_password_ok"):
+    if gate.active() and gate.verify(st.context.cookies.get(gate.COOKIE)):
         return
     st.title("RNN Lab")
-    given = st.text_input("Password", type="password", key="password",
-                          help="This server is shared: ask your teacher for the password.")
-    if given and hmac.compare_digest(given.encode(), expected.encode()):
-        st.session_state["_password_ok"] = True
-        st.rerun()
-    if given:
-        st.error("That password is not right. Check it with your teacher and try again.",
+    if gate.active():
+        st.error("Your sign-in has expired: reload the page to enter the password again.",
+                 icon=":material/lock:")
+    else:
+        st.error(f"This server has a password set ({PASSWORD_ENV}) but was started without its "
+                 "password gate, so it stays closed. Start it with `make run` or "
+                 "`streamlit run serve.py` (same options as `streamlit run app.py`).",
                  icon=":material/lock:")
     st.stop()
 

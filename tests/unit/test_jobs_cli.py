@@ -210,6 +210,11 @@ def test_serve_names_the_app_and_home(store, monkeypatch):
     assert kw["env"]["RNNLAB_HOME"] == str(store.home.resolve())
 
 
+def test_serve_starts_the_dashboard_behind_its_gate():
+    assert cli.APP_FILE.name == "serve.py" and cli.APP_FILE.is_file()
+    assert "rnnlab.gate" in cli.APP_FILE.read_text()
+
+
 def test_serve_without_app_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setattr(cli, "APP_FILE", tmp_path / "app.py")
     code, _, err = run_cli("serve")
