@@ -17,7 +17,8 @@ LOSS_LABELS = {"mse": "Squared error", "mae": "Absolute error", "huber": "Huber"
 
 
 def bind(widget, key: str, section: str, name: str, label: str, **kwargs):
-    """Draw a widget seeded from config[section][name] and write its value back there."""
+    """Draw a widget seeded from config[section][name] and write its value back there (in its
+    change callback, so a click on another page right after a change cannot lose it)."""
     value = ui.get_value(section, name)
     low = kwargs.get("min_value")
     if isinstance(low, float) and isinstance(value, (int, float)):
@@ -25,7 +26,7 @@ def bind(widget, key: str, section: str, name: str, label: str, **kwargs):
     elif isinstance(low, int) and isinstance(value, float) and value.is_integer():
         value = int(value)
     ui.seed(key, value)
-    value = widget(label, key=key, **kwargs)
+    value = widget(label, **ui.bound(key, section, name), **kwargs)
     ui.set_value(section, name, value)
     return value
 
@@ -88,6 +89,12 @@ def network_ui() -> str:
     bind(c3.toggle, "model_bidirectional", "model", "bidirectional", "Bidirectional",
          help="Also read each window backwards and join both readings. Can help with "
               "patterns, but the model then sees the whole window at once.")
+    bind(c3.toggle, "model_linear_skip", "model", "linear_skip", "Linear path beside it",
+         help="Adds a straight-line forecast (a weighted sum of the window, fitted by least "
+              "squares before training) to the network's output, so the network only learns "
+              "what that line misses. Try it when the linear autoregression baseline beats the "
+              "network. The gradient views then include the line's share in the input's "
+              "gradient.")
     return cell
 
 
@@ -202,14 +209,22 @@ def training_ui() -> None:
 def clip_ui(container, name: str, label: str, default: float, help: str) -> None:
     """A toggle and a threshold for one kind of clipping (None when off)."""
     current = ui.get_value("train", name)
-    ui.seed(f"train_{name}_on", current is not None)
-    on = container.toggle(label, key=f"train_{name}_on", help=help)
-    ui.seed(f"train_{name}", float(current) if current is not None else default)
-    value = container.number_input("Threshold", min_value=1e-6, max_value=1e6, step=0.1,
-                                   format="%g", key=f"train_{name}", disabled=not on,
-                                   label_visibility="collapsed",
-                                   help=f"The threshold for “{label}” while it is on.")
-    ui.set_value("train", name, float(value) if on else None)
+    on_key, value_key = f"train_{name}_on", f"train_{name}"
+    ui.seed(on_key, current is not None)
+    ui.seed(value_key, float(current) if current is not None else default)
+    on = container.toggle(label, help=help, **ui.on_value(
+        on_key, lambda on: set_clip(name, on, st.session_state.get(value_key, default))))
+    value = container.number_input(
+        "Threshold", min_value=1e-6, max_value=1e6, step=0.1, format="%g", disabled=not on,
+        label_visibility="collapsed", help=f"The threshold for “{label}” while it is on.",
+        **ui.on_value(value_key, lambda value: set_clip(name, st.session_state.get(on_key),
+                                                         value)))
+    set_clip(name, on, value)
+
+
+def set_clip(name: str, on: bool, threshold: float) -> None:
+    """One kind of clipping in the config: its threshold, or None when off."""
+    ui.set_value("train", name, float(threshold) if on else None)
 
 
 def n_features() -> int:

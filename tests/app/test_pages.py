@@ -162,6 +162,16 @@ def test_model_settings_go_into_the_config_and_the_summary(home):
     assert "model_diagram" in plotly_specs(at)
 
 
+def test_the_linear_path_goes_into_the_config_and_the_layer_table(home):
+    at = open_page("views/model.py")
+    assert at.toggle(key="model_linear_skip").value is False
+    at.toggle(key="model_linear_skip").set_value(True).run()
+    assert_clean(at)
+    assert at.session_state["run_config"]["model"]["linear_skip"] is True
+    layers = list(at.dataframe[0].value["layer"])
+    assert layers[-3:] == ["dense", "linear_skip", "forecast"] and "window_flat" in layers
+
+
 def test_every_model_control_explains_itself(home):
     at = open_page("views/model.py")
     widgets = [*at.selectbox, *at.number_input, *at.slider, *at.toggle]
