@@ -90,6 +90,8 @@ CASES = {
     "relative": tiny("relative"),
     "log, horizon 2": tiny("log", horizon=2),
     "echo state network": tiny("difference", horizon=2, cell="esn"),
+    "relative with a linear path, horizon 2": tiny("relative", horizon=2).replace(
+        model={"linear_skip": True}),
 }
 
 
