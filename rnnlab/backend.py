@@ -53,6 +53,7 @@ def use() -> str:
     name = wanted()
     os.environ["KERAS_BACKEND"] = name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # TensorFlow's start-up chatter
+    share_gpu()
     if name == "jax" and threads() == 1 and "jax" not in sys.modules:
         # one thread per job: a second barely speeds up a small recurrent model, and it
         # leaves the other core to the epoch writer, the web server or a second job
@@ -60,6 +61,30 @@ def use() -> str:
         if "multi_thread_eigen" not in flags:
             os.environ["XLA_FLAGS"] = f"{flags} {JAX_ONE_THREAD}".strip()
     return name
+
+
+GPU_MEMORY_ENV = "RNNLAB_GPU_MEMORY_FRACTION"
+
+
+def share_gpu() -> None:
+    """On a GPU, each worker takes the memory it uses, not the whole card (before JAX or
+    TensorFlow loads), so several small runs share one GPU and a waiting spare worker holds
+    nothing. RNNLAB_GPU_MEMORY_FRACTION (e.g. 0.25) caps each JAX worker at that share of the
+    card instead; settings already in the environment win. Harmless without a GPU.
+    """
+    fraction = os.environ.get(GPU_MEMORY_ENV, "").strip()
+    if fraction:
+        try:
+            ok = 0.0 < float(fraction) <= 1.0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"{GPU_MEMORY_ENV} must be a share of the card above 0 and at most "
+                              f"1, such as 0.25. Received: {fraction!r}")
+        os.environ.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", fraction)
+    else:
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")   # JAX: grow as needed
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")            # TensorFlow: the same
 
 
 def cache_compiled(folder) -> None:

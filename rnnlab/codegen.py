@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab.config import CELL_LABELS, TRANSFORM_LABELS, RunConfig
+from rnnlab.samples import SAMPLE_DIR
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 COMMENT_COLUMN = 28  # settings comments line up here
 
 

@@ -24,7 +24,7 @@ from typing import Callable
 from rnnlab.config import RunConfig, preset
 from rnnlab.errors import ConfigError, RnnlabError
 
-BUILTIN_DIR = Path(__file__).resolve().parents[1] / "lessons"
+BUILTIN_DIR = Path(__file__).resolve().parent / "lessons"   # package data; ./lessons links here
 VIEWS = ("types", "unrolled", "gradients_compare", "compare", "lag", "results", "gradients")
 _FIELDS = {"id", "order", "title", "concept", "explanation", "look_at", "view", "preset", "base",
            "runs"}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rnnlab.errors import DataError
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample_data"   # package data; ./sample_data links here
 
 
 @dataclass(frozen=True)

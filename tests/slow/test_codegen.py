@@ -108,7 +108,7 @@ def test_every_option_exports_valid_standalone_python(label):
 def test_settings_follow_the_config_and_samples_resolve_to_their_files():
     cfg = CONFIGS["multivariate"].replace(model={"cell": "gru", "bidirectional": True})
     values = settings(export(cfg))
-    assert values["DATA_FILE"] == str(REPO / "sample_data" / "seattle_weather.csv")
+    assert Path(values["DATA_FILE"]) == (REPO / "sample_data" / "seattle_weather.csv").resolve()
     assert values["TEST_FILE"] is None and values["ONE_HOT"] is True
     assert values["FEATURES"] == ["temp_min", "wind", "weather"]
     assert (values["CELL"], values["BIDIRECTIONAL"], values["TARGET"]) == ("GRU", True, "temp_max")

@@ -88,3 +88,32 @@ def test_compiled_steps_are_cached_in_the_given_folder_on_jax_only(monkeypatch, 
     assert env["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path)
     assert float(env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]) == 0   # small ones too
     assert int(env["JAX_COMPILATION_CACHE_MAX_SIZE"]) == backend.COMPILE_CACHE_BYTES > 0
+
+
+GPU_KEYS = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION",
+            "TF_FORCE_GPU_ALLOW_GROWTH", backend.GPU_MEMORY_ENV)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({}, {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}),
+    ({backend.GPU_MEMORY_ENV: "0.25"},
+     {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.25", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}),
+    ({"XLA_PYTHON_CLIENT_PREALLOCATE": "true"},      # the environment's own choice wins
+     {"XLA_PYTHON_CLIENT_PREALLOCATE": "true", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}),
+])
+def test_a_worker_never_takes_the_whole_gpu(monkeypatch, given, expected):
+    import os
+
+    for key in GPU_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in given.items():
+        monkeypatch.setenv(key, value)
+    backend.share_gpu()
+    assert {k: os.environ[k] for k in GPU_KEYS[:3] if k in os.environ} == expected
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5", "half"])
+def test_a_gpu_share_that_is_not_a_share_is_refused(monkeypatch, bad):
+    monkeypatch.setenv(backend.GPU_MEMORY_ENV, bad)
+    with pytest.raises(ConfigError, match="must be a share of the card above 0 and at most 1"):
+        backend.share_gpu()
