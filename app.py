@@ -14,6 +14,7 @@ import os
 
 import streamlit as st
 from streamlit.logger import get_logger
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from rnnlab import ui
 from rnnlab.errors import RnnlabError, StoreError
@@ -57,6 +58,10 @@ ui.prepare_process()  # once per server: warm up, then freeze the long-lived hea
 ui.password_gate()  # with RNNLAB_PASSWORD: a second lock behind serve.py's gate
 
 
+def _start() -> None:
+    """The root page: main() forwards it before it runs (see there)."""
+
+
 def main() -> None:
     """The session, the runner, the navigation and the page the user chose."""
     ui.apply_query_params()
@@ -65,11 +70,17 @@ def main() -> None:
         ui.runner()  # starts the background job runner once per server
 
     learn = st.Page(ui.PAGES["learn"], title="Learn", icon=":material/school:", url_path="learn")
+    data = st.Page(ui.PAGES["data"], title="1 · Data", icon=":material/table_chart:",
+                   url_path="data")
+    # The root is a hidden page that only forwards, to the Data page (or to the lesson a link
+    # names): a default page is served at "/" alone, so the Data page as the default would not
+    # open at /data
+    start = st.Page(_start, title="RNN Lab", url_path="start", default=True,
+                    visibility="hidden")
     pages = {
-        "Learn": [learn],
+        "Learn": [learn, start],
         "Build": [
-            st.Page(ui.PAGES["data"], title="1 · Data", icon=":material/table_chart:",
-                    url_path="data", default=True),
+            data,
             st.Page(ui.PAGES["model"], title="2 · Model", icon=":material/account_tree:",
                     url_path="model"),
             st.Page(ui.PAGES["train"], title="3 · Train", icon=":material/play_circle:",
@@ -86,10 +97,11 @@ def main() -> None:
     }
 
     page = st.navigation(pages)
-    lesson = st.query_params.get("lesson")
-    if lesson and page.url_path == "" and st.session_state.get("_lesson_link") != lesson:
-        st.session_state["_lesson_link"] = lesson  # once: the user may go on to other pages
-        st.switch_page(learn, query_params=st.query_params.to_dict())
+    # the link's settings were applied above; the link goes on with them (imported outside
+    # Streamlit, in bare mode, there is nowhere to go: the root page runs and shows nothing)
+    if page is start and get_script_run_ctx() is not None:
+        target = learn if st.query_params.get("lesson") else data
+        st.switch_page(target, query_params=st.query_params.to_dict())
     if problem is not None:
         st.title("The run store cannot be opened")
         st.error(ui.md(str(problem).replace("`", "")), icon=":material/database:")
@@ -100,6 +112,7 @@ def main() -> None:
         st.sidebar.warning("The run store is read-only: runs can be looked at, not trained. "
                            "The Train page says why.", icon=":material/lock:")
     ui.notices()
+    guarded(ui.ensure_advice)  # a link to the Model or Train page gets the data's advice too
     try:
         guarded(page.run)
     finally:  # also when the page stops early: the dataset line shows the page's last choice

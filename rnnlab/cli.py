@@ -3,8 +3,9 @@
     rnnlab train FILE --target COL [--cell lstm --layers 2 --units 32 ... ]   train here, now
     rnnlab train --preset seed-tutorial
     rnnlab submit FILE --target COL [...]      queue a run and return (a runner trains it)
+    rnnlab train|submit ... --seeds 5          the same setup with 5 seeds, as one group
     rnnlab runner [--concurrency N]            run the queue in the foreground
-    rnnlab list | show RUN | cancel RUN | resume RUN [--here] | rm RUN
+    rnnlab list | show RUN|GROUP | cancel RUN | resume RUN [--here] | rm RUN
     rnnlab export RUN --script x.py --model x.keras --predictions x.csv
     rnnlab export RUN --report x.html --tensorboard DIR --mlflow [URI]
     rnnlab report RUN -o x.html                one self-contained HTML file of the run
@@ -36,7 +37,7 @@ from rnnlab.config import (CATEGORICAL, CELLS, INITIALIZERS, LOSSES, OPTIMIZERS,
                            TRANSFORMS, RunConfig, preset)
 from rnnlab.errors import ConfigError, RnnlabError
 from rnnlab.evaluate import PREDICTORS
-from rnnlab.store import RunRecord, RunStatus, Store, format_duration
+from rnnlab.store import GROUP_ID_RE, RunRecord, RunStatus, Store, format_duration
 
 EXIT_ERROR = 2          # the user's mistake (RnnlabError), as for a bad option
 EXIT_RUN_FAILED = 1     # the run failed or diverged
@@ -132,6 +133,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="a name for the run")
     parser.add_argument("--no-advice", action="store_true",
                         help="use the engine's fixed defaults instead of settings chosen from the data")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N",
+                        help="train the same setup N times (2 to 10), with the seeds SEED, "
+                             "SEED+1, ..., as one group that shows the spread (default: 1 run)")
     for flag, _, dest, kwargs in RUN_OPTIONS:
         if "type" in kwargs:
             kwargs = {"metavar": flag.lstrip("-").upper().replace("-", "_"), **kwargs}
@@ -205,6 +209,8 @@ def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
     reasons: dict = {}
     cfg = build_config(args, reasons)
     print_advice(cfg, reasons, err)
+    if _seeds(args) > 1:
+        return _train_seeds(cfg, args.seeds, store, out, err)
     print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
     prepared = jobs.check(cfg)
     run_id = lifecycle.create_running(store, cfg.to_dict(), data_sha256=prepared.data_sha256,
@@ -219,6 +225,56 @@ def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
     run = store.get_run(run_id)
     print_result(run, out)
     return _exit_for(run, err)
+
+
+def _seeds(args) -> int:
+    """--seeds, checked: 1 (one run) or 2 to 10 (a group)."""
+    if args.seeds != 1:
+        from rnnlab import groups
+
+        groups.check_seeds(args.seeds)
+    return args.seeds
+
+
+def _train_seeds(cfg: RunConfig, seeds: int, store: Store, out: TextIO, err: TextIO) -> int:
+    """Queue the seeds group, then train its runs here one after another (a runner that takes
+    one first trains it instead); the group's sentence and runs at the end."""
+    from rnnlab import worker
+
+    print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
+    group_id, run_ids = jobs.submit_seeds(store, cfg, seeds)
+    print(f"Group {group_id}: {seeds} runs with the seeds {cfg.train.seed}-"
+          f"{cfg.train.seed + seeds - 1}, {cfg.train.epochs} epochs each.", file=err, flush=True)
+    for k, run_id in enumerate(run_ids, 1):
+        now = time.time()
+        if not lifecycle.start(store, run_id, pid=os.getpid(), started_at=now, heartbeat_at=now):
+            print(f"Run {run_id}: a runner took it; `rnnlab list` shows its progress.", file=err)
+            continue
+        store.add_event(run_id, "foreground", "Trained in the foreground by `rnnlab train --seeds`.")
+        seed = store.get_run(run_id).config["train"]["seed"]
+        print(f"Run {run_id} ({k} of {seeds}, seed {seed}):", file=err, flush=True)
+        with Progress(store, run_id, err):
+            worker.execute(store, run_id)
+    print_group(store, group_id, out)
+    runs = store.group_runs(group_id)
+    return 0 if all(r.status == RunStatus.DONE for r in runs) else EXIT_RUN_FAILED
+
+
+def print_group(store: Store, group_id: str, out: TextIO) -> None:
+    """A group: its name, its sentence, and one line per run (seed, status, test RMSE, skill)."""
+    from rnnlab import groups
+
+    runs = store.group_runs(group_id)
+    if not runs:
+        raise RnnlabError(f"No group {group_id!r} in {store.home}. `rnnlab list` shows the "
+                          "groups of runs in its GROUP column.")
+    print(f"group     {group_id}  {runs[0].group_label}", file=out)
+    print(f"result    {groups.sentence(runs)}", file=out)
+    rows = [["SEED", "RUN", "STATUS", "EPOCHS", "TEST RMSE", "SKILL"]]
+    for row, run in zip(groups.spread_rows(runs), runs):
+        rows.append([row["seed"], run.id, run.status.value, _progress_text(run),
+                     _num(row["test RMSE"]), _signed(row["skill vs naive"])])
+    print(_indent(_table(rows, align="rlllrr")), file=out)
 
 
 def print_advice(cfg: RunConfig, reasons: dict, err: TextIO) -> None:
@@ -251,6 +307,13 @@ def cmd_submit(args, store: Store, out: TextIO, err: TextIO) -> int:
     reasons: dict = {}
     cfg = build_config(args, reasons)
     print_advice(cfg, reasons, err)
+    if _seeds(args) > 1:
+        group_id, run_ids = jobs.submit_seeds(store, cfg, args.seeds)
+        print("\n".join(run_ids), file=out)
+        print(f"Queued group {group_id}: {len(run_ids)} runs with the seeds {cfg.train.seed}-"
+              f"{cfg.train.seed + len(run_ids) - 1}. `rnnlab runner` (or the dashboard) trains "
+              f"them; `rnnlab show {group_id}` shows the group.", file=err)
+        return 0
     run_id = jobs.submit(store, cfg)
     print(run_id, file=out)
     print(f"Queued. `rnnlab runner` (or the dashboard) trains it; `rnnlab list` shows progress.",
@@ -310,16 +373,31 @@ def cmd_list(args, store: Store, out: TextIO, err: TextIO) -> int:
               file=out)
         return 0
     rows = [["RUN", "STATUS", "EPOCHS", "ELAPSED", "ETA", "TEST RMSE", "SKILL", "NAME"]]
+    grouped = any(run.group_id for run in runs)
+    if grouped:
+        rows[0].append("GROUP")
     for run in runs:
         rows.append([run.id, run.status.value, _progress_text(run), _duration(run.elapsed),
                      _duration(run.eta), _num(_test_metric(run, "rmse")),
-                     _signed(run.summary.get("skill_vs_naive")), run.name])
-    print(_table(rows, align="lllrrrrl"), file=out)
+                     _signed(run.summary.get("skill_vs_naive")), run.name]
+                    + ([run.group_id] if grouped else []))
+    print(_table(rows, align="lllrrrrll"[:len(rows[0])]), file=out)
+    if grouped:
+        from rnnlab import groups
+
+        print("\ngroups", file=out)
+        for group_id in dict.fromkeys(run.group_id for run in runs if run.group_id):
+            members = store.group_runs(group_id)
+            print(f"  {group_id}  {members[0].group_label}: {groups.sentence(members)}", file=out)
     return 0
 
 
 def cmd_show(args, store: Store, out: TextIO, err: TextIO) -> int:
-    """One run: status, config, metrics, what the coach sees, last epochs, message or error."""
+    """One run: status, config, metrics, what the coach sees, last epochs, message or error.
+    A group's id shows the group: its sentence and its runs."""
+    if isinstance(args.run, str) and GROUP_ID_RE.match(args.run):
+        print_group(store, args.run, out)
+        return 0
     run = store.get_run(args.run)
     lines = [f"run       {run.id}" + (f"  {run.name}" if run.name else ""),
              f"status    {run.status.value}, epoch {_progress_text(run)}, elapsed "
@@ -328,6 +406,14 @@ def cmd_show(args, store: Store, out: TextIO, err: TextIO) -> int:
         lines.append(f"message   {run.summary['message']}")
     if run.error:
         lines.append(f"error     {run.error}")
+    if run.group_id:
+        from rnnlab import groups
+
+        members = store.group_runs(run.group_id)
+        seed = (run.config.get("train") or {}).get("seed")
+        lines.append(f"group     {run.group_id}  {run.group_label} (this run: seed {seed}, "
+                     f"{len(members)} runs; `rnnlab show {run.group_id}` lists them)")
+        lines.append(f"          {groups.sentence(members)}")
     lines.append(f"folder    {store.run_dir(run.id)}")
     print("\n".join(lines), file=out)
     print("\nconfig\n" + _indent(json.dumps(run.config, indent=2, sort_keys=True)), file=out)
@@ -683,8 +769,9 @@ def build_parser() -> Parser:
     p = add("list", cmd_list, "list runs with status and progress")
     p.add_argument("--status", action="append", choices=[s.value for s in RunStatus])
     p.add_argument("--limit", type=int, default=50)
-    p = add("show", cmd_show, "show one run: status, config, metrics, last epochs, error")
-    p.add_argument("run")
+    p = add("show", cmd_show, "show one run (status, config, metrics, last epochs, error) "
+                              "or a group of runs (its sentence and its runs)")
+    p.add_argument("run", metavar="RUN|GROUP")
     p.add_argument("--epochs", type=int, default=5, help="how many of the last epochs to show")
     p.add_argument("--traceback-lines", type=int, default=15)
     for name, func, text in (("cancel", cmd_cancel, "cancel queued or running runs"),

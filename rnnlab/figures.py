@@ -20,6 +20,7 @@ import functools
 import json
 import math
 import numbers
+import re
 import textwrap
 from typing import Iterable, Mapping, Sequence
 
@@ -36,7 +37,8 @@ __all__ = [
     "series_figure", "loss_figure", "step_norm_figure", "tensor_heatmap", "through_time_heatmap",
     "predictions_figure", "residuals_figure", "forecast_figure", "compare_loss_figure",
     "unrolled_diagram", "bptt_calculator_figure", "bptt_factors", "metrics_bar_figure",
-    "lag_correlations", "lag_correlation_figure", "horizon_figure",
+    "lag_correlations", "lag_correlation_figure", "horizon_figure", "tensor_label",
+    "spans_decades", "loss_log_scale",
 ]
 
 # -- the product's look ---------------------------------------------------------------------------
@@ -210,6 +212,83 @@ def _log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     return vals, [_fmt(10 ** v) for v in vals]
 
 
+def _log_axis(axis: dict, *series, lo: float | None = None, hi: float | None = None) -> None:
+    """Make `axis` a log axis whose ticks read at a glance: whole decades labelled as numbers
+    (0.001, 0.01, 0.1, 1; 1e-5 further out), or 1-2-5 steps (0.2, 0.5, 1, 2) when the values
+    span less than two decades, never the bare "2, 5" digits Plotly writes between decades.
+
+    The range comes from the positive finite values of `series`, or from `lo`/`hi` (log10)."""
+    axis["type"] = "log"
+    if lo is None or hi is None:
+        values = [_positive(np.asarray(v, dtype=float).ravel()) for v in series]
+        values = np.concatenate(values) if values else np.array([])
+        values = values[np.isfinite(values)]
+        if not values.size:
+            return
+        lo, hi = float(np.log10(values.min())), float(np.log10(values.max()))
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.3, hi + 0.3
+    axis["tickmode"] = "array"
+    axis["tickvals"], axis["ticktext"] = _axis_log_ticks(lo, hi)
+
+
+def _axis_log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Tick values (real, not log10) and labels for a log axis spanning log10 lo..hi: decades
+    when there are three or more, else the 1-2-5 steps (finer if even those give fewer than 3)."""
+    first, last = math.floor(lo + 1e-9), math.ceil(hi - 1e-9)
+    for mults in ((1,), (1, 2, 5), (1, 2, 3, 4, 5, 6, 8)):
+        exps = [math.log10(m) + e for e in range(first, last + 1) for m in mults]
+        exps = [v for v in exps if lo - 1e-9 <= v <= hi + 1e-9]
+        if len(exps) >= 3:
+            break
+    if not exps:
+        exps = [lo, hi]
+    if len(exps) > 10:                                  # many decades: every n-th one
+        step = math.ceil(len(exps) / 8)
+        exps = exps[::step]
+    vals = [float(f"{10 ** v:.6g}") for v in exps]
+    return vals, [_fmt(v) for v in vals]
+
+
+def spans_decades(values, decades: float = 1.5) -> bool:
+    """True when the positive finite values span more than `decades` powers of ten (a curve
+    that a linear axis would flatten after its first points)."""
+    arr = _positive(np.asarray(_floats(values), dtype=float))
+    arr = arr[np.isfinite(arr)]
+    return bool(arr.size) and math.log10(arr.max() / arr.min()) > decades
+
+
+def loss_log_scale(epochs) -> bool:
+    """Whether a loss curve reads better on a log scale: train or validation loss spans more
+    than 1.5 decades (the first epoch's loss would flatten the rest of a linear chart)."""
+    cols = _loss_columns(epochs)
+    return any(spans_decades(cols[key]) for key in ("train_loss", "val_loss"))
+
+
+# Keras weight names in words: what each weight multiplies.
+WEIGHT_WORDS = {"kernel": "input weights", "recurrent_kernel": "recurrent weights",
+                "bias": "bias"}
+LAYER_WORDS = {"dense": "output layer", "linear_skip": "straight-line path"}
+
+
+def tensor_label(name: str) -> str:
+    """'lstm_2/recurrent_kernel' -> 'layer 2 · recurrent weights', 'dense/kernel' -> 'output
+    layer · input weights', 'lstm_1/forward/bias' -> 'layer 1 forward · bias'; a name of
+    another shape is returned as it is."""
+    parts = str(name).split("/")
+    if len(parts) < 2 or parts[-1] not in WEIGHT_WORDS:
+        return str(name)
+    layer, middle, weight = parts[0], parts[1:-1], WEIGHT_WORDS[parts[-1]]
+    found = re.fullmatch(r"(simple_rnn|gru|lstm|esn|rnn)(?:_(\d+))?", layer)
+    if found:
+        layer = f"layer {found.group(2) or 1}"
+    elif layer in LAYER_WORDS:
+        layer = LAYER_WORDS[layer]
+    else:
+        return str(name)
+    return " ".join([layer, *middle]) + f" · {weight}"
+
+
 def _log_heatmap(x, y, values: np.ndarray, hovertemplate: str, colorbar_title: str) -> dict:
     """A heatmap of log10(values) with a colorbar in real values and the exact value on hover."""
     z = np.log10(_positive(values))                     # (rows, cols)
@@ -365,15 +444,18 @@ def _loss_columns(epochs) -> dict[str, list]:
     return {key: [row.get(key) for row in epochs] for key in ("epoch", "train_loss", "val_loss")}
 
 
-def loss_figure(epochs, log_y: bool = False) -> go.Figure:
+def loss_figure(epochs, log_y: bool | None = None) -> go.Figure:
     """Train and validation loss per epoch; gaps where the loss was NaN, a note if it diverged.
 
-    `epochs`: Store.curves columns (what the pages read) or Store.epochs rows.
+    `epochs`: Store.curves columns (what the pages read) or Store.epochs rows. `log_y` None:
+    a log scale when the loss spans more than 1.5 decades (`loss_log_scale`).
     """
     title = "Loss per epoch (lower is better)"
     cols = _loss_columns(epochs)
     if not cols["epoch"]:
         return _empty(title, "No epochs yet", "epoch", "loss")
+    if log_y is None:
+        log_y = loss_log_scale(cols)
     x = cols["epoch"]
     spec = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
                    subtitle="A growing gap between train and validation means overfitting",
@@ -387,7 +469,10 @@ def loss_figure(epochs, log_y: bool = False) -> go.Figure:
             line=dict(color=SPLIT_COLORS[key], dash=dash, width=2), marker=dict(size=7),
             hovertemplate="%{y:.6~g}"))
     _mark_divergence(spec, cols)
-    spec.yaxis["type"] = "log" if log_y else "linear"
+    if log_y:
+        _log_axis(spec.yaxis, cols["train_loss"], cols["val_loss"])
+    else:
+        spec.yaxis["type"] = "linear"
     return spec.figure()
 
 
@@ -402,7 +487,7 @@ def _mark_divergence(spec: _Spec, cols: dict[str, list]) -> None:
 
 def step_norm_figure(step_norms: dict[int, list[float]], clipnorm: float | None = None) -> go.Figure:
     """The global gradient norm of every training step (log y), epoch edges and the clip line."""
-    title = "Gradient norm at every step (before clipping)"
+    title = "Gradient size at every step" + (" (before clipping)" if clipnorm else "")
     epochs = sorted(step_norms)
     norms = [_floats(step_norms[e]) for e in epochs]
     if not norms or sum(len(v) for v in norms) == 0:
@@ -411,7 +496,7 @@ def step_norm_figure(step_norms: dict[int, list[float]], clipnorm: float | None 
     epoch_of = np.repeat(epochs, [len(v) for v in norms])  # (total_steps,)
     x = np.arange(1, len(y) + 1)                         # global step, 1-based
     spec = _figure(title, "training step (all epochs in a row)",
-                   "global gradient norm (L2, log scale)",
+                   "size of the whole gradient (log scale)",
                    subtitle="Spikes are exploding gradients; a slide down the scale, decade after "
                             "decade, is vanishing")
     spec.traces.append(_line(x, _positive(y), "gradient norm", color=COLORS["model"], width=1.5,
@@ -421,7 +506,7 @@ def step_norm_figure(step_norms: dict[int, list[float]], clipnorm: float | None 
     _epoch_edges(spec, epochs, [len(v) for v in norms])
     if clipnorm is not None:
         _clip_line(spec, x, float(clipnorm))
-    spec.yaxis["type"] = "log"
+    _log_axis(spec.yaxis, y, [] if clipnorm is None else [float(clipnorm)])
     return spec.figure()
 
 
@@ -461,17 +546,22 @@ def tensor_heatmap(tensor_norms: list[dict], stat: str = "mean") -> go.Figure:
     if stat not in ("mean", "max"):
         raise ConfigError(f"stat must be 'mean' or 'max'. Received: stat={stat!r}")
     word = "mean" if stat == "mean" else "largest"
-    title = "Gradient norm per weight tensor"
+    title = "Gradient size per group of weights"
     if not tensor_norms:
         return _empty(title, "No gradient norms yet", "epoch", "weight tensor")
     tensors, epochs, values = _tensor_grid(tensor_norms, stat)  # values: (n_tensors, n_epochs)
-    spec = _figure(title, "epoch", "weight tensor (input layer at the bottom)",
+    labels = [tensor_label(t) for t in tensors]
+    if len(set(labels)) < len(labels):                  # two names read the same: keep Keras's
+        labels = list(tensors)
+    spec = _figure(title, "epoch", "weights (first layer at the bottom)",
                    subtitle=f"The {word} over each epoch's steps. Dark rows get little gradient "
                             "and learn slowly; bright spikes explode")
-    spec.traces.append(_log_heatmap(
-        epochs, tensors, values,
-        f"%{{y}}<br>epoch %{{x}}<br>{stat} norm %{{customdata:.6~g}}<extra></extra>",
-        "gradient norm"))
+    heat = _log_heatmap(
+        epochs, labels, values,
+        f"%{{y}} (%{{text}})<br>epoch %{{x}}<br>{word} gradient size %{{customdata:.6~g}}"
+        "<extra></extra>", "gradient size")
+    heat["text"] = [[name] * len(epochs) for name in tensors]   # Keras's name, in the hover
+    spec.traces.append(heat)
     _note_if_blank(spec, values)
     spec.yaxis.update(type="category", automargin=True)
     spec.xaxis.update(showgrid=False, dtick=_epoch_dtick(len(epochs)))
@@ -499,9 +589,9 @@ def _tensor_grid(tensor_norms: list[dict], stat: str) -> tuple[list, list, np.nd
 def _through_time_title(series: str) -> str:
     """What a through-time series measures, in words."""
     if series == "input":
-        return "Gradient reaching each input step (|∂loss/∂x_t|)"
+        return "Gradient reaching each input step"
     layer = series.removeprefix("layer_")
-    return f"Gradient reaching each hidden state of layer {layer} (|∂loss/∂h_t|)"
+    return f"Gradient reaching each hidden state of layer {layer}"
 
 
 def through_time_heatmap(through_time: dict[str, dict[int, list[float]]],
@@ -535,11 +625,15 @@ def _epoch_dtick(n_epochs: int) -> int:
     return max(1, math.ceil(n_epochs / 12))
 
 
-def compare_loss_figure(curves: dict[str, list[dict]], log_y: bool = False) -> go.Figure:
-    """Several runs' losses: one colour per run, train solid, validation dashed."""
+def compare_loss_figure(curves: dict[str, list[dict]], log_y: bool | None = None) -> go.Figure:
+    """Several runs' losses: one colour per run, train solid, validation dashed (`log_y` None:
+    a log scale when any run's loss spans more than 1.5 decades)."""
     title = "Loss per epoch, run by run"
     if not curves or not any(curves.values()):
         return _empty(title, "No runs to compare", "epoch", "loss")
+    if log_y is None:
+        log_y = any(loss_log_scale(epochs) for epochs in curves.values() if epochs)
+    shown_losses = []
     spec = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
                    subtitle="Solid: train, dashed: validation. Click a run in the legend to "
                             "hide it")
@@ -550,6 +644,7 @@ def compare_loss_figure(curves: dict[str, list[dict]], log_y: bool = False) -> g
             y = _floats(row.get(f"{key}_loss") for row in epochs)
             if key == "val" and (not len(y) or np.isnan(y).all()):
                 continue
+            shown_losses.append(y)
             # One legend entry per run (its train line); the validation line follows it.
             spec.traces.append(dict(
                 type="scatter", x=x, y=y, name=run if key == "train" else f"{run} validation",
@@ -557,7 +652,63 @@ def compare_loss_figure(curves: dict[str, list[dict]], log_y: bool = False) -> g
                 line=dict(color=color, dash=dash, width=2),
                 hovertemplate=f"%{{fullData.legendgroup}}<br>epoch %{{x}}<br>"
                               f"{SPLIT_LABELS[key]} loss %{{y:.6~g}}<extra></extra>"))
-    spec.yaxis["type"] = "log" if log_y else "linear"
+    if log_y:
+        _log_axis(spec.yaxis, *shown_losses)
+    else:
+        spec.yaxis["type"] = "linear"
+    return spec.figure()
+
+
+def group_loss_figure(curves: Sequence, log_y: bool | None = False,
+                      title: str = "Loss per epoch over the group's runs") -> go.Figure:
+    """Several runs of one setup (a seeds group): per epoch the median loss as a line and the
+    lowest to highest as a band, for train and validation.
+
+    `curves`: one Store.curves (or Store.epochs rows) per run. At each epoch only the runs that
+    reached it with a finite loss count (early stopping ends some runs sooner).
+    """
+    cols = [_loss_columns(c) for c in curves]
+    if not any(c["epoch"] for c in cols):
+        return _empty(title, "No epochs yet", "epoch", "loss")
+    epochs = sorted({int(e) for c in cols for e in c["epoch"] if e is not None})
+    if log_y is None:
+        log_y = any(loss_log_scale(c) for c in cols)
+    spec = _figure(title, "epoch", "loss (on scaled data)" + (", log scale" if log_y else ""),
+                   subtitle=f"Line: the median of {len(cols)} runs; band: the lowest to the "
+                            "highest. A wide band means the result depends on luck",
+                   hovermode="x unified")
+    for key, dash, fill in (("train", "solid", "rgba(94,79,162,0.18)"),
+                            ("val", "dash", "rgba(197,27,125,0.15)")):
+        table = np.full((len(cols), len(epochs)), np.nan)       # (runs, epochs)
+        where = {e: j for j, e in enumerate(epochs)}
+        for i, c in enumerate(cols):
+            for e, v in zip(c["epoch"], _floats(c[f"{key}_loss"])):
+                if e is not None:
+                    table[i, where[int(e)]] = v
+        has = ~np.isnan(table).all(axis=0)
+        if not has.any():
+            continue
+        x = [e for e, ok in zip(epochs, has) if ok]
+        part = table[:, has]
+        low, mid, high = np.nanmin(part, 0), np.nanmedian(part, 0), np.nanmax(part, 0)
+        label = SPLIT_LABELS[key]
+        spec.traces.append(dict(type="scatter", x=x, y=low, name=f"{label} lowest",
+                                mode="lines", line=dict(width=0, color=SPLIT_COLORS[key]),
+                                legendgroup=key, showlegend=False, hoverinfo="skip"))
+        spec.traces.append(dict(type="scatter", x=x, y=high, name=f"{label} lowest to highest",
+                                mode="lines", line=dict(width=0, color=SPLIT_COLORS[key]),
+                                fill="tonexty", fillcolor=fill, legendgroup=key,
+                                hoverinfo="skip"))
+        spec.traces.append(dict(type="scatter", x=x, y=mid, name=f"{label} loss (median)",
+                                mode="lines", legendgroup=key,
+                                line=dict(color=SPLIT_COLORS[key], dash=dash, width=2),
+                                customdata=np.stack([low, high], axis=1),
+                                hovertemplate="%{y:.6~g} (%{customdata[0]:.4~g} … "
+                                              "%{customdata[1]:.4~g})"))
+    if log_y:
+        _log_axis(spec.yaxis, *(c[f"{key}_loss"] for c in cols for key in ("train", "val")))
+    else:
+        spec.yaxis["type"] = "linear"
     return spec.figure()
 
 
@@ -579,7 +730,7 @@ def _kind_words(kind: str, step: int) -> tuple[str, str]:
         return (f"Free-running forecast{ahead}",
                 "The model feeds its own predictions back in: errors can build up")
     return (f"One-step-ahead predictions{ahead}",
-            "Each prediction sees the true past values (teacher forced)")
+            "One step ahead, from actual values: each prediction sees the true past")
 
 
 def _set_words(split: str | None) -> str:
@@ -647,7 +798,8 @@ def residuals_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int
 
 
 def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None = None) -> go.Figure:
-    """The end of the history and the forecast beyond it (dashed), split by a 'today' line."""
+    """The end of the history and the forecast beyond it (dashed), split by a line at the end
+    of the data (labelled with its date: the data may end long before today)."""
     name = history.name if history is not None and history.name is not None else "value"
     title = f"Forecast of {name} beyond the data"
     if history is None or history.empty:
@@ -669,8 +821,16 @@ def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None
                                 mode="lines+markers" if n_future <= 60 else "lines",
                                 line=dict(color=COLORS["model"], dash="dash", width=2.5),
                                 marker=dict(size=5), hovertemplate="%{y:.6~g}"))
-    _vline(spec, x_past[-1], "today", name="today")
+    _vline(spec, x_past[-1], f"end of the data ({_when(x_past[-1])})", name="end of data")
     return spec.figure()
+
+
+def _when(x) -> str:
+    """A point of a time axis in words: a date (with the time when it has one), else a row."""
+    if isinstance(x, (np.datetime64, pd.Timestamp)):
+        stamp = pd.Timestamp(x)
+        return stamp.strftime("%Y-%m-%d" if stamp == stamp.normalize() else "%Y-%m-%d %H:%M")
+    return f"row {x}"
 
 
 def metrics_bar_figure(metrics: Mapping[str, Mapping], metric: str = "rmse") -> go.Figure:
@@ -951,7 +1111,8 @@ def bptt_calculator_figure(w: float, activation: str, steps: int) -> go.Figure:
     _hline(spec, 1, dict(color="#777777", width=1, dash="dash"))
     _bptt_end_label(spec, steps, shown[-1], _power_text(factor, steps))
     _bptt_float_limit(spec, values)
-    spec.yaxis.update(type="log", exponentformat="power", range=[lo, hi])
+    _log_axis(spec.yaxis, lo=lo, hi=hi)
+    spec.yaxis["range"] = [lo, hi]
     spec.xaxis["range"] = [0, steps + max(1, steps * 0.03)]
     return spec.figure()
 

@@ -127,6 +127,36 @@ def submit(store: Store, run_cfg: RunConfig, *, check_data: bool = True) -> str:
     return run_id
 
 
+def submit_seeds(store: Store, run_cfg: RunConfig, seeds: int, *,
+                 check_data: bool = True) -> tuple[str, list[str]]:
+    """Queue the same setup with `seeds` seeds (the config's seed, then the next ones) as one
+    group, in one action; the group's id and its runs' ids in seed order."""
+    from rnnlab import groups
+
+    if not isinstance(run_cfg, RunConfig):
+        raise ConfigError(f"submit_seeds needs a RunConfig. Received: {type(run_cfg).__name__}")
+    values = groups.seed_values(run_cfg.train.seed, seeds)
+    run_cfg = absolute_sources(run_cfg)
+    sha = check(run_cfg).data_sha256 if check_data else ""   # the data is the same for all
+    configs = [run_cfg.replace(train={"seed": s}, name=groups.member_name(run_cfg.name, s))
+               for s in values]
+    group_id, run_ids = store.create_group(
+        [c.to_dict() for c in configs], kind="seeds", data_sha256=sha,
+        label=groups.seeds_label(run_cfg.name, values[0], seeds),
+        names=[c.name for c in configs], epochs_total=[c.train.epochs for c in configs])
+    for run_id, s in zip(run_ids, values):
+        store.add_event(run_id, "queued", f"Queued, seed {s} of the group {group_id}.")
+    _wake_runners(store)
+    return group_id, run_ids
+
+
+def _wake_runners(store: Store) -> None:
+    """A runner of this process takes what was just queued now, not at its next tick."""
+    for runner in list(_TICKING):
+        if runner.store.home.resolve() == store.home.resolve():
+            runner.wake()
+
+
 # -- acting on a run ----------------------------------------------------------------------------
 def checkpoint_epoch(store: Store, run_id: str) -> int | None:
     """The epoch of the run's last checkpoint, or None when there is no usable one."""

@@ -37,8 +37,11 @@ from typing import Any, Iterator
 
 from rnnlab.errors import RunNotFound, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: run groups (group_id, group_kind, group_label on runs)
 RUN_ID_RE = re.compile(r"^r[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+GROUP_ID_RE = re.compile(r"^g[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+GROUP_KINDS = ("seeds",)   # how the runs of a group differ: "seeds" (the same setup, seed + 0..N-1)
+MAX_GROUP_SIZE = 10
 
 
 # The statuses and their moves live in rnnlab.lifecycle; the store only carries them out.
@@ -63,7 +66,10 @@ CREATE TABLE IF NOT EXISTS runs (
     summary TEXT NOT NULL DEFAULT '{}',
     error TEXT,
     traceback TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    group_id TEXT NOT NULL DEFAULT '',
+    group_kind TEXT NOT NULL DEFAULT '',
+    group_label TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created_at);
 CREATE TABLE IF NOT EXISTS epochs (
@@ -115,6 +121,9 @@ LOSS_COLUMNS = ("epoch", "train_loss", "val_loss")   # what the loss charts draw
 _RUN_FIELDS = ("name", "status", "started_at", "finished_at", "heartbeat_at", "pid",
                "epochs_total", "epochs_done", "summary", "error", "traceback", "cancel_requested")
 _CHILD_TABLES = ("epochs", "grad_tensors", "grad_steps", "grad_time", "events")
+# columns added after schema 1, with their definitions: a store made before them gets them on open
+_ADDED_COLUMNS = (("group_id", "TEXT NOT NULL DEFAULT ''"), ("group_kind", "TEXT NOT NULL DEFAULT ''"),
+                  ("group_label", "TEXT NOT NULL DEFAULT ''"))
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,9 @@ class RunRecord:
     error: str | None = None
     traceback: str | None = None
     cancel_requested: bool = False
+    group_id: str = ""        # '' when the run is alone; else the id its group's runs share
+    group_kind: str = ""      # how the group's runs differ: "seeds"
+    group_label: str = ""     # the group's name, e.g. "LSTM × 5 seeds"
 
     @property
     def progress(self) -> float:
@@ -367,6 +379,19 @@ def new_run_id() -> str:
     return time.strftime("r%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(3)
 
 
+def new_group_id() -> str:
+    """A sortable, unique id for a group of runs: g20261127-142501-a1b2c3."""
+    return "g" + new_run_id()[1:]
+
+
+def check_group_id(group_id: str) -> str:
+    """Refuse anything that is not a well-formed group id."""
+    if not isinstance(group_id, str) or not GROUP_ID_RE.match(group_id):
+        raise RunNotFound(f"{group_id!r} is not a group id. Group ids look like "
+                          "g20261127-142501-a1b2c3; `rnnlab list` shows them.")
+    return group_id
+
+
 def check_run_id(run_id: str) -> str:
     """Refuse anything that is not a well-formed run id (no paths, no tricks)."""
     if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
@@ -408,6 +433,25 @@ class Store:
             db.executescript(_SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                        (str(SCHEMA_VERSION),))
+            self._migrate(db)
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """Bring a store made by an older version up to SCHEMA_VERSION, keeping its runs: the
+        columns added since (run groups) are added with their defaults, in one transaction."""
+        db.execute("BEGIN IMMEDIATE")   # another process may be migrating the same file
+        try:
+            have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            for name, kind in [(n, k) for n, k in _ADDED_COLUMNS if n not in have]:
+                db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+            db.execute("CREATE INDEX IF NOT EXISTS runs_group ON runs(group_id, created_at)")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' "
+                       "AND CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def _open_read_only(self, detail: str) -> None:
         """Go on read-only: reads work, writes raise StoreReadOnly with the reason.
@@ -626,6 +670,59 @@ class Store:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return run_id
+
+    def create_group(self, configs: list[dict], *, kind: str, label: str, names: list[str],
+                     data_sha256: str = "", epochs_total: list[int] | None = None
+                     ) -> tuple[str, list[str]]:
+        """Queue several runs as one group, in one transaction (all or none); the group's id
+        and the runs' ids, in the order given (which is also the order they are trained in)."""
+        if kind not in GROUP_KINDS:
+            raise ValueError(f"unknown group kind {kind!r}; one of {GROUP_KINDS}")
+        if not 1 <= len(configs) <= MAX_GROUP_SIZE * MAX_GROUP_SIZE or len(names) != len(configs):
+            raise ValueError("a group needs one name per config, and at most "
+                             f"{MAX_GROUP_SIZE * MAX_GROUP_SIZE} runs")
+        self.check_writable()
+        group_id = new_group_id()
+        run_ids: list[str] = []
+        while len(run_ids) < len(configs):
+            run_id = new_run_id()
+            if run_id not in run_ids:
+                run_ids.append(run_id)
+        folders = [self.run_dir(run_id) for run_id in run_ids]
+        totals = epochs_total or [0] * len(configs)
+        try:
+            for folder in folders:
+                folder.mkdir(parents=True, exist_ok=True)
+            now = time.time()
+            with self._tx() as db:
+                for i, (run_id, config) in enumerate(zip(run_ids, configs)):
+                    # a microsecond apart: the queue (oldest first) takes them in this order
+                    db.execute("INSERT INTO runs (id, name, status, created_at, config, "
+                               "data_sha256, epochs_total, group_id, group_kind, group_label) "
+                               "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+                               (run_id, names[i], now + i * 1e-5,
+                                json.dumps(config, sort_keys=True), data_sha256, totals[i],
+                                group_id, kind, label))
+        except BaseException as exc:
+            for folder in folders:
+                shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise (storage_error(exc, self.home) or exc) from None
+            raise
+        return group_id, run_ids
+
+    def group_runs(self, group_id: str) -> list[RunRecord]:
+        """The runs of a group in the order they were queued; [] for an unknown group (or a
+        read-only store made before groups existed)."""
+        if not self._has_groups():
+            return []
+        return [_record(r) for r in self._read(
+            "SELECT * FROM runs WHERE group_id = ? ORDER BY created_at, id",
+            (check_group_id(group_id),))]
+
+    def _has_groups(self) -> bool:
+        """True when the runs table has the group columns (a read-only old store has not)."""
+        return "group_id" in {row[1] for row in self._rows("PRAGMA table_info(runs)")}
 
     def get_run(self, run_id: str) -> RunRecord:
         """One run; RunNotFound if there is none."""
@@ -871,6 +968,8 @@ def _num(value: Any) -> float | None:
 
 
 def _record(row: sqlite3.Row) -> RunRecord:
+    group = ({k: row[k] or "" for k in ("group_id", "group_kind", "group_label")}
+             if "group_id" in row.keys() else {})   # a read-only store of schema 1 has none
     return RunRecord(
         id=row["id"], name=row["name"], status=RunStatus(row["status"]),
         created_at=row["created_at"], started_at=row["started_at"],
@@ -878,5 +977,5 @@ def _record(row: sqlite3.Row) -> RunRecord:
         config=json.loads(row["config"]), data_sha256=row["data_sha256"],
         epochs_total=row["epochs_total"], epochs_done=row["epochs_done"],
         summary=json.loads(row["summary"] or "{}"), error=row["error"],
-        traceback=row["traceback"], cancel_requested=bool(row["cancel_requested"]),
+        traceback=row["traceback"], cancel_requested=bool(row["cancel_requested"]), **group,
     )

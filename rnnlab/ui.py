@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlencode
@@ -183,6 +184,45 @@ def apply_advice(settings: dict, reasons: dict) -> None:
     st.session_state[ADVISED_KEY] = advice_key(raw["data"])
     for key in ADVISED_WIDGETS:
         st.session_state.pop(key, None)
+
+
+@st.cache_data(show_spinner="Reading the data…", max_entries=16)
+def load_data(source: str, date_column: str | None, fill: str, categorical: str):
+    """data.load, cached per source and options."""
+    from rnnlab import data
+
+    return data.load(source, date_column=date_column, fill=fill, categorical=categorical)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _advice_for(path: str, data_json: str) -> tuple[dict, dict]:
+    """Advised settings and their reasons for a data section (as JSON), cached."""
+    from rnnlab import advise
+
+    data = json.loads(data_json)
+    loaded = load_data(path, data.get("date_column"), data.get("fill", "interpolate"),
+                       data.get("categorical", "exclude"))
+    return advise.advise_data(loaded, data)
+
+
+def ensure_advice() -> None:
+    """On a new dataset or target: fill in the advised transform, season, lookback and epochs.
+
+    Every page calls it (app.py), so a link that opens the Model or Train page first gets the
+    same settings as one that opens the Data page. A dataset that cannot be read keeps the
+    settings as they are: the Data page says what is wrong with it.
+    """
+    data = config_dict()["data"]
+    if st.session_state.get(ADVISED_KEY) == advice_key(data):
+        return
+    path = str(samples.resolve_source(data["source"])) if data["source"] in samples.SAMPLES \
+        else data["source"]
+    try:
+        settings, reasons = _advice_for(path, json.dumps(data, sort_keys=True))
+    except (RnnlabError, ValueError, ArithmeticError, OSError):
+        st.session_state.pop(ADVICE_KEY, None)   # no reasons of another dataset's shown here
+        return
+    apply_advice(settings, reasons)
 
 
 def advice_caption(container, section: str, name: str, reason_key: str) -> None:
@@ -544,15 +584,37 @@ def run_picker_ui(label: str, key: str, *, help: str, use_query: bool = True,
     if wanted in ids and st.session_state.get(f"_{key}_from_url") != wanted:
         st.session_state[key] = wanted  # a shared link wins once
         st.session_state[f"_{key}_from_url"] = wanted
+        st.session_state[PICKED_AT_KEY] = time.time()
     elif st.session_state.get(key) not in ids:
         remembered = st.session_state.get("selected_run") if use_query else None
+        latest = _latest_event(runs)  # started or finished since the user's last pick: it wins
+        if use_query and latest[1] > st.session_state.get(PICKED_AT_KEY, 0.0):
+            remembered = latest[0]
         st.session_state[key] = remembered if remembered in ids else _preferred(runs, prefer)
-    run_id = st.selectbox(label, ids, format_func=labels.get, key=key, help=help)
+    run_id = st.selectbox(label, ids, format_func=labels.get, key=key, help=help,
+                          on_change=_picked if use_query else None)
     if use_query:
         st.session_state["selected_run"] = run_id
         if st.query_params.get("run") != run_id:
             st.query_params["run"] = run_id
+        # the ?run= written here is not a link to follow: without this, the next rerun took it
+        # for one and undid a pick made right after the page opened
+        st.session_state[f"_{key}_from_url"] = run_id
     return run_id
+
+
+PICKED_AT_KEY = "_run_picked_at"  # when the user last picked a run (a picker or a shared link)
+
+
+def _picked() -> None:
+    """Picker callback: the user chose a run; runs started or finished later still win."""
+    st.session_state[PICKED_AT_KEY] = time.time()
+
+
+def _latest_event(runs: list[RunRecord]) -> tuple[str, float]:
+    """The run started (created) or finished most recently, and when."""
+    return max(((r.id, max(r.created_at or 0.0, r.finished_at or 0.0)) for r in runs),
+               key=lambda pair: pair[1])
 
 
 def _preferred(runs: list[RunRecord], prefer: Iterable[RunStatus]) -> str:
@@ -611,6 +673,51 @@ def _run_status_fragment() -> None:
 def fmt_seconds(seconds: float | None) -> str:
     """Seconds as '42 s', '3 min 05 s', '1 h 02 min'; '—' when unknown."""
     return format_duration(seconds)
+
+
+_DAYS = {"MON": "Mondays", "TUE": "Tuesdays", "WED": "Wednesdays", "THU": "Thursdays",
+         "FRI": "Fridays", "SAT": "Saturdays", "SUN": "Sundays"}
+_MONTHS = {"JAN": "January", "FEB": "February", "MAR": "March", "APR": "April", "MAY": "May",
+           "JUN": "June", "JUL": "July", "AUG": "August", "SEP": "September", "OCT": "October",
+           "NOV": "November", "DEC": "December"}
+# pandas offset alias -> (one step, n steps, what an -END suffix means)
+_FREQ_UNITS = {
+    "D": ("daily", "every {n} days"), "B": ("weekdays (business days)", "every {n} weekdays"),
+    "W": ("weekly", "every {n} weeks"), "MS": ("monthly", "every {n} months"),
+    "ME": ("monthly (month ends)", "every {n} months (month ends)"),
+    "M": ("monthly (month ends)", "every {n} months (month ends)"),
+    "QS": ("quarterly", "every {n} quarters"), "QE": ("quarterly (quarter ends)",
+                                                     "every {n} quarters (quarter ends)"),
+    "Q": ("quarterly (quarter ends)", "every {n} quarters (quarter ends)"),
+    "YS": ("yearly", "every {n} years"), "AS": ("yearly", "every {n} years"),
+    "YE": ("yearly (year ends)", "every {n} years (year ends)"),
+    "Y": ("yearly (year ends)", "every {n} years (year ends)"),
+    "A": ("yearly (year ends)", "every {n} years (year ends)"),
+    "h": ("hourly", "every {n} hours"), "H": ("hourly", "every {n} hours"),
+    "min": ("every minute", "every {n} minutes"), "T": ("every minute", "every {n} minutes"),
+    "s": ("every second", "every {n} seconds"), "S": ("every second", "every {n} seconds"),
+    "ms": ("every millisecond", "every {n} milliseconds"),
+}
+
+
+def frequency_words(alias: str | None) -> str:
+    """A pandas frequency in words: 'W-SAT' -> 'weekly (Saturdays)', 'QS' -> 'quarterly',
+    'h' -> 'hourly', '15min' -> 'every 15 minutes', 'QS-OCT' -> 'quarterly (from October)';
+    None -> 'irregular / none'; an alias it does not know is returned as it is."""
+    if not alias:
+        return "irregular / none"
+    found = re.fullmatch(r"(\d*)([A-Za-z]+)(?:-([A-Z]{3}))?", str(alias))
+    if not found or found.group(2) not in _FREQ_UNITS:
+        return str(alias)
+    count, unit, anchor = found.groups()
+    one, many = _FREQ_UNITS[unit]
+    n = int(count) if count else 1
+    words = one if n == 1 else many.format(n=n)
+    if anchor in _DAYS:
+        words += f" ({_DAYS[anchor]})"
+    elif anchor in _MONTHS and anchor not in ("JAN", "DEC"):
+        words += f" (from {_MONTHS[anchor]})"
+    return words
 
 
 def fmt_number(value: Any, digits: int = 4) -> str:

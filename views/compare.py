@@ -1,11 +1,13 @@
-"""Compare runs: loss curves overlaid, the settings that differ, their scores, the best one."""
+"""Compare runs: loss curves overlaid, the settings that differ, their scores, and the best
+one, honestly: runs on different data are never ranked, and a run that does not beat the naive
+forecast is never crowned."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from rnnlab import figures, ui
+from rnnlab import figures, ranking, ui
 from rnnlab.config import CELL_LABELS
 from rnnlab.store import RunRecord, RunStatus
 
@@ -21,8 +23,7 @@ def pick_ui(runs: list[RunRecord]) -> list[str]:
         st.session_state["compare_runs"] = wanted
         st.session_state["_compare_from_url"] = wanted
     elif "compare_runs" not in st.session_state:
-        done = [r.id for r in runs if r.status == RunStatus.DONE]
-        st.session_state["compare_runs"] = (done or ids)[:DEFAULT_PICK]
+        st.session_state["compare_runs"] = default_pick(runs)
     else:
         st.session_state["compare_runs"] = [i for i in st.session_state["compare_runs"] if i in ids]
     chosen = st.multiselect("Runs to compare", ids, key="compare_runs", format_func=labels.get,
@@ -34,6 +35,50 @@ def pick_ui(runs: list[RunRecord]) -> list[str]:
     return chosen
 
 
+def default_pick(runs: list[RunRecord]) -> list[str]:
+    """The newest finished run and the newest others on the same data, target and test part
+    (whose errors can be ranked against it), finished ones first."""
+    done = [r for r in runs if r.status == RunStatus.DONE]
+    pool = done or runs
+    same = ranking.same_data_as(pool[0], pool)
+    return [r.id for r in same[:DEFAULT_PICK]]
+
+
+SETTING_WORDS = {  # a setting's key -> its name in words (others: the last part, in words)
+    "model.cell": "Cell", "model.n_layers": "Layers", "model.units": "Units per layer",
+    "model.lookback": "Lookback", "model.horizon": "Horizon", "model.dropout": "Dropout",
+    "model.recurrent_dropout": "Recurrent dropout", "model.bidirectional": "Bidirectional",
+    "model.linear_skip": "Linear path beside the network",
+    "model.kernel_initializer": "Input weights start", "model.recurrent_initializer":
+    "Recurrent weights start", "model.init_scale": "Initial weight scale",
+    "model.l1": "L1 penalty", "model.l2": "L2 penalty", "model.reservoir_size": "Reservoir size",
+    "model.spectral_radius": "Spectral radius", "model.leak_rate": "Leak rate",
+    "model.input_scaling": "Input scaling", "model.ridge": "Readout penalty (ridge)",
+    "train.epochs": "Epochs", "train.batch_size": "Batch size", "train.optimizer": "Optimizer",
+    "train.learning_rate": "Learning rate", "train.loss": "Loss", "train.clipnorm":
+    "Clip gradient norm", "train.clipvalue": "Clip gradient values",
+    "train.early_stopping_patience": "Early stopping patience", "train.seed": "Seed",
+    "train.track_gradients": "Gradient traces", "data.source": "Data file",
+    "data.target": "Target column", "data.date_column": "Date column",
+    "data.features": "Extra inputs", "data.test_source": "Test file",
+    "data.val_fraction": "Validation share", "data.test_fraction": "Test share",
+    "data.scaling": "Scaling", "data.fill": "Missing values", "data.season": "Season",
+    "data.transform": "Transform", "data.categorical": "Text columns",
+}
+
+
+def setting_words(keys: list[str]) -> dict[str, str]:
+    """Column names in words for setting keys ('model.cell' -> 'Cell'); a name two keys would
+    share gets its section added ('Seed (train)')."""
+    def words(key: str) -> str:
+        return SETTING_WORDS.get(key) or key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+    named = {key: words(key) for key in keys}
+    taken = [name for name in named.values()]
+    return {key: (f"{name} ({key.split('.', 1)[0]})" if taken.count(name) > 1 else name)
+            for key, name in named.items()}
+
+
 def short_label(run: RunRecord) -> str:
     """A compact, unique legend name: the run's name (or its shape) and the id's tail."""
     model = run.config.get("model", {})
@@ -42,39 +87,62 @@ def short_label(run: RunRecord) -> str:
     return f"{shape} ({run.id[-6:]})"
 
 
+NUMBER_COLUMNS = ("Test RMSE", "Test MAE", "Skill vs naive", "Last validation loss",
+                  "Parameters")
+
+
 def table_ui(runs: list[RunRecord], epochs: dict[str, list[dict]]) -> None:
-    """Settings that differ, scores, and the best run highlighted."""
+    """Settings that differ, scores, and the best run highlighted (only when runs can be ranked
+    and it beats the naive forecast)."""
     settings = ui.differing_settings({short_label(r): r.config for r in runs})
-    scores, what, rows = {}, {}, []
+    if "model.cell" in settings:
+        settings["model.cell"] = settings["model.cell"].map(lambda c: CELL_LABELS.get(c, c))
+    settings = settings.rename(columns=setting_words(list(settings.columns)))
+    rows = []
     for run in runs:
-        label = short_label(run)
-        scores[label], what[label] = ui.run_score(run, epochs[run.id])
         test = run.summary.get("metrics", {}).get("test", {}).get("model", {})
         last = epochs[run.id][-1] if epochs[run.id] else {}
-        rows.append({"run": label, "status": run.status.value,
-                     "epochs": f"{run.epochs_done}/{run.epochs_total}",
-                     "test RMSE": test.get("rmse"), "test MAE": test.get("mae"),
-                     "skill vs naive": run.summary.get("skill_vs_naive"),
-                     "last val loss": last.get("val_loss"),
-                     "parameters": run.summary.get("params")})
-    table = pd.DataFrame(rows).set_index("run")
-    for col in ("test RMSE", "test MAE", "skill vs naive", "last val loss", "parameters"):
+        rows.append({"Run": short_label(run), "Status": run.status.value,
+                     "Data": f"{ui.source_label(ranking.source_of(run))} → "
+                             f"{ranking.target_of(run) or 'default column'}",
+                     "Epochs done": f"{run.epochs_done}/{run.epochs_total}",
+                     "Test RMSE": test.get("rmse"), "Test MAE": test.get("mae"),
+                     "Skill vs naive": ranking.skill(run),
+                     "Last validation loss": last.get("val_loss"),
+                     "Parameters": run.summary.get("params")})
+    table = pd.DataFrame(rows).set_index("Run")
+    for col in NUMBER_COLUMNS:
         table[col] = pd.to_numeric(table[col], errors="coerce")  # None -> NaN, shown as —
-    table = table.join(settings)
-    best = ui.best_run(scores)
+    table = table.join(settings.drop(columns=[c for c in settings.columns if c in table]))
+    found = ranking.verdict(runs, label=lambda r: f"**{ui.md(short_label(r))}**")
+    best = short_label(next(r for r in runs if r.id == found.best)) if found.best else None
     st.dataframe(table.style.apply(lambda row: [
         "background-color: #d4f0d4; font-weight: bold" if row.name == best else ""
         for _ in row], axis=1).format(precision=4, na_rep="—"), key="compare_table")
-    if best:
-        st.success(f"Best run: **{ui.md(best)}**, with the lowest {what[best]} "
-                   f"({ui.fmt_number(scores[best])}). Highlighted in the table.",
-                   icon=":material/trophy:")
+    verdict_ui(found, len(runs))
+    if found.kind == "best" and list(settings.columns) == [setting_words(["train.seed"])["train.seed"]]:
+        st.caption(":material/casino: These runs differ only in their seed: which one is best "
+                   "is luck, not a better setup. Their spread says how much a score can vary.")
     if len(runs) == 1:
         st.caption("Pick a second run above to see which settings differ.")
     elif settings.empty:
         st.caption("These runs have the same settings.")
     else:
         st.caption(f"Only the settings that differ are shown: {ui.md(', '.join(settings.columns))}.")
+
+
+def verdict_ui(found: ranking.Verdict, n: int) -> None:
+    """The best run, or why there is none."""
+    if found.kind == "best":
+        st.success(f"{found.message} Highlighted in the table.", icon=":material/trophy:")
+        if found.caveat:
+            st.warning(ui.md(found.caveat), icon=":material/info:")
+    elif found.kind == "different":
+        st.info(found.message, icon=":material/do_not_disturb_on:")
+    elif found.kind == "none_beat_naive":
+        st.warning(found.message, icon=":material/warning:")
+    elif n > 1:
+        st.caption(found.message)
 
 
 def main() -> None:
@@ -98,6 +166,10 @@ def main() -> None:
                       help="A log scale separates curves that end close together.")
     curves = {short_label(r): epochs[r.id] for r in picked}
     ui.chart(figures.compare_loss_figure(curves, log_y=log_y), "compare_loss_chart")
+    if ranking.differences(picked):
+        st.caption(":material/info: These runs are on different data, targets or test parts: "
+                   "each loss is on its own scaled data, so the curves show how each run "
+                   "learned, not which is better.")
     table_ui(picked, epochs)
 
 

@@ -24,9 +24,9 @@ FILL_LABELS = {"interpolate": "Draw a straight line across the gap",
 SCALING_LABELS = {"minmax": "Min–max to 0…1", "standard": "Standardise (mean 0, sd 1)",
                   "none": "No scaling"}
 CATEGORICAL_LABELS = {"exclude": "Leave them out", "onehot": "One 0/1 column per label"}
-FREQ_WORDS = {"D": "daily", "B": "weekdays", "MS": "monthly", "M": "monthly", "ME": "monthly",
-              "W": "weekly", "H": "hourly", "h": "hourly", "QS": "quarterly", "YS": "yearly",
-              "min": "every minute"}
+# " (frequency W-SAT)" in the report: pandas' code for what the sentence already says in words
+# ("One row per week"); the Frequency figure above gives it in words, the code in its help
+FREQUENCY_NOTE = re.compile(r" \(frequency [^)\s]+\)")
 
 
 def source_ui() -> str:
@@ -120,10 +120,7 @@ def use_source(source: str, sample) -> None:
         st.session_state.pop(key, None)
 
 
-@st.cache_data(show_spinner="Reading the data…", max_entries=16)
-def load(source: str, date_column: str | None, fill: str, categorical: str):
-    """data.load, cached per source and options."""
-    return data_mod.load(source, date_column=date_column, fill=fill, categorical=categorical)
+load = ui.load_data   # data.load, cached per source and options (shared with the advice)
 
 
 def load_ui(source: str):
@@ -148,12 +145,13 @@ def load_ui(source: str):
 def facts_ui(loaded) -> None:
     """Rows, span, frequency, missing values."""
     frame = loaded.frame
-    cols = st.columns([1, 2.2, 1.3, 1])
+    cols = st.columns([0.7, 2.4, 1.9, 0.9])  # room for a span of dates and "weekly (Saturdays)"
     cols[0].metric("Rows", f"{len(frame):,}", help="Time steps after cleaning.")
     cols[1].metric("Span", span_text(frame.index), help="First and last time step.")
     freq = loaded.frequency
-    cols[2].metric("Frequency", FREQ_WORDS.get(freq, freq) if freq else "irregular / none",
-                   help="How often a new value arrives, as detected from the dates.")
+    cols[2].metric("Frequency", ui.frequency_words(freq),
+                   help="How often a new value arrives, as detected from the dates"
+                        + (f" (pandas calls it “{freq}”)." if freq else "."))
     cols[3].metric("Missing values", missing_count(loaded),
                    help="Empty or unreadable cells found in the numeric columns; they are "
                         "filled as chosen under “Gaps”.")
@@ -191,7 +189,8 @@ def report_ui(loaded) -> None:
         if not findings:
             st.write("Nothing to clean: the file was read as it is.")
         for f in findings:
-            st.markdown(f"{icons.get(f.kind, '•')} {ui.md(f.message)}")
+            message = FREQUENCY_NOTE.sub("", f.message)
+            st.markdown(f"{icons.get(f.kind, '•')} {ui.md(message)}")
 
 
 def columns_ui(loaded) -> None:
@@ -286,31 +285,6 @@ def transform_ui(container) -> None:
              "back into your units either way. Log suits positive series that grow by a "
              "percentage.")
     ui.advice_caption(container, "data", "transform", "transform")
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def advice_for(path: str, data_json: str) -> tuple[dict, dict]:
-    """Advised settings and their reasons for a data section (as JSON), cached."""
-    data = json.loads(data_json)
-    loaded = load(path, data.get("date_column"), data.get("fill", "interpolate"),
-                  data.get("categorical", "exclude"))
-    return advise.advise_data(loaded, data)
-
-
-def advise_ui() -> None:
-    """On a new dataset or target: fill in the advised transform, season, lookback and epochs."""
-    data = ui.config_dict()["data"]
-    if st.session_state.get(ui.ADVISED_KEY) == ui.advice_key(data):
-        return
-    path = str(samples.resolve_source(data["source"])) if data["source"] in samples.SAMPLES \
-        else data["source"]
-    try:
-        settings, reasons = advice_for(path, json.dumps(data, sort_keys=True))
-    except (ui.RnnlabError, ValueError, ArithmeticError):
-        st.session_state.pop(ui.ADVICE_KEY, None)   # no reasons of another dataset's shown here
-        return                     # the page says what is wrong with the data elsewhere; the
-                                   # settings stay as they are, and the user can set them
-    ui.apply_advice(settings, reasons)
 
 
 def split_ui(container) -> None:
@@ -419,7 +393,40 @@ def plot_ui(loaded) -> list[str]:
     ui.chart(fig, "data_series_chart")
     st.caption(f"Train {split[0]:,} rows · validation {split[1]:,} · test {split[2]:,}. "
                "Drag to zoom, double-click to reset; click a legend entry to hide a column.")
+    problem = length_problem(split, int(ui.get_value("model", "lookback", 1) or 1),
+                             int(ui.get_value("model", "horizon", 1) or 1))
+    if problem:
+        st.warning(problem, icon=":material/straighten:")
     return columns
+
+
+def length_problem(split: tuple[int, int, int], lookback: int, horizon: int) -> str | None:
+    """Why the series is too short to train with the current lookback and horizon, and what to
+    do (the same rule Train applies: every training example is lookback rows followed by
+    horizon rows, all inside the training part; validation and test need horizon rows each);
+    None when it is long enough."""
+    n_train, n_val, n_test = split
+    data = ui.config_dict()["data"]
+    need = lookback + horizon
+    if n_train < need:
+        fit = n_train - horizon                      # the largest lookback these rows allow
+        if fit >= 1:
+            fix = (f"Lower the lookback to {fit} or less on the Model page, make the "
+                   "validation and test shares smaller, or use a longer series.")
+        else:
+            fix = ("Even a lookback of 1 does not fit: use a longer series (a few hundred rows "
+                   "or more is typical), or make the validation and test shares smaller.")
+        return (f"Too short to train: the training part has {n_train:,} "
+                f"row{'s' * (n_train != 1)}, but one example needs lookback {lookback} + "
+                f"horizon {horizon} = {need} rows. {fix}")
+    if data.get("val_fraction", 0) > 0 and n_val < horizon:
+        return (f"Too short to train: the validation part has {n_val:,} rows but horizon "
+                f"{horizon} needs {horizon}. Raise the validation share, set it to 0, or lower "
+                "the horizon on the Model page.")
+    if n_test < horizon:
+        return (f"Too short to train: the test part has {n_test:,} rows but horizon {horizon} "
+                "needs as many. Raise the test share or lower the horizon on the Model page.")
+    return None
 
 
 def preview_columns(loaded, first: list[str]) -> list[str]:
@@ -427,7 +434,10 @@ def preview_columns(loaded, first: list[str]) -> list[str]:
     return unique([*first, *loaded.frame.columns])[:MAX_PREVIEW_COLUMNS]
 
 
-def preview(frame: pd.DataFrame, rows: int = 200) -> pd.DataFrame:
+PREVIEW_ROWS = 200
+
+
+def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
     """The first rows, with dates shown without a time of day when there is none."""
     head = frame.head(rows)
     index = head.index
@@ -467,7 +477,7 @@ def main() -> None:
     report_ui(loaded)
     st.subheader("What to forecast")
     columns_ui(loaded)
-    advise_ui()
+    ui.ensure_advice()
     st.subheader("Preparation")
     ui.classroom_note()
     preparation_ui(loaded)
@@ -480,7 +490,10 @@ def main() -> None:
     n_columns = len(loaded.frame.columns)
     of_columns = (f" and {len(shown):,} of {n_columns:,} columns (those plotted first)"
                   if len(shown) < n_columns else "")
-    st.caption(f"The cleaned table, first 200 of {len(loaded.frame):,} rows{of_columns}.")
+    n_rows = len(loaded.frame)
+    rows_text = (f"first {PREVIEW_ROWS:,} of {n_rows:,} rows" if n_rows > PREVIEW_ROWS else
+                 f"all {n_rows:,} row{'s' * (n_rows != 1)}")
+    st.caption(f"The cleaned table, {rows_text}{of_columns}.")
     st.dataframe(preview(loaded.frame[shown]), height=250, key="data_preview")
     ui.page_link("model", "Next: shape the network", icon=":material/arrow_forward:")
 

@@ -10,15 +10,19 @@ from rnnlab.store import RunRecord
 MODES = ("One run", "Two runs side by side")
 LIVE_POLL = 3.0
 
-TENSOR_HOW = ("How to read it: one row per weight tensor (kernel = from the inputs, "
-              "recurrent_kernel = from one step to the next, bias), one column per epoch; "
-              "colour = gradient size, log scale. Dark rows barely learn; bright spots are big "
-              "updates.")
-STEPS_HOW = ("How to read it: the size of the whole gradient at every training step. Sinking "
-             "towards zero = vanishing; tall spikes = exploding. The red dashed line is the "
-             "clipping threshold: steps above it are scaled down to it.")
+TENSOR_HOW = ("How to read it: one row per group of weights of a layer (input weights = "
+              "applied to what the layer reads, recurrent weights = carry the state from one "
+              "step to the next, bias); point at a row for its Keras name (kernel, "
+              "recurrent_kernel, bias). One column per epoch; colour = gradient size, log "
+              "scale. Dark rows barely learn; bright spots are big updates.")
+STEPS_HOW = ("How to read it: the size of the whole gradient at every training step (its "
+             "global L2 norm, ‖∂loss/∂w‖, over all the weights), log scale. Sinking towards "
+             "zero = vanishing; tall spikes = exploding.")
+CLIP_HOW = (" The red dashed line is the clipping threshold: steps above it are scaled down "
+            "to it.")
 TIME_HOW = ("How to read it: one row per epoch, one column per step back from the prediction "
-            "(1 = most recent input); colour = how strongly the loss reacts to that step, log "
+            "(1 = most recent input); colour = how strongly the loss reacts to that step "
+            "(|∂loss/∂x_t| for the inputs, |∂loss/∂h_t| for a layer's hidden states), log "
             "scale. Colour fading to the right = the gradient vanishes on its way back in time, "
             "so far-back steps teach little (typical of SimpleRNN; LSTM and GRU hold it longer).")
 
@@ -66,7 +70,9 @@ def draw(run: RunRecord, figs: dict, suffix: str) -> None:
     """One run's three charts, each with how to read it."""
     if not run.epochs_done:
         st.info("No epochs recorded yet for this run.", icon=":material/hourglass_top:")
-    for name, how in (("tensor", TENSOR_HOW), ("steps", STEPS_HOW), ("time", TIME_HOW)):
+    clipped = (run.config.get("train") or {}).get("clipnorm") is not None
+    steps_how = STEPS_HOW + (CLIP_HOW if clipped else "")  # only what the chart draws
+    for name, how in (("tensor", TENSOR_HOW), ("steps", steps_how), ("time", TIME_HOW)):
         ui.chart(figs[name], f"grad_{name}_chart_{suffix}")
         st.caption(how)
 

@@ -325,9 +325,12 @@ def gradients_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
         fig.update_layout(title_text=label)
         with col:
             ui.chart(fig, f"learn_steps_{i}")
+    clipped = any((run.config.get("train") or {}).get("clipnorm") is not None
+                  for _, run in shown)
     st.caption("The size of the whole gradient at every step, before clipping. Without clipping "
-               "it climbs until the loss breaks; the red dashed line is the clipping threshold: "
-               "any step above it is scaled down to it.")
+               "it climbs until the loss breaks"
+               + ("; the red dashed line is the clipping threshold: any step above it is "
+                  "scaled down to it." if clipped else "."))
 
 
 def compare_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:

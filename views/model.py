@@ -89,7 +89,7 @@ def network_ui() -> str:
     bind(c3.toggle, "model_bidirectional", "model", "bidirectional", "Bidirectional",
          help="Also read each window backwards and join both readings. Can help with "
               "patterns, but the model then sees the whole window at once.")
-    bind(c3.toggle, "model_linear_skip", "model", "linear_skip", "Linear path beside it",
+    bind(c3.toggle, "model_linear_skip", "model", "linear_skip", "Linear path",
          help="Adds a straight-line forecast (a weighted sum of the window, fitted by least "
               "squares before training) to the network's output, so the network only learns "
               "what that line misses. Try it when the linear autoregression baseline beats the "

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from rnnlab import codegen, coach, figures, ui
+from rnnlab import codegen, coach, figures, group_ui, samples, ui
 from rnnlab import config as cfgmod
 from rnnlab.store import LOSS_COLUMNS, RunRecord, RunStatus
 
@@ -56,6 +56,8 @@ def verdict_ui(run: RunRecord) -> None:
                "smoothing. Skill vs naive = 1 − RMSE of the predictor ÷ RMSE of naive: above 0 "
                "beats naive, below 0 is worse.")
     metrics_table_ui(test, "results_metrics")
+    with st.expander("What these scores mean"):
+        st.markdown(METRIC_GLOSSARY)
     notes = [*(run.summary.get("notes") or []),
              *(run.summary.get("baseline_notes") or {}).values()]
     for note in notes:
@@ -92,6 +94,20 @@ def try_this(run_id: str, run_config: dict, index: int) -> None:
     found = coach.diagnose_run(ui.store(), run_id)[index]
     ui.set_config(coach.apply(run_config, found))
     st.session_state["_tried_from"], st.session_state["_tried"] = run_id, found.settings
+
+
+METRIC_GLOSSARY = (
+    "- **RMSE** (root mean squared error): the typical size of an error, in your data's units; "
+    "a few big misses weigh more than many small ones. Lower is better.\n"
+    "- **MAE** (mean absolute error): the average size of an error, in your data's units. "
+    "Lower is better.\n"
+    "- **MAPE %** (mean absolute percentage error): the average error as a percentage of the "
+    "actual value. Lower is better; left out when values come near zero.\n"
+    "- **R²** (coefficient of determination): how much of the ups and downs of the actual "
+    "values the predictions follow. 1 is perfect, 0 is no better than always predicting the "
+    "average, below 0 is worse than that.\n"
+    "- **Skill vs naive**: 1 − RMSE ÷ the naive forecast's RMSE. Above 0 beats repeating the "
+    "last value; below 0 does worse.")
 
 
 def metrics_table_ui(split_metrics: dict, key: str) -> None:
@@ -209,10 +225,15 @@ def _index(values: pd.Series) -> pd.Index:
 
 def loss_ui(run: RunRecord) -> None:
     """The run's training curve."""
+    curves = ui.store().curves(run.id, LOSS_COLUMNS)
     with st.expander("Training curve"):
-        log_y = st.toggle("Log scale", key="results_log_y", help="Show the loss on a log scale.")
-        ui.chart(figures.loss_figure(ui.store().curves(run.id, LOSS_COLUMNS), log_y=log_y),
-                 "results_loss_chart")
+        # on by default when the loss falls over decades (the first epoch would flatten the
+        # rest); one switch per run, so each run starts with its own default
+        log_y = st.toggle("Log scale", value=figures.loss_log_scale(curves),
+                          key=f"results_log_y_{run.id}",
+                          help="Show the loss on a log scale: equal steps are equal ratios, so "
+                               "the later epochs' progress stays visible.")
+        ui.chart(figures.loss_figure(curves, log_y=log_y), "results_loss_chart")
 
 
 def script_text(run: RunRecord) -> str | None:
@@ -278,10 +299,134 @@ def downloads_ui(run: RunRecord) -> None:
                             "and script; it opens in any browser, without internet.")
 
 
+YES_NO = {True: "yes", False: "no"}
+PERCENT = "{:.0%}".format
+OFF_IF_NONE = {None: "off"}
+# (section, field, label, how to show the value); only fields that apply to the run's cell
+DATA_SETTINGS = [
+    ("data", "source", "Data", None), ("data", "target", "Column to forecast", None),
+    ("data", "date_column", "Date column", None), ("data", "features", "Extra input columns", None),
+    ("data", "test_source", "Test file", None), ("data", "val_fraction", "Validation share", PERCENT),
+    ("data", "test_fraction", "Test share", PERCENT),
+    ("data", "fill", "Gaps", {"interpolate": "a straight line across the gap",
+                              "ffill": "repeat the last known value",
+                              "drop": "drop rows with gaps"}),
+    ("data", "scaling", "Scaling", {"minmax": "min–max to 0…1",
+                                    "standard": "standardise (mean 0, sd 1)", "none": "none"}),
+    ("data", "categorical", "Text columns", {"exclude": "left out",
+                                             "onehot": "one 0/1 column per label"}),
+    ("data", "season", "Season length (rows)", {None: "none"}),
+    ("data", "transform", "What the network learns", cfgmod.TRANSFORM_LABELS),
+]
+RNN_SETTINGS = [
+    ("model", "cell", "Cell", cfgmod.CELL_LABELS), ("model", "n_layers", "Layers", None),
+    ("model", "units", "Units per layer", None), ("model", "dropout", "Dropout", None),
+    ("model", "recurrent_dropout", "Recurrent dropout", None),
+    ("model", "bidirectional", "Bidirectional", YES_NO),
+    ("model", "linear_skip", "Linear path", YES_NO),
+    ("model", "lookback", "Lookback (steps)", None), ("model", "horizon", "Horizon (steps)", None),
+    ("model", "kernel_initializer", "Initial input weights", None),
+    ("model", "recurrent_initializer", "Initial recurrent weights", None),
+    ("model", "init_scale", "Initial weight scale", None),
+    ("model", "l1", "L1 penalty", None), ("model", "l2", "L2 penalty", None),
+    ("train", "epochs", "Epochs", None), ("train", "batch_size", "Batch size", None),
+    ("train", "optimizer", "Optimizer", None), ("train", "learning_rate", "Learning rate", None),
+    ("train", "loss", "Loss", {"mse": "squared error", "mae": "absolute error",
+                               "huber": "Huber"}),
+    ("train", "clipnorm", "Gradient clipping (by norm)", OFF_IF_NONE),
+    ("train", "clipvalue", "Gradient clipping (by value)", OFF_IF_NONE),
+    ("train", "early_stopping_patience", "Early stopping (patience, epochs)", {0: "off"}),
+    ("train", "seed", "Random seed", None),
+    ("train", "track_gradients", "Gradients recorded", YES_NO),
+]
+ESN_SETTINGS = [
+    ("model", "cell", "Cell", cfgmod.CELL_LABELS),
+    ("model", "reservoir_size", "Reservoir size", None),
+    ("model", "spectral_radius", "Spectral radius", None), ("model", "leak_rate", "Leak rate", None),
+    ("model", "input_scaling", "Input scaling", None), ("model", "ridge", "Ridge penalty", None),
+    ("model", "lookback", "Lookback (steps)", None), ("model", "horizon", "Horizon (steps)", None),
+    ("train", "seed", "Random seed", None),
+]
+PART_WORDS = {"data": "Data", "model": "Network", "train": "Training"}
+
+
+def _setting_text(section: str, name: str, value, shown) -> str:
+    """One setting's value in words (a file by its name, lists joined, None as 'automatic')."""
+    if name in ("source", "test_source"):
+        return ui.source_label(value) if value else "none (cut from the end of the data)"
+    if isinstance(shown, dict) and _hashable(value) and value in shown:
+        return str(shown[value])
+    if callable(shown) and value is not None:
+        return shown(value)
+    if value is None:
+        return {"target": "the file's first numeric column",
+                "date_column": "detected automatically"}.get(name, "—")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) if value else "none"
+    if isinstance(value, bool):
+        return YES_NO[value]
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def settings_table(config: dict) -> pd.DataFrame:
+    """A run's settings in words: the fields that apply to its cell (no echo-state fields on an
+    LSTM run, no training fields on an echo state network), each marked when it differs from
+    the default; files named by their file name, never by their place on the server."""
+    defaults = cfgmod.RunConfig().to_dict()
+    cell = (config.get("model") or {}).get("cell")
+    fields = DATA_SETTINGS + (ESN_SETTINGS if cell == "esn" else RNN_SETTINGS)
+    data = config.get("data") or {}
+    rows = []
+    for section, name, label, shown in fields:
+        part = config.get(section) or {}
+        if name not in part:
+            continue
+        if data.get("test_source") and name == "test_fraction":
+            continue              # a separate test file: the share is not used
+        if not data.get("test_source") and name == "test_source":
+            continue
+        value, default = part[name], (defaults.get(section) or {}).get(name)
+        changed = name != "source" and _normalised(value) != _normalised(default)
+        rows.append({"part": PART_WORDS[section], "setting": label,
+                     "value": _setting_text(section, name, value, shown),
+                     "changed": "changed" if changed else ""})
+    return pd.DataFrame(rows, columns=["part", "setting", "value", "changed"])
+
+
+def _normalised(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def shown_config(config: dict) -> dict:
+    """The run's config as JSON to show: uploaded files by their file name, not their path."""
+    shown = json.loads(json.dumps(config))
+    data = shown.get("data") or {}
+    for name in ("source", "test_source"):
+        if data.get(name) and data[name] not in samples.SAMPLES:
+            data[name] = ui.source_label(data[name])
+    return shown
+
+
 def config_ui(run: RunRecord) -> None:
-    """The run's settings, and a button to make them the current ones."""
+    """The run's settings in words, and a button to make them the current ones; the same as
+    JSON in an expander of its own."""
     with st.expander("Settings of this run"):
-        st.json(run.config, expanded=True)
+        table = settings_table(run.config)
+        st.dataframe(table, hide_index=True, key="results_settings",
+                     height=36 * (len(table) + 1) + 3,  # every setting, no inner scrolling
+                     column_config={"part": st.column_config.TextColumn("part", width="small"),
+                                    "changed": st.column_config.TextColumn(
+                                        "from the default", width="small",
+                                        help="“changed” where this run differs from the "
+                                             "default settings.")})
         st.button("Use these settings", key="results_use_config", on_click=use_settings,
                   args=(run.id, run.config),
                   help="Copy this run's data and model settings to the Data and Model pages, "
@@ -289,6 +434,10 @@ def config_ui(run: RunRecord) -> None:
         if st.session_state.pop("_copied_from", None) == run.id:  # said here, by the button
             st.success(COPIED, icon=":material/content_copy:")
             ui.page_link("model", "Go to Model", icon=":material/arrow_forward:")
+    with st.expander("Settings of this run as JSON"):
+        st.caption("The same settings as the Settings (.json) download below, with an "
+                   "uploaded file named by its file name.")
+        st.json(shown_config(run.config), expanded=True)
 
 
 COPIED = "Settings copied from the run. Change what you like on the Model page, then train."
@@ -298,6 +447,23 @@ def use_settings(run_id: str, run_config: dict) -> None:
     """Button callback: make a run's settings the current ones."""
     ui.set_config(run_config)
     st.session_state["_copied_from"] = run_id
+
+
+def group_section_ui(run: RunRecord) -> None:
+    """A run of a group: the group first, as one item (its sentence, spread and loss band),
+    then this run on its own below."""
+    members = ui.guarded(lambda: ui.store().group_runs(run.group_id), "This group cannot be shown")
+    if len(members) < 2:
+        return
+    with st.container(border=True, key="results_group"):
+        st.subheader(f"Group: {ui.md(run.group_label)}")
+        st.caption(f"This run is {group_ui.kind_words(run)}. The same setup was trained "
+                   f"{len(members)} times; together they show how much of a score is luck.")
+        log_y = st.toggle("Log scale", key="results_group_log_y",
+                          help="Show the group's loss band on a log scale.")
+        group_ui.summary_ui(members, "results", log_y=log_y)
+    st.subheader(f"This run: seed {(run.config.get('train') or {}).get('seed')}"
+                 if run.group_kind == "seeds" else "This run")
 
 
 def main() -> None:
@@ -312,6 +478,8 @@ def main() -> None:
         st.stop()
     ui.share_caption(run=run_id)
     run = ui.guarded(lambda: ui.store().get_run(run_id), "This run cannot be shown")
+    if run.group_id:
+        group_section_ui(run)
     status_ui(run)
     pred = read_artefact_table(run, "predictions.csv", PRED_COLUMNS, PRED_NUMBERS)
     if pred is not None and not pred.empty:

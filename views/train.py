@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnlab import config as cfgmod
-from rnnlab import coach, figures, jobs, ui
+from rnnlab import coach, figures, group_ui, groups, jobs, ui
 from rnnlab.store import LOSS_COLUMNS, RESUMABLE, RunRecord, RunStatus
 
 LIST_LIMIT = 12
@@ -36,16 +36,44 @@ def submit_ui() -> None:
                  "Model page.", icon=":material/block:")
         return
     st.markdown(setup_text(run_cfg))
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     name = left.text_input(
         "Name this run (optional)", key="runs_name", max_chars=200,
         placeholder="e.g. LSTM, lookback 10",
         help="A name makes the run easy to find when comparing. Without one it is shown by its "
              "settings and id.")
-    if right.button("Train", type="primary", key="runs_submit", width="stretch",
+    seed = run_cfg.train.seed
+    seeds = middle.selectbox(
+        "Seeds", SEED_CHOICES, key="runs_seeds",
+        format_func=lambda n: "1 run" if n == 1 else f"× {n} seeds",
+        help=f"One run is one draw: its score depends on the random start. × N trains the same "
+             f"setup N times, with the seeds {seed}, {seed + 1}, …, and shows them as one group: "
+             "how many beat the naive forecast, and how far apart they are.")
+    label = "Train" if seeds == 1 else f"Train × {seeds} seeds"
+    if right.button(label, type="primary", key="runs_submit", width="stretch",
                     help="Queue this setup. Training runs in the background: you can leave "
                          "this page, close the tab, or queue more runs."):
-        submit(run_cfg.replace(name=name.strip()) if name.strip() else run_cfg)
+        chosen = run_cfg.replace(name=name.strip()) if name.strip() else run_cfg
+        if seeds == 1:
+            submit(chosen)
+        else:
+            submit_seeds(chosen, seeds)
+
+
+SEED_CHOICES = [1, *range(groups.MIN_SEEDS, groups.MAX_SEEDS + 1)]
+
+
+def submit_seeds(run_cfg: cfgmod.RunConfig, seeds: int) -> None:
+    """Queue the setup once per seed, as one group; a user mistake shows as st.error."""
+    try:
+        group_id, run_ids = jobs.submit_seeds(ui.store(), run_cfg, seeds)
+    except ui.RnnlabError as exc:
+        st.error(f"These runs cannot start: {ui.md(exc)}", icon=":material/block:")
+        return
+    ui.runner()
+    st.session_state["runs_watch"] = run_ids[0]
+    st.toast(f"Queued {seeds} runs (seeds {run_cfg.train.seed}–{run_cfg.train.seed + seeds - 1}) "
+             f"as group {group_id}.", icon=":material/check_circle:")
 
 
 def submit(run_cfg: cfgmod.RunConfig) -> None:
@@ -144,8 +172,64 @@ def eta_text(run: RunRecord) -> str:
     return f"ETA {ui.fmt_seconds(run.eta)}"
 
 
+def list_items(runs: list[RunRecord]) -> list[RunRecord | list[RunRecord]]:
+    """The runs, newest first, with each group's runs gathered into one item (in seed order)
+    where its newest run stands."""
+    members: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        if run.group_id:
+            members.setdefault(run.group_id, []).append(run)
+    items: list[RunRecord | list[RunRecord]] = []
+    for run in runs:
+        if not run.group_id:
+            items.append(run)
+        elif members[run.group_id][0] is run:
+            items.append(sorted(members[run.group_id], key=lambda r: (r.created_at, r.id)))
+    return items
+
+
+def group_row(runs: list[RunRecord]) -> None:
+    """A group as one item: its name, how far its runs are, its sentence, its spread and band
+    chart, and its runs one by one in an expander."""
+    first = runs[0]
+    active = [r for r in runs if r.status in ui.ACTIVE]
+    with st.container(border=True):
+        info, progress, actions = st.columns([5, 3, 2], vertical_alignment="center")
+        info.markdown(f":material/stacks: **{ui.md(first.group_label)}** · group {first.group_id}")
+        counts: dict[str, int] = {}
+        for run in runs:
+            word = ui.STATUS_WORDS.get(run.status, run.status.value)
+            counts[word] = counts.get(word, 0) + 1
+        info.caption(" · ".join(f"{n} {word}" for word, n in counts.items()))
+        done = sum(r.epochs_done for r in runs)
+        total = sum(r.epochs_total for r in runs) or 1
+        progress.progress(min(1.0, done / total), text=f"epochs {done}/{total} over {len(runs)} runs")
+        with actions:
+            if active and ui.store().writable():
+                st.button("Cancel all", key=f"runs_cancel_group_{first.group_id}",
+                          on_click=cancel_group, args=([r.id for r in active],),
+                          help="Stop every run of this group that is queued or training.")
+            ui.page_link("results", "Results", icon=":material/query_stats:", run=first.id)
+        st.markdown(ui.md(groups.sentence(runs)))
+        with st.expander("Spread over the runs and their loss band"):
+            group_ui.summary_ui(runs, first.group_id)
+        with st.expander(f"The {len(runs)} runs one by one"):
+            for run in runs:
+                run_row(run)
+
+
+def cancel_group(run_ids: list[str]) -> None:
+    """Button callback: cancel the group's queued and running runs."""
+    for run_id in run_ids:
+        try:
+            jobs.cancel(ui.store(), run_id)
+        except ui.RnnlabError:   # it ended meanwhile
+            pass
+    st.toast(f"Asked {len(run_ids)} runs to stop.")
+
+
 def runs_ui(runs: list[RunRecord]) -> None:
-    """The list of runs, newest first."""
+    """The list of runs, newest first; a group's runs as one item."""
     st.subheader("Runs")
     problem = st.session_state.pop("runs_problem", None)
     if problem:
@@ -155,8 +239,12 @@ def runs_ui(runs: list[RunRecord]) -> None:
         return
     show_all = st.toggle("Show all runs", key="runs_show_all",
                          help=f"Only the {LIST_LIMIT} newest runs are listed unless this is on.")
-    for run in runs if show_all else runs[:LIST_LIMIT]:
-        run_row(run)
+    items = list_items(runs)
+    for item in items if show_all else items[:LIST_LIMIT]:
+        if isinstance(item, list):
+            group_row(item)
+        else:
+            run_row(item)
 
 
 def watched_run(runs: list[RunRecord]) -> RunRecord | None:
@@ -190,7 +278,8 @@ def live_ui(runs: list[RunRecord]) -> None:
     clipnorm = run.config.get("train", {}).get("clipnorm")
     ui.chart(figures.step_norm_figure(s.step_norms(run.id), clipnorm), "runs_grad_chart")
     st.caption("The size of the whole gradient at every training step: spikes mean exploding "
-               "gradients; the red dashed line is the clipping threshold.")
+               "gradients" + ("; the red dashed line is the clipping threshold." if clipnorm
+                              else "."))
     coach_ui(run)
 
 

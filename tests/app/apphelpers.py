@@ -171,3 +171,17 @@ def values(array) -> list:
             flat = flat.reshape([int(n) for n in str(shape).split(",")])
         return flat.tolist()
     return list(array)
+
+
+def open_page(page: str, query: dict | None = None, timeout: float = 60) -> "AppTest":
+    """The app run once through app.py (with `query` in the link), then switched to `page`."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page != PAGES[0]:
+        at.switch_page(page)
+        at.run()
+    return at

@@ -10,24 +10,13 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apphelpers import APP, PAGES, ROOT, add_finished_run, plotly_specs, tiny_config, values
+from apphelpers import (APP, PAGES, ROOT, add_finished_run, open_page, plotly_specs, tiny_config,
+                        values)
 from rnnlab import ui
 from rnnlab.store import RunStatus
 from statuses import set_status
 
 TIMEOUT = 60
-
-
-def open_page(page: str, query: dict | None = None) -> AppTest:
-    """The app run once through app.py, then switched to `page` and run again."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page != PAGES[0]:
-        at.switch_page(page)
-        at.run()
-    return at
 
 
 def assert_clean(at: AppTest) -> None:
@@ -357,7 +346,7 @@ def test_gradient_heatmaps_show_tensors_and_steps_back(finished_runs):
     specs = plotly_specs(at)
     tensors = specs["grad_tensor_chart_a"]["data"][0]
     assert tensors["type"] == "heatmap"
-    assert "lstm_1/recurrent_kernel" in values(tensors["y"])
+    assert "layer 1 · recurrent weights" in values(tensors["y"])  # Keras's name in the hover
     time_map = specs["grad_time_chart_a"]["data"][0]
     assert time_map["type"] == "heatmap" and values(time_map["x"]) == list(range(1, 11))
     steps = specs["grad_steps_chart_a"]
@@ -390,12 +379,12 @@ def test_compare_overlays_losses_and_highlights_the_best(finished_runs, store):
     names = {t["name"] for t in plotly_specs(at)["compare_loss_chart"]["data"]}
     assert len(names) == 4  # train and validation of each run
     table = at.dataframe[0].value
-    assert "model.cell" in table.columns and "name" not in table.columns
+    assert "Cell" in table.columns and "name" not in table.columns  # settings named in words
     assert "tiny LSTM" in at.success[0].value  # rmse 0.1 beats 0.18
 
 
 def test_best_run_ignores_failed_runs(store):
-    add_finished_run(store, "good", rmse=0.3)
+    add_finished_run(store, "good", rmse=0.12)   # beats naive (0.2): it can be crowned
     add_finished_run(store, "bad", status=RunStatus.FAILED, rmse=0.01)
     at = open_page("views/compare.py")
     at.multiselect(key="compare_runs").set_value([r.id for r in store.list_runs()]).run()
@@ -422,3 +411,15 @@ def test_a_password_keeps_the_app_closed_without_its_gate(home, monkeypatch):
     assert not at.exception
     assert not at.selectbox and not at.text_input, "nothing of the app shows"
     assert "serve.py" in at.error[0].value and "RNNLAB_PASSWORD" in at.error[0].value
+
+
+def test_a_link_to_the_model_page_gets_the_datas_advice_too(home):
+    """Opened first, the Model page shows the advised lookback and epochs (noisy sine: its
+    season of 50 rows, up to 200 epochs), as if the Data page had been opened first."""
+    from rnnlab import advise
+
+    at = open_page("views/model.py")
+    assert_clean(at)
+    assert at.number_input(key="model_lookback").value == 50
+    assert at.number_input(key="train_epochs").value == advise.EPOCHS
+    assert at.session_state["run_config"]["data"]["season"] == 50

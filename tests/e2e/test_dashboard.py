@@ -112,12 +112,14 @@ def test_train_a_tiny_lstm_and_inspect_it(server, page, artifacts):
     for chart in ("grad_tensor_chart_a", "grad_time_chart_a"):
         expect(page.locator(f"{key(chart)} .js-plotly-plot .heatmaplayer image")
                .first).to_be_attached()
-    expect(page.locator(key("grad_tensor_chart_a"))).to_contain_text("lstm_1/recurrent_kernel")
+    expect(page.locator(key("grad_tensor_chart_a"))).to_contain_text("layer 1 · recurrent weights")
     screenshot(page, artifacts, "06-gradients")
 
     go(page, "6 · Compare", "Compare runs")
     expect(plot_traces(page, "compare_loss_chart").first).to_be_attached()
-    expect(page.get_by_text("Best run")).to_be_visible()
+    # a 3-epoch run may or may not beat the naive forecast: a verdict either way, never a trophy
+    # for a run that loses (tests/app/test_group_pages.py checks which)
+    expect(page.get_by_text(re.compile(r"^(Best run|No best run): ")).first).to_be_visible()
     screenshot(page, artifacts, "07-compare")
 
 

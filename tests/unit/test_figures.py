@@ -301,13 +301,16 @@ def test_tensor_heatmap_is_log10_of_the_norms_with_exact_hover(stat):
     rows = _tensor_rows()
     fig = F.tensor_heatmap(rows, stat=stat)
     (heat,) = fig.data
-    assert list(heat.y) == TENSORS                       # model order: first layer at the bottom
+    assert list(heat.y) == [F.tensor_label(t) for t in TENSORS]  # model order, in words
+    assert [row[0] for row in heat.text] == TENSORS       # Keras's names, in the hover
+    assert "%{text}" in heat.hovertemplate
     assert list(heat.x) == [1, 2, 3]
     raw = np.array([[next(r[stat] for r in rows if r["tensor"] == t and r["epoch"] == e)
                      for e in (1, 2, 3)] for t in TENSORS])   # (n_tensors, n_epochs)
     assert np.allclose(heat.z, np.log10(raw))
     assert np.array_equal(heat.customdata, raw)          # hover shows these, unrounded
-    assert "%{customdata:.6~g}" in heat.hovertemplate and stat in heat.hovertemplate
+    assert "%{customdata:.6~g}" in heat.hovertemplate
+    assert {"mean": "mean", "max": "largest"}[stat] in heat.hovertemplate
     assert fig.layout.yaxis.type == "category"
 
 
@@ -347,10 +350,10 @@ def test_through_time_nearest_step_first_and_log10():
     assert np.allclose(heat.z, np.log10([[0.2, 0.02, 0.002], [0.1, 0.01, 0.001]]))
     assert np.array_equal(heat.customdata, [[0.2, 0.02, 0.002], [0.1, 0.01, 0.001]])
     assert "%{customdata:.6~g}" in heat.hovertemplate
-    assert fig.layout.title.text == "Gradient reaching each input step (|∂loss/∂x_t|)"
+    assert fig.layout.title.text == "Gradient reaching each input step"
     assert fig.layout.yaxis.autorange == "reversed"      # first epoch at the top
     layer = F.through_time_heatmap(data, series="layer_1")
-    assert "layer 1" in layer.layout.title.text and "h_t" in layer.layout.title.text
+    assert "layer 1" in layer.layout.title.text and "hidden state" in layer.layout.title.text
 
 
 def test_through_time_ragged_rows_and_missing_series():
@@ -372,7 +375,7 @@ def test_figures_read_what_the_store_returns(tmp_path):
     assert _names(F.loss_figure(store.epochs(run))) == ["train loss", "validation loss"]
     assert len(F.step_norm_figure(store.step_norms(run), 1.0).data[0].y) == 6
     heat = F.tensor_heatmap(store.tensor_norms(run)).data[0]
-    assert list(heat.y) == ["gru/kernel", "dense/kernel"]
+    assert list(heat.y) == ["layer 1 · input weights", "output layer · input weights"]
     assert np.allclose(heat.z[0], np.log10([0.1, 0.2]))
     assert np.array_equal(F.through_time_heatmap(store.through_time(run), "layer_1").data[0].customdata,
                           [[0.5, 0.4, 0.3]] * 2)
@@ -418,7 +421,7 @@ def test_residuals_are_actual_minus_prediction():
     assert [s.y0 for s in fig.layout.shapes] == [0]      # the zero line
 
 
-def test_forecast_joins_history_and_marks_today():
+def test_forecast_joins_history_and_marks_the_end_of_the_data():
     index = pd.date_range("2024-01-01", periods=200, freq="D")
     hist = pd.Series(np.arange(200.0), index=index, name="Temp")
     fc = pd.DataFrame({"timestamp": [d.strftime("%Y-%m-%d") for d in
@@ -429,9 +432,10 @@ def test_forecast_joins_history_and_marks_today():
     assert len(past.y) == 60                             # the tail, not the whole history
     assert future.line.dash == "dash"
     assert list(future.y) == [199.0, 1.0, 2.0, 3.0, 4.0, 5.0]  # starts at the last known value
-    (today,) = [s for s in fig.layout.shapes if s.name == "today"]
-    assert pd.Timestamp(today.x0) == index[-1]
-    assert "today" in _texts(fig)
+    (end,) = [s for s in fig.layout.shapes if s.name == "end of data"]
+    assert pd.Timestamp(end.x0) == index[-1]
+    assert "end of the data (2024-07-18)" in _texts(fig)   # the data may end long before today
+    assert not any("today" in text for text in _texts(fig))
     assert len(F.forecast_figure(hist, fc, tail=10).data[0].y) == 10
     assert _names(F.forecast_figure(hist, fc.iloc[:0])) == ["history (actual)"]
     assert _is_empty_with(F.forecast_figure(pd.Series([], dtype=float), fc), "No history to show")

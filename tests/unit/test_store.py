@@ -7,7 +7,7 @@ import time
 import pytest
 
 from rnnlab.errors import RunNotFound, StoreError
-from rnnlab.store import RunStatus, Store, check_run_id
+from rnnlab.store import SCHEMA_VERSION, RunStatus, Store, check_run_id
 from statuses import set_status
 
 
@@ -22,7 +22,7 @@ def test_create_get_list(tmp_path):
     run = store.get_run(a)
     assert run.status == RunStatus.QUEUED and run.name == "first" and run.epochs_total == 3
     assert [r.id for r in store.list_runs()] == [b, a]
-    assert store.schema_version() == 1
+    assert store.schema_version() == SCHEMA_VERSION == 2
     assert store.run_dir(a).is_dir()
     assert store.count_by_status() == {RunStatus.QUEUED: 2}
 
