@@ -117,6 +117,7 @@ def main() -> None:
         guarded(page.run)
     finally:  # also when the page stops early: the dataset line shows the page's last choice
         ui.sidebar_dataset(slot)
+        guarded(ui.remember_setup)  # the link keeps the setup: a reload opens it again
 
 
 guarded(main)
