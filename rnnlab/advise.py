@@ -137,6 +137,7 @@ def transform_scores(train: np.ndarray, val: np.ndarray, lookback: int, season: 
 
     Scaling does not change a least-squares forecast, so none is applied.
     """
+    from rnnlab.evaluate import apply_linear, fit_linear
     from rnnlab.transforms import TargetTransform
 
     y = np.concatenate([train, val])                                    # (N,) train then val
@@ -156,9 +157,7 @@ def transform_scores(train: np.ndarray, val: np.ndarray, lookback: int, season: 
         if tt.relative:
             last = X[:, -1:]                                            # (n, 1)
             X, target = X - last, target - last[:, 0]
-        design = np.column_stack([X, np.ones(len(X))])                  # (n, L + 1)
-        coef, *_ = np.linalg.lstsq(design[fit], target[fit], rcond=None)
-        guess = design[~fit] @ coef                                     # (m,)
+        guess = apply_linear(fit_linear(X[fit], target[fit]), X[~fit])  # (m,)
         if tt.relative:
             guess = guess + y[t[~fit] - 1]
         else:
@@ -211,12 +210,12 @@ def choose_lookback(n_train: int, season: int | None, cycle: int | None) -> tupl
 
 def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
     """Advice for a loaded table's target, with the split of `data_cfg` (test rows unread)."""
-    from rnnlab.data import _choose_target, _part_size
+    from rnnlab.data import choose_target, part_size
 
-    values = loaded.frame[_choose_target(loaded, target)].to_numpy(dtype="float64")   # (N,)
+    values = loaded.frame[choose_target(loaded, target)].to_numpy(dtype="float64")    # (N,)
     n = len(values)
-    n_test = 0 if data_cfg.test_source else _part_size(n, data_cfg.test_fraction)
-    n_val = _part_size(n, data_cfg.val_fraction)
+    n_test = 0 if data_cfg.test_source else part_size(n, data_cfg.test_fraction)
+    n_val = part_size(n, data_cfg.val_fraction)
     n_train = n - n_test - n_val
     return advise(values[:n_train], values[n_train:n_train + n_val], loaded.frequency)
 

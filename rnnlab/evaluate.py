@@ -16,6 +16,7 @@ predicted row t, even further back than the lookback.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -140,14 +141,27 @@ def linear_ar(prepared) -> PredictFn:
     Least squares of y_train (n, H) on the flattened windows X_train (n, L·F) and a constant: it
     answers "does the network's non-linearity earn its keep?". Returns a predict_fn in model space.
     """
-    X = np.asarray(prepared.X_train, dtype=float)                       # (n, L, F)
-    design = np.column_stack([X.reshape(len(X), -1), np.ones(len(X))])  # (n, L·F + 1)
-    coef, *_ = np.linalg.lstsq(design, np.asarray(prepared.y_train, dtype=float), rcond=None)
+    coef = fit_linear(prepared.X_train, prepared.y_train)               # (L·F + 1, H)
+    return lambda windows: apply_linear(coef, windows)                   # (m, H)
 
-    def predict(windows: np.ndarray) -> np.ndarray:
-        W = np.asarray(windows, dtype=float)                             # (m, L, F)
-        return np.column_stack([W.reshape(len(W), -1), np.ones(len(W))]) @ coef   # (m, H)
-    return predict
+
+def _design(windows) -> np.ndarray:
+    """Windows (n, ...) flattened to rows, with a constant 1 last: (n, k + 1), float64."""
+    W = np.asarray(windows, dtype="float64")
+    return np.column_stack([W.reshape(len(W), -1), np.ones(len(W))])
+
+
+def fit_linear(windows, y) -> np.ndarray:
+    """Least-squares weights of y (n,) or (n, H) on the flattened windows (n, ...) and a
+    constant: (k + 1,) or (k + 1, H), the constant last. The one fit behind the linear
+    autoregression baseline, the start of the model's linear path and the transform advice."""
+    coef, *_ = np.linalg.lstsq(_design(windows), np.asarray(y, dtype="float64"), rcond=None)
+    return coef
+
+
+def apply_linear(coef: np.ndarray, windows) -> np.ndarray:
+    """The forecasts of `fit_linear`'s weights for windows (m, ...): (m,) or (m, H)."""
+    return _design(windows) @ coef
 
 
 def _seasonal_naive(target: np.ndarray, t: np.ndarray, H: int, m: int):
@@ -249,6 +263,23 @@ def evaluate(prepared, predict_fn: PredictFn, split: str = "test",
         skill_vs_best=_ratio_skill(scores, best), headline=headline(scores, best),
         notes=[scores["model"]["mape_note"]] if scores["model"]["mape_note"] else [],
     )
+
+
+def format_number(value: Any, digits: int = 4, *, thousands: bool = False) -> str:
+    """A score for a table: `digits` significant digits ('—' when missing, 'not a number' for
+    NaN or ±inf, text as it is); with `thousands`, 100,000 and above as whole numbers with
+    separators."""
+    if value is None:
+        return "—"
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(value):
+        return "not a number"
+    if thousands and abs(value) >= 1e5:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
 
 
 def best_baseline(scores: dict[str, dict]) -> str:

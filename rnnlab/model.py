@@ -14,8 +14,6 @@ Keras (on JAX or TensorFlow, see `rnnlab.backend`) is imported inside functions 
 
 from __future__ import annotations
 
-import numpy as np
-
 from rnnlab import backend
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.errors import ConfigError
@@ -60,15 +58,15 @@ def build_model(model_cfg: ModelConfig, train_cfg: TrainConfig, n_features: int,
     return model
 
 
-def start_linear_skip(model, x: np.ndarray, y: np.ndarray) -> None:
+def start_linear_skip(model, x, y) -> None:
     """Set the linear path to the least-squares fit of y (n, H) on the windows x (n, L, F).
 
     With the head's kernel at zero, the untrained model then forecasts exactly what the linear
     autoregression baseline (`evaluate.linear_ar`) forecasts; training moves both paths.
     """
-    design = np.column_stack([np.asarray(x, dtype="float64").reshape(len(x), -1),
-                              np.ones(len(x))])                             # (n, L·F + 1)
-    coef, *_ = np.linalg.lstsq(design, np.asarray(y, dtype="float64"), rcond=None)  # (L·F+1, H)
+    from rnnlab.evaluate import fit_linear
+
+    coef = fit_linear(x, y)                                                 # (L·F + 1, H)
     layer = model.get_layer(LINEAR_NAME)
     layer.set_weights([coef[:-1].astype("float32"), coef[-1].astype("float32")])
 

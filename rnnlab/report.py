@@ -22,7 +22,6 @@ import functools
 import gzip
 import html
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ import plotly.io as pio
 from rnnlab import coach, codegen, figures, samples
 from rnnlab.config import CELL_LABELS, TRANSFORM_LABELS, RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.evaluate import PREDICTORS
+from rnnlab.evaluate import PREDICTORS, format_number
 from rnnlab.store import LOSS_COLUMNS, RunRecord, Store, format_duration
 
 CHART_CLASS = "rnnlab-chart"
@@ -693,15 +692,7 @@ def _e(text: Any) -> str:
 
 
 def _num(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "—"
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return _e(value)
-    if not math.isfinite(value):
-        return "not a number"
-    return f"{value:.{digits}g}" if abs(value) < 1e5 else f"{value:,.0f}"
+    return _e(format_number(value, digits, thousands=True))
 
 
 def _raw(value: Any) -> str:

@@ -30,7 +30,7 @@ import streamlit as st
 from rnnlab import config as cfgmod
 from rnnlab import figures, jobs, lessons, model_info, samples
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.evaluate import PREDICTORS
+from rnnlab.evaluate import PREDICTORS, format_number
 from rnnlab.store import RunRecord, RunStatus, Store, default_home, format_duration
 
 CONFIG_KEY = "run_config"
@@ -783,17 +783,7 @@ def frequency_words(alias: str | None) -> str:
     return words
 
 
-def fmt_number(value: Any, digits: int = 4) -> str:
-    """A metric for a table: significant digits, '—' when missing."""
-    if value is None:
-        return "—"
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(value):
-        return "not a number"
-    return f"{value:.{digits}g}"
+fmt_number = format_number   # a metric for a table: significant digits, '—' when missing
 
 
 def skill_sentence(summary: dict) -> str | None:

@@ -32,7 +32,5 @@ from rnnlab.data.scale import Scaler
 from rnnlab.data.source import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, check_size
 from rnnlab.data.split import Prepared, _scale, _split_windows, choose_target, part_size, prepare
 
-_choose_target, _part_size = choose_target, part_size   # their earlier names
-
 __all__ = ["MAX_UPLOAD_BYTES", "MAX_UPLOAD_MB", "CleaningReport", "Finding", "LoadedData", "Prepared",
            "Scaler", "check_size", "choose_target", "load", "part_size", "prepare"]

@@ -28,10 +28,10 @@ def _read_source(source: str | Path | bytes, filename: str | None,
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
         name = Path(filename).name if filename else "upload"
-        _check_size(len(raw), max_bytes, name)
+        check_size(len(raw), name, max_bytes)
         return raw, name, _sample_of_bytes(raw, name)
     path = resolve_source(source)
-    _check_size(path.stat().st_size, max_bytes, path.name)
+    check_size(path.stat().st_size, path.name, max_bytes)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -57,10 +57,6 @@ def check_size(n_bytes: int, name: str, max_bytes: int = MAX_UPLOAD_BYTES) -> No
         raise DataError(f"{name} is {_megabytes(n_bytes)}; the limit is {limit}. "
                         "Use a shorter time span or fewer columns, or save it as Parquet, "
                         "which is smaller.")
-
-
-def _check_size(n_bytes: int, max_bytes: int, name: str) -> None:
-    check_size(n_bytes, name, max_bytes)
 
 
 def _megabytes(n_bytes: int) -> str:

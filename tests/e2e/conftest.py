@@ -6,6 +6,7 @@ The server gets its own RNNLAB_HOME in a temporary folder. Readiness is waited o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -52,26 +53,25 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = START_TIMEOU
     raise TimeoutError(f"streamlit did not become healthy within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The dashboard served by `streamlit run app.py` with a fresh run store (one server per
-    test module); yields .url and .home."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    home = tmp_path_factory.mktemp("rnnlab-home")
+@contextlib.contextmanager
+def streamlit_server(home: Path, script: str = "app.py", env: dict | None = None,
+                     args: tuple = ()):
+    """`streamlit run SCRIPT` (app.py, or serve.py: app.py behind its gate, what `make run`
+    starts) on a free port, with RNNLAB_HOME at `home` and `env` on top; yields .url, .port,
+    .pid and .home, and stops the server afterwards."""
     port = free_port()
-    env = {**os.environ, "RNNLAB_HOME": str(home), "RNNLAB_EXECUTOR": "process",
-           "RNNLAB_CONCURRENCY": "1"}
+    full_env = {**os.environ, "RNNLAB_HOME": str(home), "RNNLAB_EXECUTOR": "process",
+                "RNNLAB_CONCURRENCY": "1", **(env or {})}
     log = open(home / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / script),
          "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false", *args],
+        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
-        yield types.SimpleNamespace(url=url, home=home)
+        yield types.SimpleNamespace(url=url, port=port, pid=proc.pid, home=home)
     finally:
         proc.terminate()
         try:
@@ -79,6 +79,16 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The dashboard served by `streamlit run app.py` with a fresh run store (one server per
+    test module); yields .url and .home."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with streamlit_server(tmp_path_factory.mktemp("rnnlab-home")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

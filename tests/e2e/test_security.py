@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import http.client
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 import time
-import types
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -32,10 +28,12 @@ def _e2e_helpers():
     return module
 
 
+from test_dashboard import key  # noqa: E402
+
 _helpers = _e2e_helpers()
 ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT = (_helpers.ARTIFACTS, _helpers.CHROMIUM,
                                             _helpers.CHROMIUM_ARGS, _helpers.ROOT)
-free_port, wait_healthy = _helpers.free_port, _helpers.wait_healthy
+streamlit_server = _helpers.streamlit_server
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "tea-time-42"
@@ -49,35 +47,12 @@ SESSION_TTL_S = 2  # how long Streamlit keeps a closed tab's session (and its up
 @pytest.fixture(scope="module")
 def gated(tmp_path_factory):
     """The dashboard behind its gate, with a password; yields .url, .port, .pid, .home."""
-    home = tmp_path_factory.mktemp("rnnlab-gated")
-    port = free_port()
-    env = {**os.environ, "RNNLAB_HOME": str(home), "RNNLAB_EXECUTOR": "process",
-           "RNNLAB_CONCURRENCY": "1", "RNNLAB_PASSWORD": PASSWORD,
-           "RNNLAB_LOGIN_ATTEMPTS": str(ATTEMPTS), "RNNLAB_LOGIN_LOCKOUT_MINUTES": "5",
-           "RNNLAB_UPLOAD_SESSION_MB": str(SESSION_MB), "RNNLAB_UPLOAD_TOTAL_MB": str(TOTAL_MB)}
-    log = open(home / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-         "--server.disconnectedSessionTTL", str(SESSION_TTL_S)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
-        yield types.SimpleNamespace(url=url, port=port, pid=proc.pid, home=home)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-def key(name: str) -> str:
-    """CSS selector of Streamlit's element for widget key `name` (as in test_dashboard.py)."""
-    return f".st-key-{name}:not([data-stale='true'])"
+    env = {"RNNLAB_PASSWORD": PASSWORD, "RNNLAB_LOGIN_ATTEMPTS": str(ATTEMPTS),
+           "RNNLAB_LOGIN_LOCKOUT_MINUTES": "5", "RNNLAB_UPLOAD_SESSION_MB": str(SESSION_MB),
+           "RNNLAB_UPLOAD_TOTAL_MB": str(TOTAL_MB)}
+    with streamlit_server(tmp_path_factory.mktemp("rnnlab-gated"), "serve.py", env,
+                          ("--server.disconnectedSessionTTL", str(SESSION_TTL_S))) as running:
+        yield running
 
 
 def request(server, method, path, *, body=None, headers=None, source="127.0.0.1"):
