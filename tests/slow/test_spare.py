@@ -30,8 +30,9 @@ def test_the_next_run_goes_to_the_spare_worker(store, spare_runner):
     spare = wait_for(lambda: executor._spare, 30, "a spare worker")
     assert b"--standby" in _cmdline(spare.proc.pid)
     run_id = jobs.submit(store, tiny(2))
+    # the claim marks it running (with a heartbeat) before the runner records its worker's pid
     running = wait_for(lambda: (r := store.get_run(run_id)).status == RunStatus.RUNNING
-                       and r.heartbeat_at and r, WAIT, "the run to start")
+                       and r.heartbeat_at and r.pid and r, WAIT, "the run to start")
     assert running.pid == spare.proc.pid
     # the spare's command line names no run; it names itself after the run once it reads it
     wait_for(lambda: jobs._is_worker_of(running.pid, run_id), WAIT, "the spare to take the run")
