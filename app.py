@@ -85,6 +85,8 @@ def main() -> None:
                     url_path="model"),
             st.Page(ui.PAGES["train"], title="3 · Train", icon=":material/play_circle:",
                     url_path="train"),
+            st.Page(ui.PAGES["bring"], title="Bring a model", icon=":material/upload_file:",
+                    url_path="bring"),
         ],
         "Inspect": [
             st.Page(ui.PAGES["results"], title="4 · Results", icon=":material/query_stats:",
@@ -113,10 +115,13 @@ def main() -> None:
                            "The Train page says why.", icon=":material/lock:")
     ui.notices()
     guarded(ui.ensure_advice)  # a link to the Model or Train page gets the data's advice too
+    # the dataset line before the page: a page that stops early (st.stop, e.g. on a refused
+    # upload) leaves nothing drawn after it, and the line then still names the active dataset
+    ui.sidebar_dataset(slot)
     try:
         guarded(page.run)
-    finally:  # also when the page stops early: the dataset line shows the page's last choice
-        ui.sidebar_dataset(slot)
+        ui.sidebar_dataset(slot)  # the page may have changed it
+    finally:
         guarded(ui.remember_setup)  # the link keeps the setup: a reload opens it again
 
 

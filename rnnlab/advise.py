@@ -24,6 +24,12 @@ series, are in bench/RESULTS.md (forecast quality):
   quarter of the training rows, so there are enough windows to learn from.
 - Training: up to EPOCHS epochs with early stopping after PATIENCE epochs without improvement,
   keeping the best weights: long enough to converge, stopped before it over-fits.
+- Linear path (`ModelConfig.linear_skip`): on when a linear autoregression on the run's own
+  windows (every input column, the chosen transform, least squares on the training rows) beats
+  repeating the last value on the validation rows by SWITCH_MARGIN or more. The network then
+  starts from that straight line and keeps a change only where the validation rows agree
+  (`train.early_stopping_class`). Where the line does not beat naive (random walks, few rows
+  with many inputs), the line would be a bad start, and it stays off (`choose_linear_skip`).
 
 Numpy and pandas only: the web process calls this.
 """
@@ -36,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab.config import DataConfig, RunConfig, TrainConfig
+from rnnlab.evaluate import format_number
 from rnnlab.season import find_season
 
 DEFAULT_LOOKBACK = 30
@@ -58,10 +65,15 @@ class Advice:
     patience: int
     reasons: dict            # setting name ("transform", "season", ...) -> one plain sentence
 
+    linear_skip: bool | None = None   # None: not judged (advice from the target alone)
+
     def settings(self) -> dict:
         """A partial config for RunConfig.replace(**settings)."""
+        model = {"lookback": self.lookback}
+        if self.linear_skip is not None:
+            model["linear_skip"] = self.linear_skip
         return {"data": {"transform": self.transform, "season": self.season},
-                "model": {"lookback": self.lookback},
+                "model": model,
                 "train": {"epochs": self.epochs, "early_stopping_patience": self.patience}}
 
 
@@ -114,7 +126,7 @@ def choose_transform(train: np.ndarray, val: np.ndarray, season: int | None,
                  "difference": "the change from one step to the next"}
         short = {"seasonal_difference": "from a season earlier", "relative": "from the last "
                  "value", "difference": "from the step before"}
-        tried = ", ".join(f"{_num(scores[k])} {short[k]}"
+        tried = ", ".join(f"{format_number(scores[k])} {short[k]}"
                           for k in sorted(candidates, key=scores.get))
         return best, (f"{why}{beyond}{words[best]}. On the validation rows a linear "
                       f"autoregression on {lookback}-step windows forecast with error {tried}.")
@@ -166,11 +178,6 @@ def transform_scores(train: np.ndarray, val: np.ndarray, lookback: int, season: 
     return out
 
 
-def _num(x: float) -> str:
-    """A score with four significant digits, plainly."""
-    return f"{x:.4g}"
-
-
 def level_shift(train: np.ndarray) -> float:
     """|mean(last third) − mean(first third)| in units of the thirds' pooled standard deviation."""
     k = len(train) // 3
@@ -209,7 +216,8 @@ def choose_lookback(n_train: int, season: int | None, cycle: int | None) -> tupl
 
 
 def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
-    """Advice for a loaded table's target, with the split of `data_cfg` (test rows unread)."""
+    """Advice for a loaded table's target, with the split of `data_cfg` (test rows unread),
+    and the linear path judged on the run's windows (`choose_linear_skip`)."""
     from rnnlab.data import choose_target, part_size
 
     values = loaded.frame[choose_target(loaded, target)].to_numpy(dtype="float64")    # (N,)
@@ -217,7 +225,42 @@ def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
     n_test = 0 if data_cfg.test_source else part_size(n, data_cfg.test_fraction)
     n_val = part_size(n, data_cfg.val_fraction)
     n_train = n - n_test - n_val
-    return advise(values[:n_train], values[n_train:n_train + n_val], loaded.frequency)
+    advice = advise(values[:n_train], values[n_train:n_train + n_val], loaded.frequency)
+    data = dataclasses.replace(data_cfg, target=target, transform=advice.transform,
+                               season=advice.season)
+    on, why = choose_linear_skip(data, advice.lookback)
+    if on is None:
+        return advice
+    return dataclasses.replace(advice, linear_skip=on,
+                               reasons={**advice.reasons, "linear_skip": why})
+
+
+def choose_linear_skip(data_cfg: DataConfig, lookback: int, horizon: int = 1
+                       ) -> tuple[bool | None, str]:
+    """(on, reason): the linear path is on when the linear autoregression on the run's windows
+    beats naive on the validation rows by SWITCH_MARGIN; (None, why) when it cannot be judged
+    (no validation rows, data that cannot be prepared)."""
+    from rnnlab import evaluate
+    from rnnlab.data import prepare
+    from rnnlab.errors import RnnlabError
+
+    try:
+        prepared = prepare(data_cfg, lookback, horizon)
+        if len(prepared.t_val) == 0 or len(prepared.X_train) <= prepared.X_train[0].size:
+            return None, "Too few rows to judge a straight-line forecast."
+        ev = evaluate.evaluate(prepared, evaluate.linear_ar(prepared), "val")
+    except (RnnlabError, ValueError, np.linalg.LinAlgError) as exc:
+        return None, f"The straight-line forecast could not be judged ({exc})."
+    line, naive = ev.metrics["model"]["rmse"], ev.metrics["naive"]["rmse"]
+    scores = (f"on the validation rows a straight-line forecast from each {lookback}-step "
+              f"window (least squares on the training rows) has error {format_number(line)}, "
+              f"repeating the last value {format_number(naive)}")
+    if line <= (1 - SWITCH_MARGIN) * naive:
+        return True, (f"On: {scores}. The network starts from that line and keeps a change "
+                      "only where the validation rows agree, so it is never worse there than "
+                      "the line.")
+    return False, (f"Off: {scores}. The line is no better than naive here, so it would be a "
+                   "poor start for the network.")
 
 
 def advise_data(loaded, data: dict) -> tuple[dict, dict]:

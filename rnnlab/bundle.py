@@ -4,7 +4,8 @@ The zip holds
   model.keras         the trained network (model.npz for an echo state network)
   preprocessing.json  everything between the data and the network: the input columns in order
                       (the target first), lookback, horizon, the target transform with its season
-                      and lag, the scaler fitted on the training rows, the date column, frequency
+                      and lag, the scaler fitted on the training rows, the date column, frequency;
+                      and the run's settings, so the zip can come back (`rnnlab.comeback`)
   predict.py          numpy, pandas and keras only, never rnnlab: `predict(values)` gives the next
                       `horizon` values, `predict_table(frame)` the one-step-ahead prediction of
                       every row, and `python predict.py data.csv` does both for a CSV file
@@ -94,6 +95,9 @@ def preprocessing(run_config: RunConfig, prepared, model_file: str = MODEL_FILE)
         "trained_on": {"run_name": run_config.name, "source": run_config.data.source,
                        "data_sha256": prepared.data_sha256, "cell": run_config.model.cell,
                        "training_rows": int(prepared.n_train)},
+        # the run's own settings (as in its Settings download), so that RNN Lab can evaluate
+        # the model on new data or continue training it (rnnlab.comeback)
+        "run_settings": run_config.replace(from_model=None).to_dict(),
     }
 
 

@@ -4,11 +4,15 @@
     rnnlab train --preset seed-tutorial
     rnnlab submit FILE --target COL [...]      queue a run and return (a runner trains it)
     rnnlab train|submit ... --seeds 5          the same setup with 5 seeds, as one group
+    rnnlab train|submit ... --sweep units=8,32,128 --sweep dropout=0,0.2 [--seeds 2]
+                                               a grid of settings, as one group
     rnnlab runner [--concurrency N]            run the queue in the foreground
     rnnlab list | show RUN|GROUP | cancel RUN | resume RUN [--here] | rm RUN
     rnnlab export RUN --script x.py --model x.keras --predictions x.csv
     rnnlab export RUN --report x.html --tensorboard DIR --mlflow [URI]
     rnnlab report RUN -o x.html                one self-contained HTML file of the run
+    rnnlab evaluate MODEL.zip FILE [--test 0.2]       score a downloaded model on a new file
+    rnnlab continue MODEL.zip FILE --epochs 10 [--lr X]  train a downloaded model further
     rnnlab serve                               the dashboard (streamlit run app.py)
 
 Every command reads and writes the run store in `--home DIR` (default: `RNNLAB_HOME`, else
@@ -136,6 +140,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=1, metavar="N",
                         help="train the same setup N times (2 to 10), with the seeds SEED, "
                              "SEED+1, ..., as one group that shows the spread (default: 1 run)")
+    parser.add_argument("--sweep", action="append", default=[], metavar="SETTING=V1,V2,...",
+                        help="vary a setting over a few values (once or twice: a grid), times "
+                             "--seeds, as one group; settings: units, n_layers, dropout, "
+                             "lookback, cell, l2, learning_rate, batch_size, epochs")
+    parser.add_argument("--no-reuse", action="store_true",
+                        help="train even when a finished run has the same settings, data and "
+                             "seed (otherwise its results are shown at once)")
     for flag, _, dest, kwargs in RUN_OPTIONS:
         if "type" in kwargs:
             kwargs = {"metavar": flag.lstrip("-").upper().replace("-", "_"), **kwargs}
@@ -187,7 +198,8 @@ def _advised(base: RunConfig, given: dict, reasons: dict | None) -> RunConfig:
         settings["data"].pop("transform")  # a season of the user's own: advise nothing about it
     if reasons is not None:
         names = {"transform": ("data", "transform"), "season": ("data", "season"),
-                 "lookback": ("model", "lookback"), "epochs": ("train", "epochs")}
+                 "lookback": ("model", "lookback"), "epochs": ("train", "epochs"),
+                 "linear_skip": ("model", "linear_skip")}
         reasons.update({k: v for k, v in why.items() if names[k][1] in settings[names[k][0]]})
     return base.replace(**settings)
 
@@ -209,6 +221,10 @@ def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
     reasons: dict = {}
     cfg = build_config(args, reasons)
     print_advice(cfg, reasons, err)
+    if _sweep(args):
+        print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
+        group_id, run_ids = jobs.submit_sweep(store, cfg, _sweep(args), _seeds(args))
+        return _train_group(group_id, run_ids, store, out, err)
     if _seeds(args) > 1:
         return _train_seeds(cfg, args.seeds, store, out, err)
     print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
@@ -236,23 +252,47 @@ def _seeds(args) -> int:
     return args.seeds
 
 
-def _train_seeds(cfg: RunConfig, seeds: int, store: Store, out: TextIO, err: TextIO) -> int:
-    """Queue the seeds group, then train its runs here one after another (a runner that takes
-    one first trains it instead); the group's sentence and runs at the end."""
-    from rnnlab import worker
+def _sweep(args) -> dict[str, list]:
+    """--sweep SETTING=V1,V2 (once or twice) as the grid's axes; {} without it."""
+    from rnnlab import groups
 
+    axes: dict[str, list] = {}
+    for item in args.sweep or []:
+        name, sep, values = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep:
+            raise ConfigError(f"--sweep takes SETTING=V1,V2,... (e.g. --sweep units=8,32,128). "
+                              f"Received: {item!r}")
+        axes[name] = groups.parse_values(name, values)
+    if axes:
+        groups.check_sweep(axes, _seeds(args))
+    return axes
+
+
+def _train_seeds(cfg: RunConfig, seeds: int, store: Store, out: TextIO, err: TextIO) -> int:
+    """Queue the seeds group, then train its runs here (`_train_group`)."""
     print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
     group_id, run_ids = jobs.submit_seeds(store, cfg, seeds)
     print(f"Group {group_id}: {seeds} runs with the seeds {cfg.train.seed}-"
           f"{cfg.train.seed + seeds - 1}, {cfg.train.epochs} epochs each.", file=err, flush=True)
+    return _train_group(group_id, run_ids, store, out, err)
+
+
+def _train_group(group_id: str, run_ids: list[str], store: Store, out: TextIO,
+                 err: TextIO) -> int:
+    """Train a queued group's runs here one after another (a runner that takes one first
+    trains it instead); the group's sentence and runs at the end."""
+    from rnnlab import worker
+
+    seeds = len(run_ids)
     for k, run_id in enumerate(run_ids, 1):
         now = time.time()
         if not lifecycle.start(store, run_id, pid=os.getpid(), started_at=now, heartbeat_at=now):
             print(f"Run {run_id}: a runner took it; `rnnlab list` shows its progress.", file=err)
             continue
-        store.add_event(run_id, "foreground", "Trained in the foreground by `rnnlab train --seeds`.")
-        seed = store.get_run(run_id).config["train"]["seed"]
-        print(f"Run {run_id} ({k} of {seeds}, seed {seed}):", file=err, flush=True)
+        store.add_event(run_id, "foreground", "Trained in the foreground by `rnnlab train`.")
+        print(f"Run {run_id} ({k} of {seeds}, {store.get_run(run_id).name}):", file=err,
+              flush=True)
         with Progress(store, run_id, err):
             worker.execute(store, run_id)
     print_group(store, group_id, out)
@@ -269,6 +309,14 @@ def print_group(store: Store, group_id: str, out: TextIO) -> None:
         raise RnnlabError(f"No group {group_id!r} in {store.home}. `rnnlab list` shows the "
                           "groups of runs in its GROUP column.")
     print(f"group     {group_id}  {runs[0].group_label}", file=out)
+    if runs[0].group_kind == "sweep":
+        print(f"result    {groups.sweep_sentence(runs)}", file=out)
+        table = groups.sweep_table(runs)
+        keys = list(table[0]) if table else []
+        rows = [[k.upper() for k in keys]]
+        rows += [[_num(v) if isinstance(v, float) else v for v in row.values()] for row in table]
+        print(_indent(_table(rows)), file=out)
+        return
     print(f"result    {groups.sentence(runs)}", file=out)
     rows = [["SEED", "RUN", "STATUS", "EPOCHS", "TEST RMSE", "SKILL"]]
     for row, run in zip(groups.spread_rows(runs), runs):
@@ -283,11 +331,12 @@ def print_advice(cfg: RunConfig, reasons: dict, err: TextIO) -> None:
         return
     shown = {"transform": f"transform {cfg.data.transform}", "season": f"season {cfg.data.season}",
              "lookback": f"lookback {cfg.model.lookback}",
-             "epochs": f"up to {cfg.train.epochs} epochs, patience {cfg.train.early_stopping_patience}"}
+             "epochs": f"up to {cfg.train.epochs} epochs, patience {cfg.train.early_stopping_patience}",
+             "linear_skip": f"linear path {'on' if cfg.model.linear_skip else 'off'}"}
     print("Chosen from the data (give the option to change it; --no-advice for fixed defaults):",
           file=err)
     for name, why in reasons.items():
-        print(f"  {shown[name]}: {why}", file=err)
+        print(f"  {shown.get(name, name)}: {why}", file=err)
 
 
 def _exit_for(run: RunRecord, err: TextIO) -> int:
@@ -307,6 +356,12 @@ def cmd_submit(args, store: Store, out: TextIO, err: TextIO) -> int:
     reasons: dict = {}
     cfg = build_config(args, reasons)
     print_advice(cfg, reasons, err)
+    if _sweep(args):
+        group_id, run_ids = jobs.submit_sweep(store, cfg, _sweep(args), _seeds(args))
+        print("\n".join(run_ids), file=out)
+        print(f"Queued sweep {group_id}: {len(run_ids)} runs. `rnnlab runner` (or the dashboard) "
+              f"trains them; `rnnlab show {group_id}` shows the grid.", file=err)
+        return 0
     if _seeds(args) > 1:
         group_id, run_ids = jobs.submit_seeds(store, cfg, args.seeds)
         print("\n".join(run_ids), file=out)
@@ -314,10 +369,14 @@ def cmd_submit(args, store: Store, out: TextIO, err: TextIO) -> int:
               f"{cfg.train.seed + len(run_ids) - 1}. `rnnlab runner` (or the dashboard) trains "
               f"them; `rnnlab show {group_id}` shows the group.", file=err)
         return 0
-    run_id = jobs.submit(store, cfg)
+    run_id = jobs.submit(store, cfg, reuse=not args.no_reuse)
     print(run_id, file=out)
-    print(f"Queued. `rnnlab runner` (or the dashboard) trains it; `rnnlab list` shows progress.",
-          file=err)
+    run = store.get_run(run_id)
+    if run.repeat_of:
+        print(store.events(run_id)[0]["message"], file=err)
+    else:
+        print("Queued. `rnnlab runner` (or the dashboard) trains it; `rnnlab list` shows "
+              "progress.", file=err)
     return 0
 
 
@@ -492,6 +551,50 @@ def _continue_here(store: Store, run_id: str, where: str, out: TextIO, err: Text
         worker.execute(store, run_id, resume=resume)
     run = store.get_run(run_id)
     print_result(run, out)
+    return _exit_for(run, err)
+
+
+def cmd_evaluate(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Score a model downloaded from RNN Lab on a file, here and now, as a new run."""
+    from rnnlab import comeback
+
+    brought, raw = comeback.inspect_file(args.model)
+    cfg = comeback.evaluate_config(brought, args.file, test_fraction=args.test,
+                                   name=args.name or "")
+    return _from_model_here(store, brought, raw, cfg, "Evaluating", out, err)
+
+
+def cmd_continue(args, store: Store, out: TextIO, err: TextIO) -> int:
+    """Train a model downloaded from RNN Lab further on a file, here and now, as a new run."""
+    from rnnlab import comeback
+
+    brought, raw = comeback.inspect_file(args.model)
+    cfg = comeback.continue_config(brought, args.file, epochs=args.epochs,
+                                   learning_rate=args.lr, test_fraction=args.test,
+                                   name=args.name or "")
+    return _from_model_here(store, brought, raw, cfg,
+                            f"Training {cfg.train.epochs} more epochs of", out, err)
+
+
+def _from_model_here(store: Store, brought, raw: bytes, cfg: RunConfig, doing: str,
+                     out: TextIO, err: TextIO) -> int:
+    from rnnlab import comeback, worker
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    store.check_writable()
+    print(f"Preparing {cfg.data.source} with the model's columns and scaling ...", file=err,
+          flush=True)
+    run_id, prepared = comeback.register(store, brought, raw, cfg, foreground=True)
+    store.add_event(run_id, "foreground", f"Started in the foreground by `rnnlab "
+                                          f"{cfg.from_model.action}`.")
+    print(f"Run {run_id}: {doing} the model of run {brought.run_name or '(unnamed)'} on "
+          f"{Path(cfg.data.source).name}.", file=err, flush=True)
+    with Progress(store, run_id, err):
+        worker.execute(store, run_id, prepared=prepared)
+    run = store.get_run(run_id)
+    print_result(run, out)
+    if run.summary.get("from_model"):
+        print(run.summary["from_model"], file=out)
     return _exit_for(run, err)
 
 
@@ -678,11 +781,32 @@ def print_result(run: RunRecord, out: TextIO, *, header: bool = True) -> None:
             print(summary["message"], file=out)
         return
     print(_indent(result_table(test)), file=out)
-    for line in (summary.get("headline"), summary.get("sentence")):
+    for line in (summary.get("headline"), summary.get("sentence"), interval_line(summary)):
         if line:
             print(line, file=out)
     for note in summary.get("notes") or []:
         print(note, file=out)
+
+
+def interval_line(summary: dict) -> str:
+    """'Intervals from the validation rows: 80 % covers 79 % of the test values one step
+    ahead (±12.3), 95 % needs 19 validation rows (14 here).'"""
+    from rnnlab.intervals import min_errors
+
+    bands = summary.get("intervals")
+    if not bands:
+        return ""
+    parts = []
+    for key, level in sorted(bands["levels"].items(), key=lambda kv: kv[1]["level"]):
+        widths = [w for w in level["one_step"] if w is not None]
+        cover = level.get("coverage_one_step")
+        if not widths or cover is None:
+            parts.append(f"{key} % needs {min_errors(level['level'])} validation windows "
+                         f"({bands['n_one_step']} here)")
+            continue
+        parts.append(f"{key} % covers {100 * cover:.0f} % of the test values one step ahead "
+                     f"(±{_num(widths[0])})")
+    return "Intervals from the validation rows: " + "; ".join(parts) + "."
 
 
 def result_table(test: dict) -> str:
@@ -797,6 +921,25 @@ def build_parser() -> Parser:
     p = add("report", cmd_report, "write one self-contained HTML report of a run")
     p.add_argument("run")
     p.add_argument("-o", "--output", help="the HTML file (default: RUN-report.html)")
+    p = add("evaluate", cmd_evaluate, "score a model downloaded from RNN Lab (its "
+                                      "\"Model for new data\" zip) on a file with the same "
+                                      "columns, as a new run, against the baselines")
+    p.add_argument("model", metavar="MODEL.zip")
+    p.add_argument("file", help="a CSV/Excel/Parquet file with the model's columns, or a sample")
+    p.add_argument("--test", type=float, default=None,
+                   help="share of the file's last rows to score (default: as in the model's run)")
+    p.add_argument("--name", help="the new run's name")
+    p = add("continue", cmd_continue, "train a model downloaded from RNN Lab further on a file, "
+                                      "starting from its trained weights, as a new run")
+    p.add_argument("model", metavar="MODEL.zip")
+    p.add_argument("file", help="a CSV/Excel/Parquet file with the model's columns, or a sample")
+    p.add_argument("--epochs", type=int, default=10, help="epochs to train (default 10)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate (default: as in the model's run)")
+    p.add_argument("--test", type=float, default=None,
+                   help="share of the file's last rows to test on (default: as in the model's "
+                        "run)")
+    p.add_argument("--name", help="the new run's name")
     p = add("serve", cmd_serve, "start the dashboard (streamlit run app.py)")
     p.add_argument("--port", type=int, default=None)
     p.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to streamlit")

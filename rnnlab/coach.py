@@ -16,6 +16,7 @@ import pandas as pd
 
 from rnnlab.config import MAX_EPOCHS, RunConfig
 from rnnlab.errors import StoreError
+from rnnlab.evaluate import format_number
 from rnnlab.worker import ONE_STEP
 
 OUTSIDE_SHARE = 0.20   # share of test values outside the training range that needs a fix
@@ -420,7 +421,7 @@ def _lag_corr(model: np.ndarray, actual: np.ndarray, lag: int) -> float | None:
 
 def _n(x: float) -> str:
     """A number for people: 3 significant digits, thousands as 12,345."""
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+    return format_number(x, 3, thousands=True, big=1000)
 
 
 def _pct(share: float) -> str:

@@ -491,6 +491,19 @@ def start_linear_skip(model, windows):
     model.get_layer("linear_skip").set_weights([coef[:-1], coef[-1]])
 
 
+class EarlyStoppingFromStart(keras.callbacks.EarlyStopping):
+    """Early stopping that also counts the weights training starts from (the linear path's
+    least-squares fit): if no epoch beats their validation loss, they are kept."""
+
+    def __init__(self, start_loss, **kwargs):
+        super().__init__(**kwargs)
+        self.start_loss = start_loss
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.best, self.best_epoch, self.best_weights = self.start_loss, -1, self.model.get_weights()
+
+
 def fit(model, windows):
     """Train on the training windows, watching the validation windows if there are any."""
     X_train, y_train, _ = windows["train"]
@@ -498,9 +511,13 @@ def fit(model, windows):
     has_val = len(X_val) > 0
     callbacks = []
     if EARLY_STOPPING_PATIENCE > 0:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss" if has_val else "loss", patience=EARLY_STOPPING_PATIENCE,
-            restore_best_weights=True))
+        settings = dict(monitor="val_loss" if has_val else "loss",
+                        patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True)
+        if LINEAR_SKIP and has_val:  # the straight line is kept unless an epoch beats it
+            start = model.evaluate(X_val, y_val, batch_size=BATCH_SIZE, verbose=0, return_dict=True)
+            callbacks.append(EarlyStoppingFromStart(start["loss"], **settings))
+        else:
+            callbacks.append(keras.callbacks.EarlyStopping(**settings))
     model.fit(X_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE, callbacks=callbacks,
               validation_data=(X_val, y_val) if has_val else None, verbose=2)
 '''

@@ -228,6 +228,26 @@ class TrainConfig:
         _check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
 
 
+FROM_MODEL_ACTIONS = ("evaluate", "continue")
+
+
+@dataclass(frozen=True)
+class FromModel:
+    """A model brought back (rnnlab.comeback): the uploaded bundle, kept in the store's models
+    folder under its SHA-256, and what the run does with it: evaluate it on the run's data
+    without training, or continue training it (its weights are the starting point)."""
+
+    bundle: str
+    action: str = "evaluate"
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.bundle, str) and len(self.bundle) == 64
+               and all(c in "0123456789abcdef" for c in self.bundle),
+               f"from_model.bundle must be the SHA-256 of a kept model (64 hex digits). "
+               f"Received: bundle={self.bundle!r}")
+        _check_choice("from_model.action", self.action, FROM_MODEL_ACTIONS)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines a run."""
@@ -236,10 +256,16 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str = ""
+    from_model: FromModel | None = None      # None: a new network, trained from its initializers
 
     def __post_init__(self) -> None:
         _check(isinstance(self.name, str) and len(self.name) <= 200,
                "name must be text of at most 200 characters.")
+        if isinstance(self.from_model, dict):
+            _reject_unknown("from_model", self.from_model, FromModel)
+            object.__setattr__(self, "from_model", _build(FromModel, self.from_model))
+        _check(self.from_model is None or isinstance(self.from_model, FromModel),
+               f"from_model must be a JSON object or null. Received: {self.from_model!r}")
         if self.model.cell == "esn":
             _check(self.model.horizon >= 1, "horizon must be >= 1")
 
@@ -262,7 +288,7 @@ class RunConfig:
             _check(isinstance(part, dict), f"'{name}' must be a JSON object. Received: {part!r}")
             _reject_unknown(name, part, sub)
             parts[name] = _build(sub, part)
-        return cls(name=raw.get("name", ""), **parts)
+        return cls(name=raw.get("name", ""), from_model=raw.get("from_model"), **parts)
 
     @classmethod
     def from_json(cls, text: str) -> "RunConfig":

@@ -265,10 +265,11 @@ def evaluate(prepared, predict_fn: PredictFn, split: str = "test",
     )
 
 
-def format_number(value: Any, digits: int = 4, *, thousands: bool = False) -> str:
-    """A score for a table: `digits` significant digits ('—' when missing, 'not a number' for
-    NaN or ±inf, text as it is); with `thousands`, 100,000 and above as whole numbers with
-    separators."""
+def format_number(value: Any, digits: int = 4, *, thousands: bool = False,
+                  big: float = 1e5) -> str:
+    """A score for a table or a sentence: `digits` significant digits ('—' when missing, 'not a
+    number' for NaN or ±inf, text as it is); with `thousands`, `big` and above as whole numbers
+    with separators (100,000)."""
     if value is None:
         return "—"
     try:
@@ -277,7 +278,7 @@ def format_number(value: Any, digits: int = 4, *, thousands: bool = False) -> st
         return str(value)
     if not math.isfinite(value):
         return "not a number"
-    if thousands and abs(value) >= 1e5:
+    if thousands and abs(value) >= big:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
@@ -397,8 +398,7 @@ def free_running(prepared, predict_fn: PredictFn, start_row: int, steps: int) ->
                f"{' and the transform' if first > L else ''}) and must end inside the data "
                f"({T} rows).")
     _check_int("steps", steps, 1, 100_000, "Ask for at least one step.")
-    scaled = _roll(prepared, predict_fn, start_row, steps)  # (steps,)
-    values = transforms.series_to_original(prepared, scaled[None, :], np.array([start_row]))[0]
+    values = roll(prepared, predict_fn, np.array([start_row]), steps)[0]  # (steps,)
     rows = np.arange(start_row, start_row + steps)  # (steps,)
     target = np.asarray(prepared.values, dtype=float)[:, 0]  # (T,)
     actual = np.where(rows < T, target[np.minimum(rows, T - 1)], np.nan)  # (steps,)
@@ -412,20 +412,24 @@ def forecast_beyond(prepared, predict_fn: PredictFn, steps: int) -> tuple[pd.Ind
     return trajectory.index, trajectory.values
 
 
-def _roll(prepared, predict_fn: PredictFn, start_row: int, steps: int) -> np.ndarray:
-    """Scaled target forecasts for rows start_row .. start_row + steps − 1."""
+def roll(prepared, predict_fn: PredictFn, start_rows: np.ndarray, steps: int) -> np.ndarray:
+    """Free-running forecasts in original units (n, steps) from n origins at once: row
+    start_rows[i] + k is forecast from the real window ending at start_rows[i] − 1 and the
+    forecasts before it. One model call per `horizon` steps serves every origin."""
+    start_rows = np.asarray(start_rows, dtype=int)                             # (n,)
     L, H = prepared.lookback, prepared.horizon
-    seed = np.asarray(prepared.scaled, dtype=float)[start_row - L:start_row]  # (L, F)
-    held = seed[-1, 1:]  # (F − 1,) other inputs, held at their last known values
-    window, out = seed.copy(), []
-    while len(out) < steps:
-        inputs, offset = transforms.to_model(prepared, window[None])  # (1, L, F), (1, 1)
-        y = np.asarray(predict_fn(inputs), dtype=float).reshape(-1)[:H] + offset[0, 0]  # (H,)
-        k = min(H, steps - len(out))
-        new = np.column_stack([y[:k], np.tile(held, (k, 1))])  # (k, F)
-        window = np.concatenate([window, new])[-L:]  # (L, F)
-        out.extend(y[:k].tolist())
-    return np.asarray(out)  # (steps,)
+    scaled = np.asarray(prepared.scaled, dtype=float)                          # (T, F)
+    window = np.stack([scaled[r - L:r] for r in start_rows])                   # (n, L, F)
+    held = window[:, -1:, 1:]        # (n, 1, F − 1) other inputs, held at their last known values
+    out = np.empty((len(start_rows), 0))
+    while out.shape[1] < steps:
+        inputs, offset = transforms.to_model(prepared, window)                 # (n, L, F), (n, 1)
+        y = np.asarray(predict_fn(inputs), dtype=float).reshape(len(window), -1)[:, :H] + offset
+        k = min(H, steps - out.shape[1])
+        new = np.concatenate([y[:, :k, None], np.repeat(held, k, axis=1)], axis=2)  # (n, k, F)
+        window = np.concatenate([window, new], axis=1)[:, -L:]                # (n, L, F)
+        out = np.concatenate([out, y[:, :k]], axis=1)                          # (n, done + k)
+    return transforms.series_to_original(prepared, out, start_rows)           # (n, steps)
 
 
 def _held_note(prepared) -> str | None:

@@ -1,9 +1,13 @@
 """Plotly figure builders: pure functions from run data to `go.Figure`.
 
-Every figure shares one look (`TEMPLATE`) and one colour language: actual values dark grey,
+Every figure shares one look (`TEMPLATE`) and one colour language: actual values grey,
 the model blue, the naive baseline orange dashed, the seasonal naive green dotted, the mean
 light grey; train / validation / test each have their own colour. Gradient views use a log
 colour scale whose colorbar is labelled in real values, and their hover shows the exact value.
+The colours read on a light and on a dark background alike: the dashboard draws the figures in
+its own light or dark theme (the template's background and text colours give way to the theme's),
+so no text, line or label here may depend on a white background; text that needs no colour of
+its own takes the theme's (a grey hint is the theme's colour, faded with `opacity`).
 Inputs are the shapes the run store returns (`Store.epochs`, `tensor_norms`, `step_norms`,
 `through_time`) and the run's artefacts (`predictions.csv`, `forecast.csv`).
 
@@ -38,12 +42,13 @@ __all__ = [
     "predictions_figure", "residuals_figure", "forecast_figure", "compare_loss_figure",
     "unrolled_diagram", "bptt_calculator_figure", "bptt_factors", "metrics_bar_figure",
     "lag_correlations", "lag_correlation_figure", "horizon_figure", "tensor_label",
-    "spans_decades", "loss_log_scale",
+    "spans_decades", "loss_log_scale", "TOP_MARGIN", "through_time_grid",
+    "relative_to_first_step", "describe", "figure_table",
 ]
 
 # -- the product's look ---------------------------------------------------------------------------
 COLORS = {
-    "actual": "#333333",
+    "actual": "#737373",      # mid grey: at least 3.5:1 against white and against near-black
     "model": "#1f77b4",
     "naive": "#ff7f0e",
     "seasonal_naive": "#2ca02c",
@@ -53,7 +58,7 @@ COLORS = {
     "clip": "#d62728",
     "grid": "#e5e5e5",
 }
-SPLIT_COLORS = {"train": "#5e4fa2", "val": "#c51b7d", "test": "#01857a"}
+SPLIT_COLORS = {"train": "#6a5acd", "val": "#c51b7d", "test": "#01857a"}
 SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
 RUN_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
               "#17becf", "#bcbd22", "#7f7f7f"]
@@ -68,22 +73,29 @@ LINE_STYLES = {
     "mean": (COLORS["mean"], "solid", False, "mean (train)"),
 }
 HEAT_SCALE = "Viridis"
-SUBTITLE_WIDTH = 72          # characters per subtitle line
+# The chart's tool bar (zoom, download, ...) takes the top 28 px at the right when the pointer
+# is on a chart; the title starts below it, so the bar never covers it, even on a phone where the
+# title runs under the bar. Margins at the top are counted with this room included.
+TOOLBAR_ROOM = 34            # px above the title
+TOP_MARGIN = 60 + 20         # a title alone
+SUBTITLE_MARGIN = 85 + 20    # a title and a one-line subtitle (17 px per extra line)
+HINT_OPACITY = 0.7           # a hint's text: the theme's text colour, faded
+SUBTITLE_WIDTH = 52          # characters per subtitle line: fits a phone-wide chart
 MAX_POINTS = 20_000          # above this a line is thinned (min/max per bucket) and drawn with WebGL
 ACTIVATION_SLOPE = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0, "linear": 1.0}   # max |f'(x)|
 
 TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
 TEMPLATE.layout.update(
     font=dict(family="Arial, Helvetica, sans-serif", size=14, color="#222222"),
-    title=dict(font=dict(size=18), x=0.015, xanchor="left", xref="container", y=0.97,
-               yanchor="top"),
+    title=dict(font=dict(size=18), x=0.015, xanchor="left", xref="container", y=1.0,
+               yanchor="top", pad=dict(t=TOOLBAR_ROOM)),
     colorway=RUN_COLORS,
     paper_bgcolor="white", plot_bgcolor="white",
-    margin=dict(l=70, r=30, t=60, b=60),
+    margin=dict(l=70, r=30, t=TOP_MARGIN, b=60),
     # At the bottom of the figure: a legend that wraps onto more rows pushes the plot up
     # instead of running into the title.
     legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="bottom",
-                yref="container", bgcolor="rgba(255,255,255,0.8)", font=dict(size=13)),
+                yref="container", bgcolor="rgba(0,0,0,0)", font=dict(size=13)),
     hoverlabel=dict(font=dict(size=13)),
     xaxis=dict(showline=True, linecolor="#888888", gridcolor=COLORS["grid"], ticks="outside",
                zeroline=False),
@@ -134,9 +146,8 @@ class _Spec:
         if subtitle:
             # Plotly does not wrap text: break long subtitles so they fit a half-width column.
             lines = textwrap.wrap(subtitle, SUBTITLE_WIDTH, break_long_words=False)
-            title_spec["subtitle"] = dict(text="<br>".join(lines),
-                                          font=dict(size=13, color="#555555"))
-            layout.setdefault("margin", dict(t=85 + 17 * (len(lines) - 1)))
+            title_spec["subtitle"] = dict(text="<br>".join(lines), font=dict(size=13))
+            layout.setdefault("margin", dict(t=SUBTITLE_MARGIN + 17 * (len(lines) - 1)))
         self.traces: list[dict] = []
         self.shapes: list[dict] = list(layout.pop("shapes", None) or [])
         self.annotations: list[dict] = list(layout.pop("annotations", None) or [])
@@ -165,7 +176,7 @@ def _empty(title: str, message: str, x_title: str = "", y_title: str = "") -> go
     """A figure with no data and a message in the middle (never an exception)."""
     spec = _figure(title, x_title, y_title)
     spec.annotations.append(dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
-                                 showarrow=False, font=dict(size=18, color="#777777")))
+                                 showarrow=False, font=dict(size=18), opacity=HINT_OPACITY))
     spec.xaxis.update(showticklabels=False, showgrid=False)
     spec.yaxis.update(showticklabels=False, showgrid=False)
     return spec.figure()
@@ -309,8 +320,8 @@ def _note_if_blank(spec: _Spec, values: np.ndarray) -> None:
     if np.isnan(_positive(values)).all():
         spec.annotations.append(dict(
             text="Every value is 0 or missing: no gradient reached here", x=0.5, y=0.5,
-            xref="paper", yref="paper", showarrow=False, font=dict(size=16, color="#777777"),
-            name="blank"))
+            xref="paper", yref="paper", showarrow=False, font=dict(size=16),
+            opacity=HINT_OPACITY, name="blank"))
 
 
 def _downsample(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
@@ -368,16 +379,17 @@ def _x_label(index: pd.Index) -> str:
     return "row (position in the data)"
 
 
-def _vline(spec: _Spec, x, text: str, color: str = "#555555", dash: str = "dash",
+def _vline(spec: _Spec, x, text: str, color: str | None = None, dash: str = "dash",
            side: str = "right", name: str = "vline") -> None:
-    """A vertical line across the plot, labelled at its top on one side (safe on date axes)."""
+    """A vertical line across the plot, labelled at its top on one side (safe on date axes);
+    without `color`, a grey line and a label in the theme's text colour."""
     spec.shapes.append(dict(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper",
-                            line=dict(color=color, width=1.5, dash=dash), name=name))
+                            line=dict(color=color or "#888888", width=1.5, dash=dash),
+                            name=name))
+    font = dict(size=13) if color is None else dict(color=color, size=13)
     spec.annotations.append(dict(x=x, y=1, xref="x", yref="paper", text=text, showarrow=False,
                                  xanchor="left" if side == "right" else "right", yanchor="top",
-                                 xshift=4 if side == "right" else -4,
-                                 font=dict(color=color, size=13),
-                                 bgcolor="rgba(255,255,255,0.85)", name=name))
+                                 xshift=4 if side == "right" else -4, font=font, name=name))
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -469,6 +481,7 @@ def loss_figure(epochs, log_y: bool | None = None) -> go.Figure:
             line=dict(color=SPLIT_COLORS[key], dash=dash, width=2), marker=dict(size=7),
             hovertemplate="%{y:.6~g}"))
     _mark_divergence(spec, cols)
+    _whole_epochs(spec.xaxis, x)
     if log_y:
         _log_axis(spec.yaxis, cols["train_loss"], cols["val_loss"])
     else:
@@ -516,13 +529,14 @@ def _epoch_edges(spec: _Spec, epochs: list[int], lengths: list[int]) -> None:
         return
     starts = np.cumsum([0, *lengths[:-1]]) + 0.5        # (n_epochs,) between two steps
     lines = [dict(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", name="epoch edge",
-                  line=dict(color="#bbbbbb", width=1, dash="dot")) for x in starts[1:]]
+                  line=dict(color="#999999", width=1, dash="dot")) for x in starts[1:]]
     labels = []
     if len(epochs) <= 12:
         texts = [f"epoch {epochs[0]}", *map(str, epochs[1:])]   # short, so narrow epochs fit
         labels = [dict(x=x, y=1, xref="x", yref="paper", text=text, showarrow=False,
                        xanchor="left", yanchor="top", xshift=3, name="epoch label",
-                       font=dict(size=11, color="#888888")) for text, x in zip(texts, starts)]
+                       font=dict(size=11), opacity=HINT_OPACITY)
+                  for text, x in zip(texts, starts)]
     spec.shapes.extend(lines)
     spec.annotations.extend(labels)
 
@@ -537,7 +551,7 @@ def _clip_line(spec: _Spec, x: np.ndarray, clipnorm: float) -> None:
     spec.annotations.append(dict(x=1, xref="paper", y=math.log10(clipnorm), yref="y",
                                  showarrow=False, text=f"clip threshold = {_fmt(clipnorm)}",
                                  xanchor="right", yanchor="bottom", yshift=2,
-                                 font=dict(color=COLORS["clip"], size=13), bgcolor="white",
+                                 font=dict(color=COLORS["clip"], size=13),
                                  name="clip threshold"))
 
 
@@ -594,30 +608,94 @@ def _through_time_title(series: str) -> str:
     return f"Gradient reaching each hidden state of layer {layer}"
 
 
-def through_time_heatmap(through_time: dict[str, dict[int, list[float]]],
-                         series: str = "input") -> go.Figure:
-    """Rows epochs, columns steps back from the prediction (nearest on the left), log colour."""
-    title = _through_time_title(series)
+def through_time_grid(through_time: dict[str, dict[int, list[float]]],
+                      series: str = "input") -> tuple[list[int], np.ndarray]:
+    """The epochs (sorted) and a (n_epochs, lookback) grid of one series' gradient through time;
+    NaN where an epoch recorded fewer steps or a value is missing."""
     by_epoch = (through_time or {}).get(series) or {}
-    if not by_epoch:
-        return _empty(title, "No gradient-through-time data yet", "steps back", "epoch")
     epochs = sorted(by_epoch)
-    width = max(len(by_epoch[e]) for e in epochs)
+    width = max((len(by_epoch[e]) for e in epochs), default=0)
     values = np.full((len(epochs), width), np.nan)      # (n_epochs, lookback)
     for row, epoch in enumerate(epochs):
         values[row, :len(by_epoch[epoch])] = _floats(by_epoch[epoch])
-    steps = np.arange(1, width + 1)                     # 1 = the input right before the prediction
+    return epochs, values
+
+
+def relative_to_first_step(values: np.ndarray) -> np.ndarray:
+    """Each row divided by its first column (the gradient 1 step back): 1 at step 1, 8 where
+    the gradient is eight times as strong as 1 step back. A row whose step-1 value is zero or
+    missing has no such ratio: all NaN."""
+    values = np.asarray(values, dtype=float)            # (rows, steps)
+    if values.size == 0:
+        return values.copy()
+    first = _positive(values[:, :1])                    # (rows, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return values / first
+
+
+RELATIVE_SCALE = [[0.0, "#2166ac"], [0.25, "#67a9cf"], [0.45, "#d1e5f0"], [0.5, "#f7f7f7"],
+                  [0.55, "#fddbc7"], [0.75, "#ef8a62"], [1.0, "#b2182b"]]   # weaker … stronger
+
+
+def _relative_heatmap(x, y, values: np.ndarray, ratio: np.ndarray) -> dict:
+    """A heatmap of log10(ratio), white at 1 (as strong as 1 step back), blue where weaker, red
+    where stronger; a colour range symmetric around 1; the ratio and the value on hover."""
+    z = np.log10(_positive(ratio))                      # (rows, cols)
+    finite = z[np.isfinite(z)]
+    reach = max(float(np.abs(finite).max()) if finite.size else 0.0, 0.5)
+    tickvals, ticktext = _log_ticks(-reach, reach)
+    return dict(
+        type="heatmap", x=x, y=y, z=z, zmin=-reach, zmax=reach, zmid=0.0,
+        customdata=np.stack([np.asarray(ratio, dtype=float), np.asarray(values, dtype=float)],
+                            axis=-1),                    # (rows, cols, 2)
+        colorscale=RELATIVE_SCALE, hoverongaps=False,
+        hovertemplate="epoch %{y}<br>%{x} steps back<br>%{customdata[0]:.3~g}× the gradient "
+                      "1 step back<br>mean gradient %{customdata[1]:.6~g}<extra></extra>",
+        colorbar=dict(title=dict(text="× the gradient 1 step back", side="right"),
+                      tickvals=tickvals, ticktext=[f"{t}×" for t in ticktext], thickness=16))
+
+
+def through_time_heatmap(through_time: dict[str, dict[int, list[float]]],
+                         series: str = "input", relative: bool = False) -> go.Figure:
+    """Rows epochs, columns steps back from the prediction (nearest on the left), log colour.
+
+    relative=False: one colour scale for every epoch (the gradient's size). relative=True: each
+    epoch divided by its own gradient 1 step back, so how far back the gradient reaches shows
+    in every epoch, also where the sizes span many decades (blue: weaker than 1 step back, red:
+    stronger)."""
+    title = _through_time_title(series)
+    epochs, values = through_time_grid(through_time, series)
+    if not epochs:
+        return _empty(title, "No gradient-through-time data yet", "steps back", "epoch")
+    steps = np.arange(1, values.shape[1] + 1)           # 1 = the input right before the prediction
+    subtitle = ("Each epoch against its own gradient 1 step back: blue is weaker, red stronger"
+                if relative else "Colour fading to the right: the gradient vanishes through time")
     spec = _figure(title, "steps back from the prediction (1 = most recent input)",
-                   "epoch (first at the top)",
-                   subtitle="Colour fading to the right: the gradient vanishes through time")
-    spec.traces.append(_log_heatmap(
-        steps, epochs, values,
-        "epoch %{y}<br>%{x} steps back<br>mean gradient %{customdata:.6~g}<extra></extra>",
-        "mean |gradient|"))
-    _note_if_blank(spec, values)
+                   "epoch (first at the top)", subtitle=subtitle)
+    if relative:
+        ratio = relative_to_first_step(values)
+        spec.traces.append(_relative_heatmap(steps, epochs, values, ratio))
+        _note_if_blank(spec, ratio)
+    else:
+        spec.traces.append(_log_heatmap(
+            steps, epochs, values,
+            "epoch %{y}<br>%{x} steps back<br>mean gradient %{customdata:.6~g}<extra></extra>",
+            "mean |gradient|"))
+        _note_if_blank(spec, values)
     spec.yaxis.update(autorange="reversed", showgrid=False, dtick=_epoch_dtick(len(epochs)))
     spec.xaxis.update(showgrid=False)
     return spec.figure()
+
+
+WHOLE_EPOCH_TICKS = 12     # up to this many epochs on an axis: a tick at every epoch
+
+
+def _whole_epochs(axis: dict, epochs: Iterable) -> None:
+    """An epoch axis that never reads "epoch 1.5": a tick at every epoch when there are few
+    (Plotly would put half epochs between 1, 2 and 3); more epochs get Plotly's own whole steps."""
+    found = [float(e) for e in epochs if e is not None and math.isfinite(float(e))]
+    if found and max(found) - min(found) <= WHOLE_EPOCH_TICKS:
+        axis.update(tickmode="linear", tick0=0, dtick=1)
 
 
 def _epoch_dtick(n_epochs: int) -> int:
@@ -652,6 +730,7 @@ def compare_loss_figure(curves: dict[str, list[dict]], log_y: bool | None = None
                 line=dict(color=color, dash=dash, width=2),
                 hovertemplate=f"%{{fullData.legendgroup}}<br>epoch %{{x}}<br>"
                               f"{SPLIT_LABELS[key]} loss %{{y:.6~g}}<extra></extra>"))
+    _whole_epochs(spec.xaxis, [row["epoch"] for epochs in curves.values() for row in epochs])
     if log_y:
         _log_axis(spec.yaxis, *shown_losses)
     else:
@@ -677,7 +756,7 @@ def group_loss_figure(curves: Sequence, log_y: bool | None = False,
                    subtitle=f"Line: the median of {len(cols)} runs; band: the lowest to the "
                             "highest. A wide band means the result depends on luck",
                    hovermode="x unified")
-    for key, dash, fill in (("train", "solid", "rgba(94,79,162,0.18)"),
+    for key, dash, fill in (("train", "solid", "rgba(106,90,205,0.18)"),
                             ("val", "dash", "rgba(197,27,125,0.15)")):
         table = np.full((len(cols), len(epochs)), np.nan)       # (runs, epochs)
         where = {e: j for j, e in enumerate(epochs)}
@@ -705,6 +784,7 @@ def group_loss_figure(curves: Sequence, log_y: bool | None = False,
                                 customdata=np.stack([low, high], axis=1),
                                 hovertemplate="%{y:.6~g} (%{customdata[0]:.4~g} … "
                                               "%{customdata[1]:.4~g})"))
+    _whole_epochs(spec.xaxis, epochs)
     if log_y:
         _log_axis(spec.yaxis, *(c[f"{key}_loss"] for c in cols for key in ("train", "val")))
     else:
@@ -998,13 +1078,13 @@ def _unrolled_layout(cell: str, n_layers: int, lookback: int, horizon: int,
                 sketch.arrow(col + 0.36, row, col + 0.64, row, "recurrent")
     for row in range(n_layers + 1):
         sketch.text(-0.45, row, f"layer {row}<br>{label}" if row else "input x", "row label",
-                    xanchor="right", font=dict(size=12, color="#333333"))
+                    xanchor="right", font=dict(size=12))
     _draw_output(sketch, len(columns) - 1, out_x, n_layers, horizon, label)
     spec = _figure(f"{label} unrolled over its {lookback}-step window",
                    subtitle="Every column is the same cell reused; → carries the state forward "
                             "in time, ↑ passes it up the stack",
                    showlegend=False, height=150 + 95 * (n_layers + 1), hovermode=False,
-                   margin=dict(l=110, r=30, t=105, b=30),
+                   margin=dict(l=110, r=30, t=105 + 20, b=30),
                    shapes=sketch.shapes, annotations=sketch.notes)
     spec.xaxis.update(visible=False, range=[-0.6, out_x + 0.8], fixedrange=True)
     spec.yaxis.update(visible=False, range=[-0.45, n_layers + 0.6], fixedrange=True)
@@ -1031,13 +1111,14 @@ class _Sketch:
         self.shapes.append(dict(type="rect", x0=x - w, x1=x + w, y0=y - h, y1=y + h, xref="x",
                                 yref="y", fillcolor=fill, line=dict(color="#555555", width=1),
                                 name=name))
-        self.text(x, y, text, name, font=dict(size=size))
+        # dark text: the boxes are light in both themes
+        self.text(x, y, text, name, font=dict(size=size, color="#222222"))
 
     def arrow(self, x0: float, y0: float, x1: float, y1: float, name: str) -> None:
         """An arrow from (x0, y0) to (x1, y1)."""
         self.notes.append(dict(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
                                text="", showarrow=True, arrowhead=2, arrowsize=1.2,
-                               arrowwidth=1.5, arrowcolor="#555555", name=name))
+                               arrowwidth=1.5, arrowcolor="#888888", name=name))
 
 
 def _draw_column(sketch: _Sketch, col: int, back: int | None, n_layers: int, label: str) -> None:
@@ -1150,7 +1231,7 @@ def _bptt_end_label(spec: _Spec, steps: int, last: float, text: str) -> None:
     spec.annotations.append(dict(
         x=steps, y=math.log10(last), xref="x", yref="y", text=f"k = {steps}: {text}",
         showarrow=True, arrowhead=0, ax=-50, ay=35 if last < 1 else -35, xanchor="right",
-        bgcolor="rgba(255,255,255,0.85)", font=dict(size=13, color=COLORS["model"]),
+        font=dict(size=13, color=COLORS["model"]),
         name="last value"))
 
 
@@ -1170,6 +1251,62 @@ def _bptt_float_limit(spec: _Spec, values: np.ndarray) -> None:
             f"from k = {k} the number is too small<br>for a float: it becomes exactly 0")
     _vline(spec, k, text, color=COLORS["clip"], dash="dot", side="left" if k > len(values) / 2
            else "right", name="float limit")
+
+
+# -- the same figure in words and numbers ---------------------------------------------------------
+def _plain(text) -> str:
+    """Plotly's small HTML (<br>, <sub>, <b>) as plain text."""
+    text = re.sub(r"<br\s*/?>", " ", str(text or ""))
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip()
+
+
+def describe(fig: go.Figure) -> str:
+    """A short text alternative for a figure: its title and subtitle, in plain words."""
+    title = fig.layout.title
+    words = [_plain(title.text), _plain(title.subtitle.text)]
+    return ". ".join(w for w in words if w)
+
+
+def _axis_title(axis, fallback: str) -> str:
+    return _plain(axis.title.text) or fallback
+
+
+def figure_table(fig: go.Figure) -> pd.DataFrame | None:
+    """The numbers a figure draws, as a table (None for a drawing without data, like the
+    unrolled network).
+
+    A heatmap: its rows and columns as they are drawn (the first column names the rows), each
+    cell the real value shown on hover (not its log). Lines and bars: one row per x, one column per line; where two lines do not
+    share their x values, one row per point instead (line, x, y)."""
+    traces = [t for t in fig.data if t.type in TRACE_TYPES]
+    heat = [t for t in traces if t.type == "heatmap"]
+    if heat:
+        trace = heat[0]
+        cells = np.asarray(trace.customdata if trace.customdata is not None else trace.z,
+                           dtype=float)
+        if cells.ndim == 3:                             # (rows, cols, k): the first is shown
+            cells = cells[..., 0]
+        table = pd.DataFrame(cells, columns=[str(x) for x in trace.x])
+        table.insert(0, _axis_title(fig.layout.yaxis, "row"), list(trace.y))
+        return table
+    x_name = _axis_title(fig.layout.xaxis, "x")
+    columns, points = {}, []
+    for i, trace in enumerate(traces):
+        if trace.x is None or trace.y is None:
+            continue
+        name = _plain(trace.name) or f"line {i + 1}"
+        x, y = list(trace.x), np.asarray(trace.y, dtype=float)
+        points.append(pd.DataFrame({"line": name, x_name: x, "value": y}))
+        if name not in columns:
+            columns[name] = pd.Series(y, index=pd.Index(x, name=x_name))
+    if not points:
+        return None
+    if all(c.index.is_unique for c in columns.values()):
+        try:
+            return pd.concat(columns, axis=1).sort_index().reset_index()
+        except TypeError:                               # x values that do not sort together
+            pass
+    return pd.concat(points, ignore_index=True)
 
 
 # -- start-up -------------------------------------------------------------------------------------

@@ -147,3 +147,213 @@ def spread_rows(runs: list[RunRecord]) -> list[dict]:
     return [{"seed": (r.config.get("train") or {}).get("seed"), "run": r.id,
              "status": r.status.value, "test RMSE": test_rmse(r), "skill vs naive": skill(r),
              "beats naive": None if skill(r) is None else skill(r) > 0} for r in runs]
+
+
+# -- sweeps -------------------------------------------------------------------------------------
+# A "sweep" group varies one or two settings over a few values each (a grid), optionally times
+# seeds: which setting helps, and is the difference bigger than the spread over seeds? The grid
+# is not stored apart: it is read back from the members' configs (`sweep_axes`).
+
+@dataclass(frozen=True)
+class Sweepable:
+    """A setting a sweep can vary: where it lives in the config and how a value is read."""
+
+    section: str
+    field: str
+    words: str
+    kind: type
+
+
+SWEEPABLE = {
+    "units": Sweepable("model", "units", "units per layer", int),
+    "n_layers": Sweepable("model", "n_layers", "layers", int),
+    "dropout": Sweepable("model", "dropout", "dropout", float),
+    "lookback": Sweepable("model", "lookback", "lookback (steps)", int),
+    "cell": Sweepable("model", "cell", "cell", str),
+    "l2": Sweepable("model", "l2", "L2 penalty", float),
+    "learning_rate": Sweepable("train", "learning_rate", "learning rate", float),
+    "batch_size": Sweepable("train", "batch_size", "batch size", int),
+    "epochs": Sweepable("train", "epochs", "epochs", int),
+}
+MAX_AXES, MAX_VALUES = 2, 6
+MAX_SWEEP_RUNS = MAX_GROUP_SIZE * MAX_GROUP_SIZE     # the store's limit for one group
+CONFIRM_OVER = 50                                    # a bigger grid asks "are you sure?" first
+KIND_NOUNS["sweep"] = ("run", "runs")
+
+
+def parse_values(name: str, text: str) -> list:
+    """'8, 32, 128' -> [8, 32, 128] for the setting `name`, checked: 2 to MAX_VALUES distinct
+    values of the right kind; ConfigError naming the problem otherwise."""
+    if name not in SWEEPABLE:
+        raise ConfigError(f"{name!r} cannot be swept. Settings that can: "
+                          f"{', '.join(SWEEPABLE)}.")
+    spec = SWEEPABLE[name]
+    parts = [p.strip() for p in str(text).replace(";", ",").split(",") if p.strip()]
+    values = []
+    for part in parts:
+        try:
+            value = spec.kind(part) if spec.kind is not int else int(float(part))
+            if spec.kind is int and float(part) != int(float(part)):
+                raise ValueError
+        except ValueError:
+            kind = {int: "whole numbers", float: "numbers", str: "names"}[spec.kind]
+            raise ConfigError(f"The {spec.words} values must be {kind} separated by commas, "
+                              f"e.g. '8, 32, 128'. '{part}' is not.") from None
+        if value not in values:
+            values.append(value)
+    if not 2 <= len(values) <= MAX_VALUES:
+        raise ConfigError(f"Give {spec.words} 2 to {MAX_VALUES} different values, separated by "
+                          f"commas. Received: {len(values)} ({text!r}).")
+    return values
+
+
+def sweep_size(axes: dict[str, list], seeds: int = 1) -> int:
+    """Runs in the grid: the product of the axes' lengths, times the seeds."""
+    n = seeds
+    for values in axes.values():
+        n *= len(values)
+    return n
+
+
+def check_sweep(axes: dict[str, list], seeds: int = 1) -> int:
+    """The grid checked (1 or 2 settings, the seeds, at most MAX_SWEEP_RUNS runs); its size."""
+    if not 1 <= len(axes) <= MAX_AXES:
+        raise ConfigError(f"A sweep varies 1 or {MAX_AXES} settings. Received: {len(axes)}.")
+    unknown = [name for name in axes if name not in SWEEPABLE]
+    if unknown:
+        raise ConfigError(f"{unknown[0]!r} cannot be swept. Settings that can: "
+                          f"{', '.join(SWEEPABLE)}.")
+    if seeds != 1:
+        check_seeds(seeds)
+    n = sweep_size(axes, seeds)
+    if n > MAX_SWEEP_RUNS:
+        raise ConfigError(f"This sweep would queue {n} runs; one group holds at most "
+                          f"{MAX_SWEEP_RUNS}. Use fewer values or fewer seeds.")
+    return n
+
+
+def sweep_configs(run_cfg, axes: dict[str, list], seeds: int = 1) -> list:
+    """One RunConfig per grid cell and seed, in queue order (cell by cell, seeds inside), each
+    named for its cell: 'NAME · units 32, dropout 0.2 · seed 43'."""
+    import itertools
+
+    check_sweep(axes, seeds)
+    names = list(axes)
+    out = []
+    for cell in itertools.product(*(axes[n] for n in names)):
+        changes: dict[str, dict] = {}
+        for name, value in zip(names, cell):
+            spec = SWEEPABLE[name]
+            changes.setdefault(spec.section, {})[spec.field] = value
+        base = run_cfg.replace(**changes)
+        words = ", ".join(f"{n} {_value(v)}" for n, v in zip(names, cell))
+        for i in range(seeds):
+            seed = run_cfg.train.seed + i
+            label = f"{words} · seed {seed}" if seeds > 1 else words
+            out.append(base.replace(train={"seed": seed},
+                                    name=f"{run_cfg.name} · {label}" if run_cfg.name else label))
+    return out
+
+
+def sweep_label(name: str, axes: dict[str, list], seeds: int = 1) -> str:
+    """The group's name: 'NAME: units 8/32/128 × dropout 0/0.2 × 2 seeds'."""
+    grid = " × ".join(f"{n} {'/'.join(_value(v) for v in vals)}" for n, vals in axes.items())
+    what = grid + (f" × {seeds} seeds" if seeds > 1 else "")
+    return f"{name}: {what}" if name else f"Sweep: {what}"
+
+
+def _value(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _setting(run: RunRecord, name: str):
+    spec = SWEEPABLE[name]
+    value = (run.config.get(spec.section) or {}).get(spec.field)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def sweep_axes(runs: list[RunRecord]) -> dict[str, list]:
+    """The settings the group's runs differ in (among SWEEPABLE), with their values in order."""
+    axes = {}
+    for name in SWEEPABLE:
+        values = []
+        for run in runs:
+            v = _setting(run, name)
+            if v not in values:
+                values.append(v)
+        if len(values) > 1:
+            axes[name] = values
+    return axes
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grid cell of a sweep: its settings and its runs' scores over seeds."""
+
+    values: tuple
+    stats: GroupStats
+    runs: tuple
+
+
+def sweep_cells(runs: list[RunRecord]) -> tuple[dict[str, list], list[Cell]]:
+    """(axes, cells in grid order): each cell's runs summed up like a seeds group."""
+    axes = sweep_axes(runs)
+    names = list(axes)
+    by_cell: dict[tuple, list[RunRecord]] = {}
+    for run in runs:
+        by_cell.setdefault(tuple(_setting(run, n) for n in names), []).append(run)
+    cells = [Cell(key, stats(members), tuple(members)) for key, members in by_cell.items()]
+    return axes, cells
+
+
+def best_cell(cells: list[Cell]) -> Cell | None:
+    """The cell with the highest median skill vs naive (None until one has a score)."""
+    scored = [c for c in cells if c.stats.skill.median is not None]
+    return max(scored, key=lambda c: c.stats.skill.median) if scored else None
+
+
+def sweep_sentence(runs: list[RunRecord]) -> str:
+    """'Best: units 32, dropout 0.2, median skill +0.21 (+0.18 … +0.25) over 2 seeds; 9 of 12
+    runs beat the naive forecast.' (or how far the sweep has got)."""
+    axes, cells = sweep_cells(runs)
+    overall = stats(runs)
+    best = best_cell(cells)
+    if best is None:
+        return sentence(runs)
+    where = ", ".join(f"{n} {_value(v)}" for n, v in zip(axes, best.values))
+    s = best.stats
+    over = (f" ({signed(s.skill.low)} … {signed(s.skill.high)}) over {s.scored} seeds"
+            if s.scored > 1 else "")
+    text = (f"Best: {where}, median skill {signed(s.skill.median)}{over}; {overall.beat} of "
+            f"{overall.n} runs beat the naive forecast")
+    if overall.active:
+        text += f"; {overall.active} still queued or training"
+    return text + "."
+
+
+def sweep_table(runs: list[RunRecord]) -> list[dict]:
+    """One row per grid cell: its settings, median skill (min … max over seeds), median test
+    RMSE, and how many of its runs beat naive."""
+    axes, cells = sweep_cells(runs)
+    rows = []
+    for cell in cells:
+        s = cell.stats
+        row = {SWEEPABLE[n].words: _value(v) for n, v in zip(axes, cell.values)}
+        row.update({"median skill vs naive": s.skill.median, "lowest skill": s.skill.low,
+                    "highest skill": s.skill.high, "median test RMSE": s.rmse.median,
+                    "beat naive": f"{s.beat} of {s.n}"})
+        rows.append(row)
+    return rows
+
+
+def estimate_seconds(finished: list[RunRecord], epochs: list[int], concurrency: int
+                     ) -> float | None:
+    """A rough upper estimate of the wall time of runs with these epoch budgets: the median
+    seconds per epoch of the finished runs given, times every epoch, shared over the
+    concurrency (early stopping usually ends runs sooner). None with nothing to go by."""
+    per_epoch = [r.elapsed / r.epochs_done for r in finished
+                 if r.status == RunStatus.DONE and r.epochs_done and r.elapsed
+                 and not r.repeat_of]
+    if not per_epoch:
+        return None
+    return float(np.median(per_epoch)) * sum(epochs) / max(1, concurrency)

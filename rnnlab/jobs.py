@@ -84,6 +84,13 @@ def absolute_sources(run_cfg: RunConfig) -> RunConfig:
     return run_cfg.replace(data=changes) if changes else run_cfg
 
 
+def afresh(run_cfg: RunConfig) -> RunConfig:
+    """The config without a model brought back: settings copied from such a run (a coach's
+    "try this", "use these settings") train a new network. Runs that evaluate or continue an
+    uploaded model are queued by `rnnlab.comeback.submit` only."""
+    return run_cfg.replace(from_model=None) if run_cfg.from_model is not None else run_cfg
+
+
 def check(run_cfg: RunConfig):
     """Prepare the run's data once (no TensorFlow): RnnlabError if it cannot train; the Prepared."""
     from rnnlab import validate  # pandas-heavy; imported when first needed
@@ -112,23 +119,116 @@ def recover(store: Store) -> list[str]:
     return marked
 
 
-def submit(store: Store, run_cfg: RunConfig, *, check_data: bool = True) -> str:
-    """Check the config and its data, queue the run, and return its id at once."""
+def submit(store: Store, run_cfg: RunConfig, *, check_data: bool = True, owner: str = "",
+           room: str = "", reuse: bool = True) -> str:
+    """Check the config and its data, queue the run, and return its id at once.
+
+    `owner` and `room` say who queued it (classroom mode; see `check_turns` for the cap per
+    owner). With `reuse`, a run whose settings, data and seed equal a finished run's (or one
+    queued or training now) is not trained again: it is answered from that run's results, at
+    once or as soon as that run is done (`answer_repeats`).
+    """
     if not isinstance(run_cfg, RunConfig):
         raise ConfigError(f"submit needs a RunConfig. Received: {type(run_cfg).__name__}")
-    run_cfg = absolute_sources(run_cfg)
+    run_cfg = absolute_sources(afresh(run_cfg))
     sha = check(run_cfg).data_sha256 if check_data else ""
-    run_id = store.create_run(run_cfg.to_dict(), data_sha256=sha, name=run_cfg.name,
-                              epochs_total=run_cfg.train.epochs)
-    store.add_event(run_id, "queued", "Queued.")
-    for runner in list(_TICKING):  # a runner of this process takes it now, not at its next tick
-        if runner.store.home.resolve() == store.home.resolve():
-            runner.wake()
+    check_turns(store, owner)
+    config = run_cfg.to_dict()
+    twin = store.find_twin(config, sha, engine()) if reuse and sha else None
+    run_id = store.create_run(config, data_sha256=sha, name=run_cfg.name,
+                              epochs_total=run_cfg.train.epochs, owner=owner, room=room,
+                              repeat_of=twin.id if twin else "")
+    if twin is None:
+        store.add_event(run_id, "queued", "Queued.")
+    else:
+        store.add_event(run_id, "repeat", repeat_message(twin))
+        if twin.status == RunStatus.DONE:
+            answer(store, run_id, twin.id)
+    _wake_runners(store)   # a runner of this process takes it now, not at its next tick
     return run_id
 
 
-def submit_seeds(store: Store, run_cfg: RunConfig, seeds: int, *,
-                 check_data: bool = True) -> tuple[str, list[str]]:
+MAX_QUEUED_ENV = "RNNLAB_MAX_QUEUED_PER_USER"
+
+
+class QueueFull(RnnlabError):
+    """An owner already has as many runs waiting as RNNLAB_MAX_QUEUED_PER_USER allows."""
+
+
+def max_queued() -> int:
+    """RNNLAB_MAX_QUEUED_PER_USER: runs one owner may have waiting (0 or unset: no cap)."""
+    raw = os.environ.get(MAX_QUEUED_ENV, "").strip() or "0"
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise ConfigError(f"{MAX_QUEUED_ENV} must be a whole number (0 for no limit). "
+                          f"Received: {raw!r}") from None
+
+
+def check_turns(store: Store, owner: str, adding: int = 1) -> None:
+    """QueueFull when `owner` (a named session) would have more waiting runs than allowed."""
+    cap = max_queued()
+    if not owner or not cap:
+        return
+    waiting = store.queued_count(owner)
+    if waiting + adding > cap:
+        raise QueueFull(
+            f"{owner}, you already have {waiting} run{'s' if waiting != 1 else ''} waiting, and "
+            f"each person may have {cap} at a time so that everyone gets a turn. Wait until one "
+            "starts, or cancel one on the Train page, then press Train again.")
+
+
+def engine() -> dict:
+    """What a worker trains on, as the summary records it: repeats need the same."""
+    from rnnlab import backend
+
+    return {"backend": backend.wanted()}
+
+
+def repeat_message(twin: RunRecord) -> str:
+    """The event of a repeat: whose results it shows, and how to train anyway."""
+    who = f"'{twin.name}' ({twin.id})" if twin.name else twin.id
+    when = ("which has finished" if twin.status == RunStatus.DONE else
+            "which is still training; its results appear here when it finishes")
+    return (f"Same settings, data and seed as run {who}, {when}. Training again would give the "
+            "same numbers, so this run shows that run's results. To train anyway, use 'Train "
+            "again anyway' on the Train page (or `rnnlab submit --no-reuse`).")
+
+
+def answer(store: Store, run_id: str, source_id: str) -> bool:
+    """Answer the repeat `run_id` from its finished twin (queued -> done)."""
+    if not lifecycle.answer(store, run_id, source_id):
+        return False
+    store.add_event(run_id, "done", f"Answered from run {source_id} without training.")
+    return True
+
+
+def answer_repeats(store: Store) -> list[str]:
+    """Settle the repeats waiting for a twin: answered when it is done, trained themselves
+    when it ended any other way. The ids answered."""
+    answered = []
+    for run in store.list_runs((RunStatus.QUEUED,)):
+        if not run.repeat_of:
+            continue
+        try:
+            twin = store.get_run(run.repeat_of)
+        except RunNotFound:
+            twin = None
+        if twin is not None and twin.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+            continue
+        if twin is not None and twin.status == RunStatus.DONE:
+            if answer(store, run.id, twin.id):
+                answered.append(run.id)
+            continue
+        ended = twin.status.value if twin is not None else "deleted"
+        store.release_repeat(run.id)
+        store.add_event(run.id, "queued", f"The run it repeated was {ended}, so it trains "
+                                          "itself.")
+    return answered
+
+
+def submit_seeds(store: Store, run_cfg: RunConfig, seeds: int, *, check_data: bool = True,
+                 owner: str = "", room: str = "") -> tuple[str, list[str]]:
     """Queue the same setup with `seeds` seeds (the config's seed, then the next ones) as one
     group, in one action; the group's id and its runs' ids in seed order."""
     from rnnlab import groups
@@ -136,16 +236,49 @@ def submit_seeds(store: Store, run_cfg: RunConfig, seeds: int, *,
     if not isinstance(run_cfg, RunConfig):
         raise ConfigError(f"submit_seeds needs a RunConfig. Received: {type(run_cfg).__name__}")
     values = groups.seed_values(run_cfg.train.seed, seeds)
-    run_cfg = absolute_sources(run_cfg)
+    run_cfg = absolute_sources(afresh(run_cfg))
     sha = check(run_cfg).data_sha256 if check_data else ""   # the data is the same for all
+    check_turns(store, owner, adding=len(values))
     configs = [run_cfg.replace(train={"seed": s}, name=groups.member_name(run_cfg.name, s))
                for s in values]
     group_id, run_ids = store.create_group(
         [c.to_dict() for c in configs], kind="seeds", data_sha256=sha,
         label=groups.seeds_label(run_cfg.name, values[0], seeds),
-        names=[c.name for c in configs], epochs_total=[c.train.epochs for c in configs])
+        names=[c.name for c in configs], epochs_total=[c.train.epochs for c in configs],
+        owner=owner, room=room)
     for run_id, s in zip(run_ids, values):
         store.add_event(run_id, "queued", f"Queued, seed {s} of the group {group_id}.")
+    _wake_runners(store)
+    return group_id, run_ids
+
+
+def submit_sweep(store: Store, run_cfg: RunConfig, axes: dict[str, list], seeds: int = 1, *,
+                 check_data: bool = True, owner: str = "", room: str = ""
+                 ) -> tuple[str, list[str]]:
+    """Queue a grid of settings (1 or 2 settings × a few values, × seeds) as one group; the
+    group's id and its runs' ids in grid order. Every cell's config is checked before any run
+    is queued, so a bad value (e.g. a lookback longer than the data) queues nothing."""
+    from rnnlab import groups
+
+    if not isinstance(run_cfg, RunConfig):
+        raise ConfigError(f"submit_sweep needs a RunConfig. Received: {type(run_cfg).__name__}")
+    run_cfg = absolute_sources(afresh(run_cfg))
+    configs = groups.sweep_configs(run_cfg, axes, seeds)
+    sha = ""
+    if check_data:
+        checked = {}
+        for c in configs:          # the data is read once per distinct window shape
+            key = (c.model.lookback, c.model.horizon, c.train.batch_size)
+            if key not in checked:
+                checked[key] = check(c).data_sha256
+        sha = next(iter(checked.values()))
+    check_turns(store, owner, adding=len(configs))
+    group_id, run_ids = store.create_group(
+        [c.to_dict() for c in configs], kind="sweep", data_sha256=sha,
+        label=groups.sweep_label(run_cfg.name, axes, seeds), names=[c.name for c in configs],
+        epochs_total=[c.train.epochs for c in configs], owner=owner, room=room)
+    for run_id, c in zip(run_ids, configs):
+        store.add_event(run_id, "queued", f"Queued in the sweep {group_id}.")
     _wake_runners(store)
     return group_id, run_ids
 
@@ -523,6 +656,7 @@ class Runner:
                 self._after_end(end)
             for run in self.store.list_runs((RunStatus.RUNNING,)):
                 self._watch(run)
+            answer_repeats(self.store)
             started = self._fill()
             self.executor.warm(self.store, self.threads_per_worker)
         with self._ticked:

@@ -44,7 +44,7 @@ EXIT_UNRECORDED = 74
 RESUMABLE = (S.INTERRUPTED, S.CANCELLED)
 ENDINGS = (S.DONE, S.CANCELLED, S.DIVERGED, S.INTERRUPTED)   # how a worker's training can end
 TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
-    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED}),
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED, S.DONE}),   # done: a repeat answered
     S.RUNNING: frozenset({S.RUNNING, S.DONE, S.FAILED, S.CANCELLED, S.INTERRUPTED, S.DIVERGED}),
     S.INTERRUPTED: frozenset({S.QUEUED, S.DONE, S.FAILED, S.CANCELLED, S.DIVERGED}),
     S.CANCELLED: frozenset({S.QUEUED}),
@@ -75,6 +75,12 @@ def start(store, run_id: str, **values: Any) -> bool:
 def claim_next(store, pid: int | None = None) -> str | None:
     """Take the oldest queued run that is not being cancelled and mark it running."""
     return store.claim_next_queued(pid)
+
+
+def answer(store, run_id: str, source_id: str) -> bool:
+    """queued -> done without training: a repeat takes the results of its finished twin."""
+    check((S.QUEUED,), S.DONE)
+    return store.answer_repeat(run_id, source_id)
 
 
 def record_pid(store, run_id: str, pid: int) -> bool:

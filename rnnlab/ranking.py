@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rnnlab.evaluate import PREDICTORS
+from rnnlab.evaluate import PREDICTORS, format_number
 from rnnlab.groups import signed, skill, test_rmse
 from rnnlab.store import RunRecord, RunStatus
 
@@ -105,10 +105,10 @@ def verdict(runs: list[RunRecord], label=lambda r: r.label) -> Verdict:
         what = "this run does not do" if len(scored) == 1 else "none of these runs does"
         return Verdict("none_beat_naive", (
             f"No best run: {what} better than the naive forecast (repeating the last value). "
-            f"The lowest test RMSE, {_fmt(rmse)} by {label(best)}, "
+            f"The lowest test RMSE, {format_number(rmse)} by {label(best)}, "
             + (f"gives a skill of {signed(best_skill)} (0 or below: no better than naive)."
                if best_skill is not None else "was not compared with naive.")))
-    message = (f"Best run: {label(best)}, with the lowest test RMSE ({_fmt(rmse)}); it beats "
+    message = (f"Best run: {label(best)}, with the lowest test RMSE ({format_number(rmse)}); it beats "
                f"the naive forecast (skill {signed(best_skill)}).")
     return Verdict("best", message, best=best.id, caveat=_baseline_caveat(best, rmse))
 
@@ -127,11 +127,7 @@ def _baseline_caveat(run: RunRecord, rmse: float) -> str:
     if value >= rmse:
         return ""
     return (f"But a simpler forecast, {PREDICTORS.get(name, name)}, does better still "
-            f"(RMSE {_fmt(value)} against {_fmt(rmse)}): the network is not worth its cost yet.")
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
+            f"(RMSE {format_number(value)} against {format_number(rmse)}): the network is not worth its cost yet.")
 
 
 def _words(items: list[str]) -> str:

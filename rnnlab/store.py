@@ -37,10 +37,12 @@ from typing import Any, Iterator
 
 from rnnlab.errors import RunNotFound, StoreError
 
-SCHEMA_VERSION = 2   # 2: run groups (group_id, group_kind, group_label on runs)
+SCHEMA_VERSION = 3   # 2: run groups (group_id, group_kind, group_label on runs)
+                     # 3: who ran it (owner, room) and repeats (repeat_of)
 RUN_ID_RE = re.compile(r"^r[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 GROUP_ID_RE = re.compile(r"^g[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
-GROUP_KINDS = ("seeds",)   # how the runs of a group differ: "seeds" (the same setup, seed + 0..N-1)
+GROUP_KINDS = ("seeds", "sweep")   # how the runs of a group differ: "seeds" (the same setup,
+                                  # seed + 0..N-1), "sweep" (a grid of settings, × seeds)
 MAX_GROUP_SIZE = 10
 
 
@@ -69,7 +71,10 @@ CREATE TABLE IF NOT EXISTS runs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     group_id TEXT NOT NULL DEFAULT '',
     group_kind TEXT NOT NULL DEFAULT '',
-    group_label TEXT NOT NULL DEFAULT ''
+    group_label TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT '',
+    room TEXT NOT NULL DEFAULT '',
+    repeat_of TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status, created_at);
 CREATE TABLE IF NOT EXISTS epochs (
@@ -123,7 +128,8 @@ _RUN_FIELDS = ("name", "status", "started_at", "finished_at", "heartbeat_at", "p
 _CHILD_TABLES = ("epochs", "grad_tensors", "grad_steps", "grad_time", "events")
 # columns added after schema 1, with their definitions: a store made before them gets them on open
 _ADDED_COLUMNS = (("group_id", "TEXT NOT NULL DEFAULT ''"), ("group_kind", "TEXT NOT NULL DEFAULT ''"),
-                  ("group_label", "TEXT NOT NULL DEFAULT ''"))
+                  ("group_label", "TEXT NOT NULL DEFAULT ''"), ("owner", "TEXT NOT NULL DEFAULT ''"),
+                  ("room", "TEXT NOT NULL DEFAULT ''"), ("repeat_of", "TEXT NOT NULL DEFAULT ''"))
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,9 @@ class RunRecord:
     group_id: str = ""        # '' when the run is alone; else the id its group's runs share
     group_kind: str = ""      # how the group's runs differ: "seeds"
     group_label: str = ""     # the group's name, e.g. "LSTM × 5 seeds"
+    owner: str = ""           # the name its session gave ('' outside a classroom)
+    room: str = ""            # the room code of the link it was queued from ('' for none)
+    repeat_of: str = ""       # the finished run whose results answer this one ('' when trained)
 
     @property
     def progress(self) -> float:
@@ -445,6 +454,7 @@ class Store:
             for name, kind in [(n, k) for n, k in _ADDED_COLUMNS if n not in have]:
                 db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
             db.execute("CREATE INDEX IF NOT EXISTS runs_group ON runs(group_id, created_at)")
+            db.execute("CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, status)")
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' "
                        "AND CAST(value AS INTEGER) < ?", (str(SCHEMA_VERSION), SCHEMA_VERSION))
             db.execute("COMMIT")
@@ -651,8 +661,12 @@ class Store:
 
     # -- runs ---------------------------------------------------------------------------------
     def create_run(self, config: dict, *, data_sha256: str = "", name: str = "",
-                   epochs_total: int = 0, status: RunStatus = RunStatus.QUEUED) -> str:
-        """Add a run (queued by default) and its folder; return its id."""
+                   epochs_total: int = 0, status: RunStatus = RunStatus.QUEUED,
+                   owner: str = "", room: str = "", repeat_of: str = "") -> str:
+        """Add a run (queued by default) and its folder; return its id.
+
+        `repeat_of` names a run with the same config, data and seed: the runner answers this
+        one from its results once it is done (`answer_repeat`) instead of training again."""
         self.check_writable()
         run_id = new_run_id()
         folder = self.run_dir(run_id)
@@ -663,17 +677,19 @@ class Store:
         try:
             with self._tx() as db:
                 db.execute("INSERT INTO runs (id, name, status, created_at, config, data_sha256, "
-                           "epochs_total) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           "epochs_total, owner, room, repeat_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?, ?)",
                            (run_id, name, RunStatus(status).value, time.time(),
-                            json.dumps(config, sort_keys=True), data_sha256, epochs_total))
+                            json.dumps(config, sort_keys=True), data_sha256, epochs_total,
+                            owner, room, repeat_of and check_run_id(repeat_of)))
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return run_id
 
     def create_group(self, configs: list[dict], *, kind: str, label: str, names: list[str],
-                     data_sha256: str = "", epochs_total: list[int] | None = None
-                     ) -> tuple[str, list[str]]:
+                     data_sha256: str = "", epochs_total: list[int] | None = None,
+                     owner: str = "", room: str = "") -> tuple[str, list[str]]:
         """Queue several runs as one group, in one transaction (all or none); the group's id
         and the runs' ids, in the order given (which is also the order they are trained in)."""
         if kind not in GROUP_KINDS:
@@ -698,11 +714,11 @@ class Store:
                 for i, (run_id, config) in enumerate(zip(run_ids, configs)):
                     # a microsecond apart: the queue (oldest first) takes them in this order
                     db.execute("INSERT INTO runs (id, name, status, created_at, config, "
-                               "data_sha256, epochs_total, group_id, group_kind, group_label) "
-                               "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+                               "data_sha256, epochs_total, group_id, group_kind, group_label, "
+                               "owner, room) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                (run_id, names[i], now + i * 1e-5,
                                 json.dumps(config, sort_keys=True), data_sha256, totals[i],
-                                group_id, kind, label))
+                                group_id, kind, label, owner, room))
         except BaseException as exc:
             for folder in folders:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -793,10 +809,10 @@ class Store:
             return cur.rowcount == 1
 
     def claim_next_queued(self, pid: int | None = None) -> str | None:
-        """Atomically take the oldest queued run and mark it running; None if the queue is empty."""
+        """Atomically take the next queued run in fair order (`_FAIR_ORDER`) and mark it
+        running; None if nothing can start. A repeat waiting for its twin is never taken."""
         with self._tx() as db:
-            row = db.execute("SELECT id FROM runs WHERE status = 'queued' AND cancel_requested = 0 "
-                             "ORDER BY created_at, id LIMIT 1").fetchone()
+            row = db.execute(_FAIR_ORDER + " LIMIT 1").fetchone()
             if row is None:
                 return None
             now = time.time()
@@ -804,6 +820,104 @@ class Store:
                        "heartbeat_at = ?, pid = ?, finished_at = NULL WHERE id = ?",
                        (now, now, pid, row[0]))
             return row[0]
+
+    def queue_order(self) -> list[str]:
+        """The queued runs the runner can take, in the order it would take them if none
+        finished meanwhile: `_FAIR_ORDER` applied pick after pick, each pick counted as
+        running and served for its owner."""
+        queued = [(r[0], r[1], r[2]) for r in self._rows(
+            "SELECT id, owner, created_at FROM runs WHERE status = 'queued' AND "
+            "cancel_requested = 0 AND repeat_of = '' ORDER BY created_at, id")]
+        running = {o: n for o, n in self._rows(
+            "SELECT owner, COUNT(*) FROM runs WHERE status = 'running' GROUP BY owner")}
+        started = self._rows("SELECT owner, started_at FROM runs WHERE started_at IS NOT NULL "
+                             "AND owner IN (SELECT owner FROM runs WHERE status = 'queued')")
+        order: list[str] = []
+        picked_by: dict[str, int] = {}
+        while queued:
+            oldest = {}
+            for _, owner, created in queued:
+                oldest.setdefault(owner, created)
+            served = {o: picked_by.get(o, 0) + sum(1 for so, at in started
+                                                   if so == o and at >= oldest[o])
+                      for o in oldest}
+            best = min(queued, key=lambda q: (running.get(q[1], 0), served[q[1]], q[2], q[0]))
+            order.append(best[0])
+            queued.remove(best)
+            running[best[1]] = running.get(best[1], 0) + 1
+            picked_by[best[1]] = picked_by.get(best[1], 0) + 1
+        return order
+
+    def queued_count(self, owner: str) -> int:
+        """How many runs of `owner` wait in the queue (repeats waiting for a twin included)."""
+        return int(self._rows("SELECT COUNT(*) FROM runs WHERE status = 'queued' AND owner = ?",
+                              (owner,))[0][0])
+
+    def find_twin(self, config: dict, data_sha256: str, engine: dict) -> RunRecord | None:
+        """The newest run that this config would repeat: the same settings (its name aside),
+        the same data (by content) and a worker on the same engine (`engine`: backend and
+        threads, as the summary records them); done, or queued/running and not itself a
+        repeat. None when there is none (or the data's hash is unknown)."""
+        if not data_sha256:
+            return None
+        key = same_settings(config)
+        for row in self._read("SELECT * FROM runs WHERE data_sha256 = ? AND repeat_of = '' AND "
+                              "status IN ('done', 'queued', 'running') AND cancel_requested = 0 "
+                              "ORDER BY created_at DESC, id DESC", (data_sha256,)):
+            run = _record(row)
+            if same_settings(run.config) != key:
+                continue
+            if run.status == RunStatus.DONE and run.summary.get("engine") != engine:
+                continue
+            return run
+        return None
+
+    def answer_repeat(self, run_id: str, source_id: str) -> bool:
+        """Give the queued repeat `run_id` the results of the finished run `source_id`: its
+        epochs, gradients, files and summary, and mark it done. False if it was no longer
+        queued. Files are hard links where the filesystem allows (copies otherwise)."""
+        source = self.get_run(source_id)
+        if source.status != RunStatus.DONE:
+            raise StoreError(f"Run {source_id} is {source.status.value}, not done: it has no "
+                             "results to share.")
+        src_dir, dst_dir = self.run_dir(source_id), self.run_dir(run_id)
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        for item in src_dir.iterdir():
+            if not item.is_file() or item.is_symlink() or item.name.startswith("."):
+                continue
+            target = dst_dir / item.name
+            if target.exists():
+                continue
+            try:
+                os.link(item, target)
+            except OSError:
+                shutil.copy2(item, target)
+        summary = {**source.summary, "repeat_of": source_id}
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute("UPDATE runs SET status = 'done', started_at = ?, finished_at = ?, "
+                             "epochs_done = ?, epochs_total = ?, summary = ?, repeat_of = ? "
+                             "WHERE id = ? AND status = 'queued'",
+                             (now, now, source.epochs_done, source.epochs_total,
+                              json.dumps(summary, sort_keys=True, default=float), source_id,
+                              check_run_id(run_id)))
+            if cur.rowcount != 1:
+                return False
+            for table in _CHILD_TABLES:
+                if table == "events":
+                    continue
+                cols = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+                rest = [c for c in cols if c not in ("run_id", "id")]
+                db.execute(f"INSERT INTO {table} (run_id, {', '.join(rest)}) "
+                           f"SELECT ?, {', '.join(rest)} FROM {table} WHERE run_id = ?",
+                           (run_id, source_id))
+        return True
+
+    def release_repeat(self, run_id: str) -> None:
+        """A waiting repeat whose twin will not finish trains itself: its link is dropped."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET repeat_of = '' WHERE id = ? AND status = 'queued'",
+                       (check_run_id(run_id),))
 
     def heartbeat(self, run_id: str, pid: int | None = None) -> None:
         """Record that the worker of a run is alive."""
@@ -967,9 +1081,32 @@ def _num(value: Any) -> float | None:
     return None if value != value else value
 
 
+# Fair turns: the queued runs in the order the runner takes them. First the owner with the
+# fewest runs running, then the owner served least since their oldest waiting run was queued
+# (runs started after it), then the oldest run. With one owner (or none: '') it is the queue's
+# own order, oldest first; one student who queues ten runs waits behind each other student's
+# first. Repeats waiting for their twin (repeat_of) are not taken.
+_FAIR_ORDER = """
+SELECT q.id FROM runs q
+WHERE q.status = 'queued' AND q.cancel_requested = 0 AND q.repeat_of = ''
+ORDER BY
+  (SELECT COUNT(*) FROM runs r WHERE r.status = 'running' AND r.owner = q.owner),
+  (SELECT COUNT(*) FROM runs r WHERE r.owner = q.owner AND r.started_at IS NOT NULL
+     AND r.started_at >= (SELECT MIN(w.created_at) FROM runs w
+                          WHERE w.status = 'queued' AND w.owner = q.owner)),
+  q.created_at, q.id
+"""
+_EXTRA_COLUMNS = ("group_id", "group_kind", "group_label", "owner", "room", "repeat_of")
+
+
+def same_settings(config: dict) -> str:
+    """The part of a config that decides a run's results, as text: all of it but its name."""
+    return json.dumps({k: v for k, v in config.items() if k != "name"}, sort_keys=True)
+
+
 def _record(row: sqlite3.Row) -> RunRecord:
-    group = ({k: row[k] or "" for k in ("group_id", "group_kind", "group_label")}
-             if "group_id" in row.keys() else {})   # a read-only store of schema 1 has none
+    keys = row.keys()
+    group = {k: row[k] or "" for k in _EXTRA_COLUMNS if k in keys}   # an old read-only store
     return RunRecord(
         id=row["id"], name=row["name"], status=RunStatus(row["status"]),
         created_at=row["created_at"], started_at=row["started_at"],

@@ -124,6 +124,10 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
                         steps_per_execution=plan.steps_per_execution)
     if mcfg.linear_skip:
         start_linear_skip(model, x, y)
+    if run_cfg.from_model is not None and not resume:   # an uploaded model's trained weights
+        from rnnlab.comeback import start_from
+
+        start_from(model, store, run_id, run_cfg)
     if tcfg.track_gradients:
         model.start_meter(steps)
     run_dir = store.run_dir(run_id)
@@ -140,6 +144,9 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
     if backend_name == "jax":   # one batch shape, so one compiled step (see pad_to_batches)
         x, y, weights = pad_to_batches(x, y, tcfg.batch_size)
         val = pad_to_batches(*val, tcfg.batch_size) if val is not None else None
+    if early is not None and mcfg.linear_skip and val is not None and not resume:
+        # the start is the least-squares fit: a change is kept only where validation agrees
+        early.start_loss = _validation_loss(model, val, tcfg.batch_size)
     try:
         model.fit(x, y, sample_weight=weights, batch_size=tcfg.batch_size, epochs=tcfg.epochs,
                   initial_epoch=start, validation_data=val, shuffle=True, verbose=0,
@@ -245,22 +252,55 @@ def probe_batch(x: np.ndarray, y: np.ndarray, seed: int, size: int = PROBE_SIZE)
 
 
 def _early_stopping(tcfg, has_val: bool):
-    keras = backend.keras()
-
     if not tcfg.early_stopping_patience:
         return None
-    return keras.callbacks.EarlyStopping(monitor="val_loss" if has_val else "loss",
-                                         patience=tcfg.early_stopping_patience,
-                                         restore_best_weights=True)
+    return early_stopping_class()(monitor="val_loss" if has_val else "loss",
+                                  patience=tcfg.early_stopping_patience,
+                                  restore_best_weights=True)
+
+
+def _validation_loss(model, val, batch_size: int) -> float:
+    """The compiled loss on the validation windows (x, y[, sample weights])."""
+    x_val, y_val, *w = val
+    scores = model.evaluate(x_val, y_val, sample_weight=w[0] if w else None,
+                            batch_size=batch_size, verbose=0, return_dict=True)
+    return float(scores["loss"])
+
+
+def early_stopping_class():
+    """Keras' EarlyStopping, also counting the starting weights when `start_loss` is set.
+
+    With the linear path (ModelConfig.linear_skip) the untrained model is the least-squares
+    linear autoregression. Its validation loss before the first epoch is the score to beat: if no
+    epoch beats it, the starting weights are kept (best_epoch -1), so training never leaves the
+    model worse on validation than the straight line it started from.
+    """
+    keras = backend.keras()
+
+    class EarlyStoppingFromStart(keras.callbacks.EarlyStopping):
+        start_loss: float | None = None
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if self.start_loss is not None and np.isfinite(self.start_loss):
+                self.best = self.start_loss
+                self.best_epoch = -1
+                self.best_weights = self.model.get_weights()
+
+    return EarlyStoppingFromStart
 
 
 def _early_stop_message(early, has_val: bool) -> str:
-    if early is None or not early.stopped_epoch:
+    if early is None:
         return ""
     which = "validation" if has_val else "training"
+    kept = (f"kept the weights of epoch {early.best_epoch + 1}" if early.best_epoch >= 0 else
+            "kept the starting weights (the linear path's least-squares fit), which no epoch "
+            f"beat on the {which} loss")
+    if not early.stopped_epoch:
+        return f"Trained every epoch; {kept}." if early.best_epoch < 0 else ""
     return (f"Early stopping at epoch {early.stopped_epoch + 1}: the {which} loss had not "
-            f"improved for {early.patience} epochs; kept the weights of epoch "
-            f"{early.best_epoch + 1}.")
+            f"improved for {early.patience} epochs; {kept}.")
 
 
 def predict_function(model, batch_size: int = 1024) -> Callable[[np.ndarray], np.ndarray]:

@@ -36,8 +36,8 @@ from rnnlab.store import RunRecord, RunStatus, Store, default_home, format_durat
 CONFIG_KEY = "run_config"
 ADVISED_KEY = "_advised_for"     # the data the current settings were advised for (or set by hand)
 ADVICE_KEY = "_advice"           # {"settings": partial config, "reasons": {name: sentence}}
-ADVISED_WIDGETS = ("data_transform", "data_season", "model_lookback", "train_epochs",
-                   "train_patience")
+ADVISED_WIDGETS = ("data_transform", "data_season", "model_lookback", "model_linear_skip",
+                   "train_epochs", "train_patience")
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 FINISHED = (RunStatus.DONE, RunStatus.DIVERGED, RunStatus.FAILED, RunStatus.CANCELLED,
             RunStatus.INTERRUPTED)
@@ -56,7 +56,7 @@ STATUS_WORDS = {
 PAGES = {  # page name -> its file; one place so links and tests agree
     "data": "views/data.py", "model": "views/model.py", "train": "views/train.py",
     "results": "views/results.py", "gradients": "views/gradients.py",
-    "compare": "views/compare.py", "learn": "views/learn.py",
+    "compare": "views/compare.py", "learn": "views/learn.py", "bring": "views/bring.py",
 }
 CLASSROOM_KEY = "classroom"       # the sidebar toggle's key: kept in session state across pages
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -234,7 +234,8 @@ def advice_caption(container, section: str, name: str, reason_key: str) -> None:
     if get_value(section, name) == advised:
         container.caption(f":material/auto_awesome: {md(advice['reasons'][reason_key])}")
     else:
-        shown = "none" if advised is None else advised
+        shown = {None: "none", True: "on", False: "off"}.get(advised, advised) \
+            if advised is None or isinstance(advised, bool) else advised
         container.caption(f":material/auto_awesome: Suggested for this data: {md(shown)}.")
 
 
@@ -701,9 +702,10 @@ def status_counts() -> dict[RunStatus, int]:
 
 def sidebar() -> Any:
     """The status line: how many runs are training or waiting, and a slot for the dataset
-    (filled by `sidebar_dataset` after the page ran, since the page may change it)."""
+    (filled by `sidebar_dataset` before the page runs, and again after it, since the page may
+    change it: a page that stops early, e.g. on a refused upload, keeps the first filling)."""
     with st.sidebar:
-        slot = st.container()
+        slot = st.empty()
         _run_status_fragment()
         st.toggle("Classroom mode", key=CLASSROOM_KEY,
                   help="For a class on a projector: lesson text in large print, and the "
@@ -714,9 +716,9 @@ def sidebar() -> Any:
 
 
 def sidebar_dataset(slot: Any) -> None:
-    """The active dataset and its target, in the sidebar slot."""
+    """The active dataset and its target, in the sidebar slot (replacing what it showed)."""
     data = config_dict().get("data", {})
-    with slot:
+    with slot.container():
         st.caption("Active dataset")
         target = f"  \nforecasting {md(data['target'])}" if data.get("target") else ""
         st.markdown(f":material/dataset: **{md(source_label(data.get('source')))}**{target}")
@@ -912,10 +914,48 @@ def page_link(name: str, label: str, icon: str | None = None, **query: str) -> N
     st.page_link(PAGES[name], label=label, icon=icon, query_params=query or None)
 
 
+# The chart's tool bar (zoom, download, ...) shows only while the pointer is on the chart, so it
+# never covers the title, not on a narrow screen either.
+# Only the tools these charts need (no box or lasso selection): a short bar, over less of the
+# chart on a phone.
+CHART_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover",
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d",
+                                           "autoScale2d"]}
+
+
 def chart(fig, key: str) -> None:
-    """A Plotly figure at full width in the engine's own look (colours mean the same everywhere)."""
-    st.plotly_chart(fig, key=key, width="stretch", theme=None,
-                    config={"displaylogo": False, "responsive": True})
+    """A Plotly figure at full width. Its colours mean the same everywhere (figures.COLORS); its
+    background, text and grid follow the app's theme, light or dark (the browser's choice).
+    Screen readers get its title as a description, and a switch under it shows the numbers it
+    draws as a table (built only when asked for)."""
+    st.plotly_chart(fig, key=key, width="stretch", theme="streamlit", config=CHART_CONFIG,
+                    alt=figures.describe(fig) or None)
+    if not any(t.type in figures.TRACE_TYPES for t in fig.data):
+        return                                   # a drawing (the unrolled network): no numbers
+    if st.toggle("Show as table", key=f"{key}_table",
+                 help="The numbers drawn in the chart above, as a table you can sort, search "
+                      "and download."):
+        table = figures.figure_table(fig)
+        if table is not None:
+            st.dataframe(table, key=f"{key}_table_view", hide_index=True)
+
+
+# The gradient-through-time heatmap's two scales: one for every epoch (sizes), or each epoch
+# against its own gradient 1 step back (how far back the gradient reaches, epoch by epoch).
+TIME_SCALES = {"shared": "shared across epochs",
+               "relative": "each epoch relative to 1 step back"}
+TIME_SCALE_HELP = ("Shared: one colour scale for every epoch, so the gradient's size shows, "
+                   "but a late epoch can be lost in a range of many powers of ten. Relative: "
+                   "each epoch divided by its own gradient 1 step back, so 1× (white) is as "
+                   "strong as the most recent step, red is stronger, blue weaker: how far back "
+                   "the gradient reaches shows in every epoch.")
+
+
+def time_scale_ui(key: str, where: Any = None) -> bool:
+    """The scale switch of a gradient-through-time heatmap; True for the relative view."""
+    choice = (where or st).radio("Scale", list(TIME_SCALES), key=key, horizontal=True,
+                                 format_func=TIME_SCALES.get, help=TIME_SCALE_HELP)
+    return choice == "relative"
 
 
 MAX_COLOUR_TICKS = 7
@@ -930,8 +970,16 @@ def share_colour_scale(figs: list) -> None:
         return
     lo, hi = min(t.zmin for t in traces), max(t.zmax for t in traces)
     ticks = [k for k in range(math.floor(lo), math.ceil(hi) + 1) if lo <= k <= hi] or [lo, hi]
-    ticks = ticks[::-(-len(ticks) // MAX_COLOUR_TICKS)]   # at most that many, in narrow columns
-    labels = [f"{10.0 ** k:.3g}" for k in ticks]
+    step = -(-len(ticks) // MAX_COLOUR_TICKS)             # at most that many, in narrow columns
+    labels_end = ""
+    if all(t.zmid == 0 for t in traces):   # ratios to 1 step back: 1× in the middle, kept
+        ticks = [k for k in ticks if k % step == 0]
+        labels_end = "×"
+    else:
+        ticks = ticks[::step]
+    # 1e+08 -> 1e8, 1e-05 -> 1e-5, as the figures write them
+    labels = [re.sub(r"e\+?(-?)0*(?=\d)", r"e\1", f"{10.0 ** k:.3g}") + labels_end
+              for k in ticks]
     for trace in traces:
         trace.update(zmin=lo, zmax=hi, colorbar=dict(tickvals=ticks, ticktext=labels))
 

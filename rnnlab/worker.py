@@ -4,7 +4,8 @@
 runner sends it on stdin (`standby`).
 
 `execute` is the single catch-all of a run. It reads the run's config from the store, prepares
-the data, trains (`train.train_run`), evaluates the validation and test parts against the
+the data, trains (`train.train_run`; a run of an uploaded model is only evaluated, or trained
+from its weights, see `rnnlab.comeback`), evaluates the validation and test parts against the
 baselines, writes the artefacts (config.json, predictions.csv, forecast.csv; the model and
 checkpoints come from training) and the summary, and sets the final status. Any exception ends
 the run `failed` with its message and traceback in the store; nothing escapes to the caller.
@@ -49,7 +50,8 @@ FORECAST_STEPS = 30          # steps forecast past the end of the data (at least
 FREE_RUNNING_MAX_STEPS = 500  # a free-running test trajectory longer than this is cut
 ONE_STEP, FREE_RUN = "one-step-ahead", "free-running"
 PREDICTION_COLUMNS = ["split", "kind", "timestamp", "step", "actual", "model", "naive",
-                      "seasonal_naive", "mean", "origin", "linear_ar", "anchor"]
+                      "seasonal_naive", "mean", "origin", "linear_ar", "anchor",
+                      "lower_80", "upper_80", "lower_95", "upper_95"]
 
 
 class Heartbeat:
@@ -140,19 +142,34 @@ def _execute(store: Store, run_id: str, *, resume: bool, prepared,
         store.add_event(run_id, "started", f"Started (pid {os.getpid()}).")
     if store.cancel_requested(run_id):
         return _finish(store, run_id, RunStatus.CANCELLED, {"message": "Cancelled before training."})
+    evaluating = cfg.from_model is not None and cfg.from_model.action == "evaluate"
     if prepared is None:
-        from rnnlab import data
+        if cfg.from_model is not None:  # an uploaded model: its own columns, transform, scaler
+            from rnnlab import comeback
 
-        prepared = data.prepare(cfg.data, cfg.model.lookback, cfg.model.horizon)
+            prepared = comeback.prepare(store, cfg)
+        else:
+            from rnnlab import data
+
+            prepared = data.prepare(cfg.data, cfg.model.lookback, cfg.model.horizon)
     if run.data_sha256 and prepared.data_sha256 != run.data_sha256:
         store.add_event(run_id, "data changed", "The data file changed since the run was queued; "
                         "it trains on the file as it is now.")
     from rnnlab import train
 
     progress()
-    outcome = train.train_run(store, run_id, cfg, prepared, resume=resume, progress=progress)
+    if evaluating:  # scored as a trained run is, without training (rnnlab.comeback)
+        from rnnlab import comeback
+
+        outcome = comeback.evaluation(store, run_id, cfg)
+    else:
+        outcome = train.train_run(store, run_id, cfg, prepared, resume=resume, progress=progress)
     progress()
     summary = _base_summary(store, run_id, cfg, prepared, outcome)
+    if evaluating:
+        summary.pop("notes", None)                      # a batch size does not apply
+        summary["params"] = comeback.param_count(outcome.model)
+        summary["from_model"] = outcome.message
     if outcome.status == RunStatus.DONE:
         summary.update(_evaluate_and_write(store, run_id, cfg, prepared, outcome,
                                            summary.get("notes", [])))
@@ -165,7 +182,7 @@ def _base_summary(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) 
     summary = {"target": prepared.target, "data_source": cfg.data.source,
                "data_sha256": prepared.data_sha256, "epochs_done": outcome.epochs_done,
                "seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None,
-               "params": _param_count(cfg, prepared)}
+               "params": _param_count(cfg, prepared), "engine": _engine()}
     if outcome.message:
         summary["message"] = outcome.message
     from rnnlab.validate import batch_note
@@ -174,6 +191,13 @@ def _base_summary(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) 
     if note:
         summary["notes"] = [note]
     return summary
+
+
+def _engine() -> dict:
+    """What this worker trained on (a repeat is answered only on the same: `jobs.engine`)."""
+    from rnnlab import backend
+
+    return {"backend": backend.active()}
 
 
 def _param_count(cfg: RunConfig, prepared) -> int:
@@ -200,8 +224,11 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
         frames.append(_one_step_frame(ev))
     test = results["test"]
     frames.append(_free_running_frame(prepared, predict))
+    bands = _intervals(prepared, predict, results.get("val"))
+    if bands is not None:
+        frames = [_with_bands(frame, bands) for frame in frames]
     _write_csv(store.artefact(run_id, "predictions.csv"), frames)
-    _write_forecast(store, run_id, prepared, predict)
+    _write_forecast(store, run_id, prepared, predict, bands)
     from rnnlab.bundle import write_bundle
 
     write_bundle(store.run_dir(run_id), cfg, prepared)   # the model for new data, in its units
@@ -213,7 +240,59 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
             "season": prepared.season,
             "train_range": {"min": float(train_target.min()), "max": float(train_target.max())},
             "kind": test.kind, "baseline_notes": test.baseline_notes,
-            "notes": summary_notes + test.notes + notes}
+            "notes": summary_notes + test.notes + notes,
+            **({"intervals": _interval_summary(bands, frames)} if bands is not None else {})}
+
+
+def _intervals(prepared, predict, val):
+    """Split-conformal half-widths from the validation rows (`rnnlab.intervals`), or None when
+    there are no validation rows."""
+    from rnnlab import intervals
+
+    if val is None or not len(val.actual):
+        return None
+    steps = max(prepared.horizon, FORECAST_STEPS, min(prepared.n_test, FREE_RUNNING_MAX_STEPS))
+    free = intervals.free_running_errors(prepared, predict, max_steps=steps)
+    return intervals.fit(val.predictions - val.actual, free, steps)
+
+
+def _with_bands(frame, bands):
+    """predictions.csv rows with lower_/upper_ columns at each level: one-step rows by their
+    horizon step, free-running rows by their step along the trajectory."""
+    import numpy as np
+
+    from rnnlab.intervals import label
+
+    step = frame["step"].to_numpy(dtype=int) - 1                      # (n,)
+    free = (frame["kind"] == FREE_RUN).to_numpy()
+    frame = frame.copy()
+    for level in bands.levels:
+        one, far = bands.one_step[level], bands.free_running[level]
+        width = np.where(free, far[np.minimum(step, len(far) - 1)],
+                         one[np.minimum(step, len(one) - 1)])
+        width = np.where(np.isfinite(width), width, np.nan)
+        frame[f"lower_{label(level)}"] = frame["model"] - width
+        frame[f"upper_{label(level)}"] = frame["model"] + width
+    return frame
+
+
+def _interval_summary(bands, frames) -> dict:
+    """The half-widths and the coverage on the test part: the share of actual values inside
+    their interval, one-step and free-running, at each level."""
+    import pandas as pd
+
+    from rnnlab.intervals import coverage, label
+
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[rows["split"] == "test"]
+    out = bands.summary()
+    for level in bands.levels:
+        k = label(level)
+        for kind, name in ((ONE_STEP, "coverage_one_step"), (FREE_RUN, "coverage_free_running")):
+            part = rows[rows["kind"] == kind]
+            out["levels"][k][name] = coverage(part["actual"], part[f"lower_{k}"],
+                                              part[f"upper_{k}"])
+    return out
 
 
 def _anchor(prepared, notes: list[str]) -> dict:
@@ -289,16 +368,24 @@ def _write_csv(path: Path, frames: list) -> None:
     frame[PREDICTION_COLUMNS].to_csv(path, index=False)
 
 
-def _write_forecast(store: Store, run_id: str, prepared, predict) -> None:
-    """forecast.csv: the next steps past the end of the data, free-running."""
+def _write_forecast(store: Store, run_id: str, prepared, predict, bands=None) -> None:
+    """forecast.csv: the next steps past the end of the data, free-running, with the
+    intervals' lower_/upper_ columns when there are any."""
+    import numpy as np
     import pandas as pd
 
     from rnnlab import evaluate
+    from rnnlab.intervals import label
 
     steps = max(prepared.horizon, FORECAST_STEPS)
     index, values = evaluate.forecast_beyond(prepared, predict, steps)
-    pd.DataFrame({"timestamp": [_when(v) for v in index], "forecast": values}).to_csv(
-        store.artefact(run_id, "forecast.csv"), index=False)
+    frame = pd.DataFrame({"timestamp": [_when(v) for v in index], "forecast": values})
+    for level in (bands.levels if bands is not None else ()):
+        width = bands.free_running[level][:steps]
+        width = np.where(np.isfinite(width), width, np.nan)
+        frame[f"lower_{label(level)}"] = values - width
+        frame[f"upper_{label(level)}"] = values + width
+    frame.to_csv(store.artefact(run_id, "forecast.csv"), index=False)
 
 
 def _when(value) -> str | int:

@@ -117,7 +117,8 @@ def table_ui(runs: list[RunRecord], epochs: dict[str, list[dict]]) -> None:
     found = ranking.verdict(runs, label=lambda r: f"**{ui.md(short_label(r))}**")
     best = short_label(next(r for r in runs if r.id == found.best)) if found.best else None
     st.dataframe(table.style.apply(lambda row: [
-        "background-color: #d4f0d4; font-weight: bold" if row.name == best else ""
+        # a see-through green: the row's text stays readable in the light and the dark theme
+        "background-color: rgba(44, 160, 44, 0.25); font-weight: bold" if row.name == best else ""
         for _ in row], axis=1).format(precision=4, na_rep="—"), key="compare_table")
     verdict_ui(found, len(runs))
     if found.kind == "best" and list(settings.columns) == [setting_words(["train.seed"])["train.seed"]]:

@@ -25,6 +25,12 @@ TIME_HOW = ("How to read it: one row per epoch, one column per step back from th
             "(|∂loss/∂x_t| for the inputs, |∂loss/∂h_t| for a layer's hidden states), log "
             "scale. Colour fading to the right = the gradient vanishes on its way back in time, "
             "so far-back steps teach little (typical of SimpleRNN; LSTM and GRU hold it longer).")
+TIME_RELATIVE_HOW = ("How to read it: one row per epoch, one column per step back from the "
+                     "prediction (1 = most recent input); each row is divided by its own value "
+                     "1 step back, so the first column is 1× (white). Blue = weaker than 1 step "
+                     "back, red = stronger: red far to the right means the network has learned "
+                     "to use inputs from long ago (an LSTM can); deepening blue = the gradient "
+                     "vanishes on its way back in time.")
 
 
 def series_order(names) -> list[str]:
@@ -32,9 +38,9 @@ def series_order(names) -> list[str]:
     return sorted(names, key=lambda n: (n != "input", len(n), n))
 
 
-def controls_ui(through_time: dict[str, dict]) -> tuple[str, str]:
-    """Which statistic for the tensor heatmap and which series for the through-time heatmap
-    (`through_time`: each shown run's gradient through time, by run id)."""
+def controls_ui(through_time: dict[str, dict]) -> tuple[str, str, bool]:
+    """Which statistic for the tensor heatmap, and which series and scale for the
+    through-time heatmap (`through_time`: each shown run's gradient through time, by run id)."""
     names = set()
     for traces in through_time.values():
         names |= set(traces)
@@ -51,34 +57,37 @@ def controls_ui(through_time: dict[str, dict]) -> tuple[str, str]:
                              format_func=lambda n: "the inputs x_t" if n == "input" else
                              f"the hidden states of {n.replace('_', ' ')}",
                              help="The inputs, or the hidden states of one recurrent layer.")
-    return stat, series
+    relative = ui.time_scale_ui("grad_time_scale", right)
+    return stat, series, relative
 
 
-def run_figures(run: RunRecord, stat: str, series: str, through_time: dict | None = None) -> dict:
+def run_figures(run: RunRecord, stat: str, series: str, through_time: dict | None = None,
+                relative: bool = False) -> dict:
     """The three gradient views of one run, as figures (`through_time`: the run's, when the
-    page has just read it)."""
+    page has just read it; `relative`: the through-time heatmap relative to 1 step back)."""
     s = ui.store()
     clipnorm = run.config.get("train", {}).get("clipnorm")
     if through_time is None:
         through_time = s.through_time(run.id)
     return {"tensor": figures.tensor_heatmap(s.tensor_norms(run.id), stat),
             "steps": figures.step_norm_figure(s.step_norms(run.id), clipnorm),
-            "time": figures.through_time_heatmap(through_time, series)}
+            "time": figures.through_time_heatmap(through_time, series, relative)}
 
 
-def draw(run: RunRecord, figs: dict, suffix: str) -> None:
+def draw(run: RunRecord, figs: dict, suffix: str, relative: bool = False) -> None:
     """One run's three charts, each with how to read it."""
     if not run.epochs_done:
         st.info("No epochs recorded yet for this run.", icon=":material/hourglass_top:")
     clipped = (run.config.get("train") or {}).get("clipnorm") is not None
     steps_how = STEPS_HOW + (CLIP_HOW if clipped else "")  # only what the chart draws
-    for name, how in (("tensor", TENSOR_HOW), ("steps", steps_how), ("time", TIME_HOW)):
+    time_how = TIME_RELATIVE_HOW if relative else TIME_HOW
+    for name, how in (("tensor", TENSOR_HOW), ("steps", steps_how), ("time", time_how)):
         ui.chart(figs[name], f"grad_{name}_chart_{suffix}")
         st.caption(how)
 
 
 def charts_ui(run_ids: list[str], stat: str, series: str, same_scale: bool,
-              through_time: dict[str, dict]) -> None:
+              through_time: dict[str, dict], relative: bool = False) -> None:
     """One run full width, or two in columns; refreshes itself while a run trains.
 
     `through_time`: what the page read for its controls, used for the first drawing only
@@ -91,9 +100,9 @@ def charts_ui(run_ids: list[str], stat: str, series: str, same_scale: bool,
     @st.fragment(run_every=LIVE_POLL if live else None)
     def refresh() -> None:
         runs, traces = first.pop() if first else ([s.get_run(r) for r in run_ids], {})
-        figs = [run_figures(run, stat, series, traces.get(run.id)) for run in runs]
+        figs = [run_figures(run, stat, series, traces.get(run.id), relative) for run in runs]
         if len(runs) == 1:
-            draw(runs[0], figs[0], "a")
+            draw(runs[0], figs[0], "a", relative)
             return
         if same_scale:
             for name in ("tensor", "time"):
@@ -101,7 +110,7 @@ def charts_ui(run_ids: list[str], stat: str, series: str, same_scale: bool,
         for col, run, run_figs, suffix in zip(st.columns(2), runs, figs, ("a", "b")):
             with col:
                 st.markdown(f"**{ui.md(ui.run_label(run))}**")
-                draw(run, run_figs, suffix)
+                draw(run, run_figs, suffix, relative)
 
     refresh()
 
@@ -133,12 +142,12 @@ def main() -> None:
         else:
             run_ids.append(run_b)
     through_time = {run_id: ui.store().through_time(run_id) for run_id in run_ids}
-    stat, series = controls_ui(through_time)
+    stat, series, relative = controls_ui(through_time)
     same_scale = len(run_ids) == 2 and st.toggle(
         "Same colour scale for both runs", value=True, key="grad_same_scale",
         help="Equal colours then mean equal gradient sizes in both runs, so a fading "
              "SimpleRNN and a steady LSTM can be told apart at a glance.")
-    charts_ui(run_ids, stat, series, same_scale, through_time)
+    charts_ui(run_ids, stat, series, same_scale, through_time, relative)
 
 
 main()

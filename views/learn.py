@@ -27,7 +27,14 @@ SHORT_STATUS = {RunStatus.QUEUED: "waiting", RunStatus.RUNNING: "training",
                 RunStatus.DONE: "finished"}
 TIME_HOW = ("Columns are steps back from the prediction (1 = the most recent input), rows are "
             "epochs; colour is how much gradient reaches that step, on one log scale for all "
-            "the runs. Colour fading to the right: the gradient vanishes on its way back in time.")
+            "the runs. Colour fading to the right: the gradient vanishes on its way back in time. "
+            "To see how far back each epoch's gradient reaches, also where the sizes span many "
+            "powers of ten, switch Scale to “each epoch relative to 1 step back”.")
+TIME_RELATIVE_HOW = ("Columns are steps back from the prediction (1 = the most recent input), "
+                     "rows are epochs; each row is divided by its own gradient 1 step back, so "
+                     "the first column is 1× (white), blue is weaker and red stronger than 1 step "
+                     "back. Red far to the right: that epoch's network uses inputs from long ago "
+                     "more than the most recent one.")
 
 
 # -- which lesson is open -----------------------------------------------------------------------
@@ -292,9 +299,11 @@ def unrolled_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
                  "learn_unrolled_diagram")
     run = runs.get(label)
     with right:
+        relative = ui.time_scale_ui("learn_unrolled_scale")
         through_time = ui.store().through_time(run.id) if run else {}
-        ui.chart(figures.through_time_heatmap(through_time, "input"), "learn_unrolled_time")
-    st.caption(TIME_HOW)
+        ui.chart(figures.through_time_heatmap(through_time, "input", relative),
+                 "learn_unrolled_time")
+    st.caption(TIME_RELATIVE_HOW if relative else TIME_HOW)
 
 
 def gradients_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
@@ -304,19 +313,21 @@ def gradients_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
     if not shown:
         return
     s = ui.store()
+    st.subheader("Gradient reaching each input step")
+    relative = ui.time_scale_ui("learn_time_scale")
     heatmaps = []
     for label, run in shown:
-        fig = figures.through_time_heatmap(s.through_time(run.id), "input")
+        fig = figures.through_time_heatmap(s.through_time(run.id), "input", relative)
         # narrow columns: the run's name, a short axis title; the caption below explains
         fig.update_layout(title_text=label, title_subtitle_text="",
-                          xaxis_title_text="steps back (1 = most recent)", margin_t=50)
+                          xaxis_title_text="steps back (1 = most recent)",
+                          margin_t=figures.TOP_MARGIN - 10)
         heatmaps.append(fig)
     ui.share_colour_scale(heatmaps)
-    st.subheader("Gradient reaching each input step")
     for i, (col, fig) in enumerate(zip(st.columns(len(shown)), heatmaps)):
         with col:
             ui.chart(fig, f"learn_time_{i}")
-    st.caption(TIME_HOW)
+    st.caption(TIME_RELATIVE_HOW if relative else TIME_HOW)
     if not any(cfg.train.clipnorm for _, cfg in lesson.runs):
         return
     st.subheader("Gradient norm at every training step")

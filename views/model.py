@@ -95,6 +95,7 @@ def network_ui() -> str:
               "what that line misses. Try it when the linear autoregression baseline beats the "
               "network. The gradient views then include the line's share in the input's "
               "gradient.")
+    ui.advice_caption(c3, "model", "linear_skip", "linear_skip")
     return cell
 
 

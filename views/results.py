@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from rnnlab import codegen, coach, figures, group_ui, samples, ui
+from rnnlab import codegen, coach, figures, group_ui, jobs, samples, ui
 from rnnlab import config as cfgmod
 from rnnlab.store import LOSS_COLUMNS, RunRecord, RunStatus
 
@@ -34,11 +34,31 @@ def status_ui(run: RunRecord) -> None:
     elif run.status == RunStatus.INTERRUPTED:
         st.warning(f"This run was interrupted {done} (its worker stopped). "
                    f"{message or ''} Resume it on the Train page.", icon=":material/warning:")
+    elif run.status in ui.ACTIVE and (run.config.get("from_model") or {}).get("action") \
+            == "evaluate":
+        st.info(f"This run is {run.status.value}: it scores an uploaded model (no training). "
+                "Its results appear here when it finishes.", icon=":material/hourglass_top:")
     elif run.status in ui.ACTIVE:
         st.info(f"This run is {run.status.value} (epoch {run.epochs_done} of "
                 f"{run.epochs_total}). Its results appear here when it finishes.",
                 icon=":material/hourglass_top:")
         ui.page_link("train", "Watch it train", icon=":material/directions_run:")
+
+
+def from_model_ui(run: RunRecord) -> str | None:
+    """A run of an uploaded model says so; its action ("evaluate", "continue") or None."""
+    action = (run.config.get("from_model") or {}).get("action")
+    source = ui.source_label(run.config.get("data", {}).get("source"))
+    if action == "evaluate":
+        st.info(f"This run evaluates a model uploaded on the Bring a model page, on "
+                f"**{ui.md(source)}**: it was not trained here, so it has no training curve. "
+                "Its scores are on the file's last rows, against the same baselines as every "
+                "run.", icon=":material/upload_file:")
+    elif action == "continue":
+        st.info(f"This run continued training a model uploaded on the Bring a model page, on "
+                f"**{ui.md(source)}**, starting from its trained weights.",
+                icon=":material/upload_file:")
+    return action
 
 
 def verdict_ui(run: RunRecord) -> None:
@@ -92,7 +112,7 @@ def coach_ui(run: RunRecord) -> None:
 def try_this(run_id: str, run_config: dict, index: int) -> None:
     """Button callback: the run's settings with the coach's change, as the current settings."""
     found = coach.diagnose_run(ui.store(), run_id)[index]
-    ui.set_config(coach.apply(run_config, found))
+    ui.set_config(jobs.afresh(coach.apply(run_config, found)))
     st.session_state["_tried_from"], st.session_state["_tried"] = run_id, found.settings
 
 
@@ -444,8 +464,10 @@ COPIED = "Settings copied from the run. Change what you like on the Model page, 
 
 
 def use_settings(run_id: str, run_config: dict) -> None:
-    """Button callback: make a run's settings the current ones."""
-    ui.set_config(run_config)
+    """Button callback: make a run's settings the current ones (a new network, also for a run
+    of an uploaded model)."""
+    ui.set_config({**run_config, "from_model": None} if run_config.get("from_model")
+                  else run_config)
     st.session_state["_copied_from"] = run_id
 
 
@@ -481,6 +503,7 @@ def main() -> None:
     if run.group_id:
         group_section_ui(run)
     status_ui(run)
+    evaluated = from_model_ui(run) == "evaluate"
     pred = read_artefact_table(run, "predictions.csv", PRED_COLUMNS, PRED_NUMBERS)
     if pred is not None and not pred.empty:
         verdict_ui(run)
@@ -496,11 +519,13 @@ def main() -> None:
     elif run.status == RunStatus.DONE:
         st.info("This run has no predictions file, so there is nothing to plot.",
                 icon=":material/info:")
-    loss_ui(run)
+    if not evaluated:             # an evaluated model was not trained here: no curve
+        loss_ui(run)
     config_ui(run)
     downloads_ui(run)
-    ui.page_link("gradients", "See how its gradients flowed", icon=":material/arrow_forward:",
-                 run=run.id)
+    if not evaluated:
+        ui.page_link("gradients", "See how its gradients flowed",
+                     icon=":material/arrow_forward:", run=run.id)
 
 
 main()

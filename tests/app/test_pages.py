@@ -146,17 +146,26 @@ def test_model_settings_go_into_the_config_and_the_summary(home):
     assert (cfg["model"]["n_layers"], cfg["model"]["units"], cfg["model"]["cell"]) == (2, 16, "gru")
     assert cfg["train"]["clipnorm"] == 1.0
     summary = at.dataframe[0].value
-    assert list(summary["layer"]) == ["gru_1", "gru_2", "dense"]
+    # the sample's advice turned the linear path on (a straight line beats naive on its
+    # validation rows), and the layer table shows it
+    assert cfg["model"]["linear_skip"] is True
+    assert list(summary["layer"]) == ["gru_1", "gru_2", "window_flat", "dense", "linear_skip",
+                                      "forecast"]
     assert at.metric[0].value == f"{int(summary['parameters'].sum()):,}"
     assert "model_diagram" in plotly_specs(at)
 
 
 def test_the_linear_path_goes_into_the_config_and_the_layer_table(home):
     at = open_page("views/model.py")
-    assert at.toggle(key="model_linear_skip").value is False
-    at.toggle(key="model_linear_skip").set_value(True).run()
+    assert at.toggle(key="model_linear_skip").value is True          # advised for the sample
+    why = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "On: on the validation rows a straight-line forecast" in why
+    at.toggle(key="model_linear_skip").set_value(False).run()
     assert_clean(at)
-    assert at.session_state["run_config"]["model"]["linear_skip"] is True
+    assert at.session_state["run_config"]["model"]["linear_skip"] is False
+    assert "Suggested for this data: on" in " ".join(c.value for c in at.caption).replace("\\", "")
+    assert list(at.dataframe[0].value["layer"])[-1] == "dense"
+    at.toggle(key="model_linear_skip").set_value(True).run()
     layers = list(at.dataframe[0].value["layer"])
     assert layers[-3:] == ["dense", "linear_skip", "forecast"] and "window_flat" in layers
 

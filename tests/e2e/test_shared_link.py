@@ -24,7 +24,7 @@ def test_a_shared_run_link_opens_the_whole_app(server, page, artifacts):
     page.goto(f"{server.url}/results?run={run_id}")  # the server's first page view
     expect(page.locator(f"{key('results_pred_chart')} .js-plotly-plot")).to_be_visible()
     wait_settled(page)
-    expect(page.locator("[data-testid=stSidebarNav] a")).to_have_count(7)
+    expect(page.locator("[data-testid=stSidebarNav] a")).to_have_count(8)
     expect(page.locator("[data-testid=stSidebar]")).to_contain_text("Active dataset")
     expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile(run_id))
     expect(page.get_by_text("Link to share")).to_contain_text(f"run={run_id}")

@@ -316,3 +316,22 @@ def test_the_scripts_linear_path_starts_at_the_apps_linear_autoregression():
     theirs = linear_ar(app)(app.X_test)
     assert ours.shape == theirs.shape and np.abs(theirs).max() > 0.1
     assert np.allclose(ours, theirs, rtol=1e-3, atol=1e-3 * np.abs(theirs).max())
+
+
+def test_the_scripts_training_keeps_the_linear_start_when_no_epoch_beats_it():
+    """As in the app (train.early_stopping_class): a learning rate far too high, early stopping
+    on, and the exported fit() ends on the least-squares start it began from."""
+    from rnnlab import data as data_module
+    from rnnlab.evaluate import linear_ar
+
+    cfg = run_cfg(data=airline("relative"), linear_skip=True, lookback=12, epochs=3,
+                  optimizer="sgd", learning_rate=10.0, early_stopping_patience=2)
+    script = exported_functions(cfg)
+    values, _, _, windows = script["prepare"]()
+    model = script["build_model"](n_features=values.shape[1])
+    script["start_linear_skip"](model, windows)
+    script["fit"](model, windows)
+    ours = np.asarray(model.predict(windows["test"][0], verbose=0), dtype="float64")
+    app = data_module.prepare(cfg.data, 12, 1)
+    theirs = linear_ar(app)(app.X_test)
+    assert np.allclose(ours, theirs, rtol=1e-3, atol=1e-3 * np.abs(theirs).max())

@@ -80,3 +80,64 @@ def test_forecast_beyond_the_data_is_in_the_data_units(store):
     raw = pd.read_csv("sample_data/airline_passengers.csv")["Passengers"].to_numpy()
     assert abs(first["model"] - raw[len(raw) - len(free) - 1]) < 0.5 * raw.std()
     assert np.isfinite(metrics(free["actual"], free["model"])["rmse"])
+
+
+def test_the_linear_path_keeps_its_start_when_no_epoch_beats_it(store):
+    """A learning rate far too high makes every epoch worse on validation: the model keeps the
+    least-squares start, so its test forecasts are the linear autoregression's (numpy lstsq)."""
+    cfg = airline("relative", optimizer="sgd", learning_rate=10.0, early_stopping_patience=2,
+                  epochs=4).replace(model={"linear_skip": True})
+    done = run(store, cfg)
+    pred = pd.read_csv(store.artefact(done.id, "predictions.csv"))
+    rows = pred[(pred["split"] == "test") & (pred["kind"] == "one-step-ahead")]
+    assert np.allclose(rows["model"], rows["linear_ar"], rtol=1e-4, atol=1e-3)
+    events = " ".join(e["message"] for e in store.events(done.id))
+    assert "kept the starting weights" in events
+
+
+def test_the_linear_path_never_ends_worse_than_its_start_on_validation(store):
+    """With a sane learning rate the kept weights score at least as well as the least-squares
+    start on the validation rows (one step, change from the last value: the loss is the squared
+    error in the data's units times a constant)."""
+    cfg = airline("relative", early_stopping_patience=3, epochs=6).replace(
+        model={"linear_skip": True})
+    done = run(store, cfg)
+    val = done.summary["metrics"]["val"]
+    assert val["model"]["rmse"] <= val["linear_ar"]["rmse"] * (1 + 1e-4)
+    assert not np.isclose(val["model"]["rmse"], val["naive"]["rmse"])
+
+
+def test_a_run_carries_conformal_intervals_and_their_test_coverage(store):
+    """The bands in predictions.csv and forecast.csv are the model ± the summary's half-widths,
+    95 % wider than 80 %, and the coverage in the summary is numpy's share of actual values
+    inside them on the test rows."""
+    done = run(store, airline("seasonal_difference"))
+    bands = done.summary["intervals"]["levels"]
+    assert set(bands) == {"80", "95"}
+    pred = pd.read_csv(store.artefact(done.id, "predictions.csv"))
+    for kind, key, name in (("one-step-ahead", "one_step", "coverage_one_step"),
+                            ("free-running", "free_running", "coverage_free_running")):
+        rows = pred[(pred["split"] == "test") & (pred["kind"] == kind)]
+        for level in ("80", "95"):
+            widths = np.array(bands[level][key], dtype=float)
+            w = widths[np.minimum(rows["step"].to_numpy() - 1, len(widths) - 1)]
+            assert np.allclose(rows[f"upper_{level}"] - rows["model"], w, equal_nan=True)
+            assert np.allclose(rows["model"] - rows[f"lower_{level}"], w, equal_nan=True)
+            inside = (rows["actual"] >= rows[f"lower_{level}"]) & \
+                     (rows["actual"] <= rows[f"upper_{level}"])
+            if np.isfinite(w).any():
+                assert bands[level][name] == pytest.approx(inside.mean())
+            else:
+                assert bands[level][name] is None
+        assert np.isfinite(rows["upper_80"]).all()
+    # 14 validation rows: enough for 80 % (4 needed), too few for 95 % (19 needed)
+    assert bands["95"]["one_step"] == [None] and bands["95"]["coverage_one_step"] is None
+    # the one-step half-width is the conformal quantile of the validation errors (numpy)
+    val = pred[(pred["split"] == "val") & (pred["kind"] == "one-step-ahead")]
+    err = np.sort(np.abs(val["model"] - val["actual"]).to_numpy())
+    k = int(np.ceil((len(err) + 1) * 0.8))
+    assert bands["80"]["one_step"][0] == pytest.approx(err[k - 1])
+    forecast = pd.read_csv(store.artefact(done.id, "forecast.csv"))
+    assert forecast["lower_95"].isna().all()
+    assert (forecast["lower_80"] < forecast["forecast"]).all()
+    assert (forecast["forecast"] < forecast["upper_80"]).all()

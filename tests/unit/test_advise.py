@@ -161,6 +161,7 @@ def test_advice_reads_no_test_row(tmp_path):
     b = advise.default_run(monthly_csv(tmp_path / "b.csv", y2))
     assert a.data.transform == b.data.transform == "none"
     assert a.model.lookback == b.model.lookback
+    assert a.model.linear_skip == b.model.linear_skip
 
 
 def test_samples_advice_and_a_sample_keeps_its_known_season():
@@ -186,3 +187,56 @@ def test_a_frequency_the_calendar_rules_do_not_know_gives_advice_without_a_calen
     advice = advise.advise(rng.normal(0, 1, 300), rng.normal(0, 1, 30), "garbage")
     assert advice.transform == "none" and advice.season is None
     assert advice.reasons["season"]
+
+
+# -- the linear path ----------------------------------------------------------------------------
+def ar2(n: int, seed: int = 0) -> np.ndarray:
+    """A strongly predictable AR(2) cycle around 50: a straight line on the window beats naive."""
+    r = np.random.default_rng(seed)
+    x = np.zeros(n)
+    for t in range(2, n):
+        x[t] = 1.5 * x[t - 1] - 0.8 * x[t - 2] + r.normal(0, 1)
+    return 50 + x
+
+
+def test_the_linear_path_is_on_where_the_line_beats_naive_on_validation(tmp_path):
+    cfg = advise.default_run(monthly_csv(tmp_path / "ar.csv", ar2(300)))
+    assert cfg.model.linear_skip is True
+    walk = 100 + np.cumsum(np.random.default_rng(3).normal(0, 1, 300))
+    cfg = advise.default_run(monthly_csv(tmp_path / "walk.csv", walk))
+    assert cfg.model.linear_skip is False
+
+
+def test_the_linear_path_reason_gives_both_errors_of_a_plain_numpy_fit(tmp_path):
+    """The two numbers in the reason: least squares on the training windows (numpy lstsq),
+    scored on the validation rows against repeating the last value."""
+    y = ar2(300, seed=3)                          # level: its values are learned as they are
+    source = monthly_csv(tmp_path / "ar.csv", y)
+    loaded = load(source)
+    settings, reasons = advise.advise_data(loaded, {"source": source})
+    assert settings["model"]["linear_skip"] is True
+    lookback = settings["model"]["lookback"]
+    data = RunConfig().replace(data={"source": source, **settings["data"]}).data
+    assert data.transform == "none"               # a level series: values as they are
+    p = prepare(data, lookback, 1)
+    n_train, n_val = p.n_train, p.n_val
+    rows = []
+    for t in range(lookback, n_train):             # training windows, plain loop, data units
+        rows.append(list(y[t - lookback:t]) + [1.0])
+    coef = np.linalg.lstsq(np.array(rows), y[lookback:n_train], rcond=None)[0]
+    val_t = np.arange(n_train, n_train + n_val)
+    line = np.array([np.dot(list(y[t - lookback:t]) + [1.0], coef) for t in val_t])
+    line_rmse = np.sqrt(np.mean((line - y[val_t]) ** 2))
+    naive_rmse = np.sqrt(np.mean((y[val_t - 1] - y[val_t]) ** 2))
+    assert line_rmse < 0.95 * naive_rmse
+    why = reasons["linear_skip"]
+    assert why.startswith("On: ")
+    assert f"error {line_rmse:.4g}" in why and f"repeating the last value {naive_rmse:.4g}" in why
+
+
+def test_the_linear_path_is_not_judged_without_validation_rows(tmp_path):
+    source = monthly_csv(tmp_path / "ar.csv", ar2(200))
+    from rnnlab.config import DataConfig
+
+    on, why = advise.choose_linear_skip(DataConfig(source=source, val_fraction=0.0), 12)
+    assert on is None and why

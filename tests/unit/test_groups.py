@@ -52,7 +52,7 @@ def old_store(home) -> None:
 def test_an_old_store_gains_the_group_columns_and_keeps_its_runs(tmp_path):
     old_store(tmp_path / "old")
     store = Store(tmp_path / "old")
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION == 3
     run = store.get_run(OLD_RUN)
     assert run.name == "old run" and run.status == RunStatus.DONE
     assert (run.group_id, run.group_kind, run.group_label) == ("", "", "")

@@ -22,7 +22,7 @@ def test_create_get_list(tmp_path):
     run = store.get_run(a)
     assert run.status == RunStatus.QUEUED and run.name == "first" and run.epochs_total == 3
     assert [r.id for r in store.list_runs()] == [b, a]
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION == 3
     assert store.run_dir(a).is_dir()
     assert store.count_by_status() == {RunStatus.QUEUED: 2}
 
