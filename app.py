@@ -77,8 +77,12 @@ def main() -> None:
     # open at /data
     start = st.Page(_start, title="RNN Lab", url_path="start", default=True,
                     visibility="hidden")
+    # the teacher's board: in the navigation in classroom mode or with ?room=CODE&teacher=1;
+    # otherwise hidden, still reachable by its address (/board)
+    board = st.Page(ui.PAGES["board"], title="Class board", icon=":material/groups:",
+                    url_path="board", visibility="visible" if ui.teacher_view() else "hidden")
     pages = {
-        "Learn": [learn, start],
+        "Learn": [learn, board, start],
         "Build": [
             data,
             st.Page(ui.PAGES["model"], title="2 · Model", icon=":material/account_tree:",
@@ -114,6 +118,7 @@ def main() -> None:
         st.sidebar.warning("The run store is read-only: runs can be looked at, not trained. "
                            "The Train page says why.", icon=":material/lock:")
     ui.notices()
+    ui.identity_notices()
     guarded(ui.ensure_advice)  # a link to the Model or Train page gets the data's advice too
     # the dataset line before the page: a page that stops early (st.stop, e.g. on a refused
     # upload) leaves nothing drawn after it, and the line then still names the active dataset
@@ -123,6 +128,7 @@ def main() -> None:
         ui.sidebar_dataset(slot)  # the page may have changed it
     finally:
         guarded(ui.remember_setup)  # the link keeps the setup: a reload opens it again
+        guarded(ui.remember_identity)  # and the name and room
 
 
 guarded(main)

@@ -1,4 +1,5 @@
-"""Page render: every page's full script run over a real `streamlit run`, with 200 runs stored.
+"""Page render: every page's full script run over a real `streamlit run`, with 200 runs stored,
+60 of them in 20 groups (seeds, sweeps and backtests of 3 runs).
 
 Goals: p95 <= 300 ms per page; the web process's RSS <= 300 MB; TensorFlow never loaded in it.
 Baseline in the same run: the same round trip against a one-line Streamlit app (protocol cost,
@@ -23,12 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import percentile, record, show  # noqa: E402
-from bench.fake_runs import add_runs  # noqa: E402
+from bench.fake_runs import add_groups, add_runs  # noqa: E402
 from bench.stclient import Server, Session  # noqa: E402
 from rnnlab.store import Store  # noqa: E402
 
 PAGES = ["data", "model", "train", "results", "gradients", "compare", "learn"]
 N_RUNS = 200
+N_GROUPS, GROUP_SIZE = 20, 3
 REPEATS = 15
 
 
@@ -104,7 +106,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
         tmp = Path(tmp)
         base = _baseline(tmp, args.repeats)
         home = tmp / "home"
-        add_runs(Store(home), args.runs)
+        store = Store(home)
+        groups = min(N_GROUPS, args.runs // (2 * GROUP_SIZE))
+        add_runs(store, args.runs - groups * GROUP_SIZE)
+        add_groups(store, groups, GROUP_SIZE)
         with Server(home) as server:
             times = asyncio.run(_time_pages(server, pages, args.repeats))
             rss, tf = server.rss_mb(), _tf_loaded(server.proc.pid)

@@ -252,15 +252,15 @@ def choose_linear_skip(data_cfg: DataConfig, lookback: int, horizon: int = 1
     except (RnnlabError, ValueError, np.linalg.LinAlgError) as exc:
         return None, f"The straight-line forecast could not be judged ({exc})."
     line, naive = ev.metrics["model"]["rmse"], ev.metrics["naive"]["rmse"]
-    scores = (f"on the validation rows a straight-line forecast from each {lookback}-step "
-              f"window (least squares on the training rows) has error {format_number(line)}, "
+    scores = (f"A straight-line forecast from each {lookback}-step window (least squares on "
+              f"the training rows) has error {format_number(line)} on the validation rows, "
               f"repeating the last value {format_number(naive)}")
     if line <= (1 - SWITCH_MARGIN) * naive:
-        return True, (f"On: {scores}. The network starts from that line and keeps a change "
-                      "only where the validation rows agree, so it is never worse there than "
-                      "the line.")
-    return False, (f"Off: {scores}. The line is no better than naive here, so it would be a "
-                   "poor start for the network.")
+        return True, (f"{scores}: the network starts from that line and keeps a change only "
+                      "where the validation rows agree, so it is never worse there than the "
+                      "line.")
+    return False, (f"{scores}: the line is no better than naive here, so it would be a poor "
+                   "start for the network.")
 
 
 def advise_data(loaded, data: dict) -> tuple[dict, dict]:

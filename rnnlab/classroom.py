@@ -91,18 +91,13 @@ def start_estimate(place: int, concurrency: int, running: list[RunRecord],
 
 def in_words(seconds: float | None) -> str:
     """'now', 'in about 40 seconds', 'in about 3 minutes', 'in about 1 hour 10 minutes'."""
+    from rnnlab.groups import duration_words
+
     if seconds is None:
         return "when a place frees up (no finished run yet to judge how long runs take)"
     if seconds < 5:
         return "now"
-    if seconds < 90:
-        return f"in about {int(math.ceil(seconds / 10.0) * 10)} seconds"
-    minutes = int(round(seconds / 60))
-    if minutes < 60:
-        return f"in about {minutes} minutes"
-    hours, minutes = divmod(minutes, 60)
-    return f"in about {hours} hour{'s' if hours > 1 else ''}" + \
-        (f" {minutes} minutes" if minutes else "")
+    return f"in about {duration_words(seconds)}"
 
 
 def place_sentence(run_id: str, order: list[str], concurrency: int,

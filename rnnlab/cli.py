@@ -6,6 +6,7 @@
     rnnlab train|submit ... --seeds 5          the same setup with 5 seeds, as one group
     rnnlab train|submit ... --sweep units=8,32,128 --sweep dropout=0,0.2 [--seeds 2]
                                                a grid of settings, as one group
+    rnnlab train|submit ... --backtest 4       4 origins rolling forward, as one group
     rnnlab runner [--concurrency N]            run the queue in the foreground
     rnnlab list | show RUN|GROUP | cancel RUN | resume RUN [--here] | rm RUN
     rnnlab export RUN --script x.py --model x.keras --predictions x.csv
@@ -88,6 +89,8 @@ RUN_OPTIONS: list[tuple[str, str, str, dict]] = [
     ("--test-file", "data", "test_source", {"help": "a separate file of later rows to test on"}),
     ("--val", "data", "val_fraction", {"type": float, "help": "share of rows for validation (0.1)"}),
     ("--test", "data", "test_fraction", {"type": float, "help": "share of rows for testing (0.1)"}),
+    ("--end-row", "data", "end_row", {"type": int,
+                                      "help": "use only the file's first rows (a backtest fold)"}),
     ("--scaling", "data", "scaling", {"choices": SCALINGS, "help": "fitted on the training rows only"}),
     ("--fill", "data", "fill", {"choices": ("interpolate", "ffill", "drop"), "help": "missing values"}),
     ("--categorical", "data", "categorical", {"choices": CATEGORICAL,
@@ -144,6 +147,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="vary a setting over a few values (once or twice: a grid), times "
                              "--seeds, as one group; settings: units, n_layers, dropout, "
                              "lookback, cell, l2, learning_rate, batch_size, epochs")
+    parser.add_argument("--backtest", type=int, default=None, metavar="K",
+                        help="train the setup at K origins (2 to 10) rolling forward through "
+                             "the data, each testing on the next rows, as one group")
     parser.add_argument("--no-reuse", action="store_true",
                         help="train even when a finished run has the same settings, data and "
                              "seed (otherwise its results are shown at once)")
@@ -221,6 +227,10 @@ def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
     reasons: dict = {}
     cfg = build_config(args, reasons)
     print_advice(cfg, reasons, err)
+    if args.backtest:
+        print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
+        group_id, run_ids = jobs.submit_backtest(store, cfg, args.backtest)
+        return _train_group(group_id, run_ids, store, out, err)
     if _sweep(args):
         print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
         group_id, run_ids = jobs.submit_sweep(store, cfg, _sweep(args), _seeds(args))
@@ -309,6 +319,15 @@ def print_group(store: Store, group_id: str, out: TextIO) -> None:
         raise RnnlabError(f"No group {group_id!r} in {store.home}. `rnnlab list` shows the "
                           "groups of runs in its GROUP column.")
     print(f"group     {group_id}  {runs[0].group_label}", file=out)
+    if runs[0].group_kind == "backtest":
+        print(f"result    {groups.backtest_sentence(runs)}", file=out)
+        rows = [["FOLD", "ROWS UP TO", "RUN", "STATUS", "TEST RMSE", "NAIVE RMSE", "SKILL"]]
+        for row, run in zip(groups.backtest_rows(runs), runs):
+            rows.append([row["fold"], row["rows up to"], run.id, row["status"],
+                         _num(row["test RMSE"]), _num(row["naive RMSE"]),
+                         _signed(row["skill vs naive"])])
+        print(_indent(_table(rows, align="rrlllrr")), file=out)
+        return
     if runs[0].group_kind == "sweep":
         print(f"result    {groups.sweep_sentence(runs)}", file=out)
         table = groups.sweep_table(runs)
@@ -356,6 +375,12 @@ def cmd_submit(args, store: Store, out: TextIO, err: TextIO) -> int:
     reasons: dict = {}
     cfg = build_config(args, reasons)
     print_advice(cfg, reasons, err)
+    if args.backtest:
+        group_id, run_ids = jobs.submit_backtest(store, cfg, args.backtest)
+        print("\n".join(run_ids), file=out)
+        print(f"Queued backtest {group_id}: {len(run_ids)} folds. `rnnlab runner` (or the "
+              f"dashboard) trains them; `rnnlab show {group_id}` shows the folds.", file=err)
+        return 0
     if _sweep(args):
         group_id, run_ids = jobs.submit_sweep(store, cfg, _sweep(args), _seeds(args))
         print("\n".join(run_ids), file=out)
@@ -781,32 +806,13 @@ def print_result(run: RunRecord, out: TextIO, *, header: bool = True) -> None:
             print(summary["message"], file=out)
         return
     print(_indent(result_table(test)), file=out)
-    for line in (summary.get("headline"), summary.get("sentence"), interval_line(summary)):
+    from rnnlab.intervals import coverage_sentence
+
+    for line in (summary.get("headline"), summary.get("sentence"), coverage_sentence(summary)):
         if line:
             print(line, file=out)
     for note in summary.get("notes") or []:
         print(note, file=out)
-
-
-def interval_line(summary: dict) -> str:
-    """'Intervals from the validation rows: 80 % covers 79 % of the test values one step
-    ahead (±12.3), 95 % needs 19 validation rows (14 here).'"""
-    from rnnlab.intervals import min_errors
-
-    bands = summary.get("intervals")
-    if not bands:
-        return ""
-    parts = []
-    for key, level in sorted(bands["levels"].items(), key=lambda kv: kv[1]["level"]):
-        widths = [w for w in level["one_step"] if w is not None]
-        cover = level.get("coverage_one_step")
-        if not widths or cover is None:
-            parts.append(f"{key} % needs {min_errors(level['level'])} validation windows "
-                         f"({bands['n_one_step']} here)")
-            continue
-        parts.append(f"{key} % covers {100 * cover:.0f} % of the test values one step ahead "
-                     f"(±{_num(widths[0])})")
-    return "Intervals from the validation rows: " + "; ".join(parts) + "."
 
 
 def result_table(test: dict) -> str:

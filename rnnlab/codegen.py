@@ -129,6 +129,7 @@ def _data_settings(cfg: RunConfig, data_file: str, test_file: str | None) -> lis
         ("FILL", d.fill, "missing values: 'interpolate', 'ffill' or 'drop'"),
         ("VAL_FRACTION", d.val_fraction, "share of the rows kept for validation (after training rows)"),
         ("TEST_FRACTION", d.test_fraction, "share of the rows kept for testing (the last ones)"),
+        ("END_ROW", d.end_row, "use only the first END_ROW rows (a backtest fold); None: all"),
         ("SCALING", d.scaling, "'minmax', 'standard' or 'none'; fitted on training rows only"),
         ("TRANSFORM", d.transform, _transform_comment(d.transform)),
         ("SEASON", d.season, "rows in one cycle (12 for monthly data), for 'seasonal_difference'"),
@@ -288,6 +289,7 @@ def load_values():
         n_test, n_val = len(test), part_size(len(frame), VAL_FRACTION)
         frame = pd.concat([frame, test])
     else:
+        frame = frame.iloc[:END_ROW] if END_ROW else frame
         n_test, n_val = part_size(len(frame), TEST_FRACTION), part_size(len(frame), VAL_FRACTION)
     print(f"{len(frame)} rows; inputs {list(frame.columns)}; target {frame.columns[0]!r}")
     return frame.to_numpy(), len(frame) - n_val - n_test, n_val, n_test

@@ -90,9 +90,14 @@ class DataConfig:
     categorical: str = "exclude"
     season: int | None = None               # seasonal period for the seasonal-naive baseline
     transform: str = "none"                 # what the network learns (TRANSFORMS)
+    end_row: int | None = None              # use the file's first rows only (a backtest fold)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "features", tuple(self.features))
+        if self.end_row is not None:
+            _check_range("end_row", self.end_row, 10, 10_000_000, integer=True)
+            _check(not self.test_source, "end_row cuts the data file for a backtest fold; it "
+                                         "cannot be combined with a separate test file.")
         _check(isinstance(self.source, str) and self.source.strip() != "",
                "source must name a data file or a sample. Received: source=''")
         _check_range("val_fraction", self.val_fraction, 0.0, 0.5,

@@ -792,6 +792,99 @@ def group_loss_figure(curves: Sequence, log_y: bool | None = False,
     return spec.figure()
 
 
+def sweep_figure(axes: Mapping[str, list], cells: Sequence, words: Mapping[str, str] | None = None
+                 ) -> go.Figure:
+    """A sweep's grid: median skill vs naive per cell (over its seeds). Two settings: a heatmap
+    with the median and the lowest … highest written in each cell; one: bars with the range as
+    error bars. `cells`: `groups.Cell`s (values in the axes' order, `stats.skill`)."""
+    names = list(axes)
+    words = dict(words or {})
+    title = "Skill vs naive over the sweep's grid"
+    scored = [c for c in cells if c.stats.skill.median is not None]
+    if not names or not scored:
+        return _empty(title, "No run of the sweep has finished yet", "", "")
+    label = [words.get(n, n) for n in names]
+    sub = ("Median skill vs naive of each cell's runs (1 − RMSE ÷ naive RMSE on the test part); "
+           "above 0 beats repeating the last value")
+
+    def _v(v):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    if len(names) == 1:
+        xs = [_v(v) for v in axes[names[0]]]
+        by = {_v(c.values[0]): c.stats.skill for c in scored}
+        mid = [by[x].median if x in by else None for x in xs]
+        lo = [by[x].median - by[x].low if x in by else None for x in xs]
+        hi = [by[x].high - by[x].median if x in by else None for x in xs]
+        spec = _figure(title, label[0], "median skill vs naive", subtitle=sub)
+        spec.traces.append(dict(type="bar", x=xs, y=mid, name="median skill",
+                                marker=dict(color=[COLORS["model"] if (m or 0) > 0 else
+                                                   COLORS["naive"] for m in mid]),
+                                error_y=dict(type="data", symmetric=False, array=hi,
+                                             arrayminus=lo, thickness=1.5),
+                                hovertemplate="%{x}: %{y:+.3f}<extra></extra>"))
+        spec.xaxis["type"] = "category"
+        _hline(spec, 0, dict(color=COLORS["actual"], width=1))
+        return spec.figure()
+    xs = [_v(v) for v in axes[names[0]]]
+    ys = [_v(v) for v in axes[names[1]]]
+    z = np.full((len(ys), len(xs)), np.nan)
+    text = [["" for _ in xs] for _ in ys]
+    for c in scored:
+        i, j = ys.index(_v(c.values[1])), xs.index(_v(c.values[0]))
+        sk = c.stats.skill
+        z[i, j] = sk.median
+        text[i][j] = f"{sk.median:+.2f}" + (f"<br>({sk.low:+.2f} … {sk.high:+.2f})"
+                                           if sk.n > 1 else "")
+    reach = float(np.nanmax(np.abs(z))) or 1.0
+    spec = _figure(title, label[0], label[1], subtitle=sub)
+    spec.traces.append(dict(type="heatmap", x=xs, y=ys, z=z, text=text,
+                            texttemplate="%{text}", zmid=0, zmin=-reach, zmax=reach,
+                            colorscale="RdBu", colorbar=dict(title=dict(text="skill")),
+                            hovertemplate=f"{label[0]} %{{x}}, {label[1]} %{{y}}: "
+                                          "%{z:+.3f}<extra></extra>"))
+    spec.xaxis["type"] = "category"
+    spec.yaxis["type"] = "category"
+    return spec.figure()
+
+
+def backtest_figure(rows: Sequence[Mapping]) -> go.Figure:
+    """A backtest's folds: skill vs naive per fold as bars (above 0 beats naive), oldest first.
+    `rows`: `groups.backtest_rows`."""
+    title = "Skill vs naive at each backtest origin"
+    done = [r for r in rows if r.get("skill vs naive") is not None]
+    if not done:
+        return _empty(title, "No fold has finished yet", "fold", "skill vs naive")
+    spec = _figure(title, "fold (test part rolling forward)", "skill vs naive",
+                   subtitle="Each fold trains on the rows before its test part and tests on the "
+                            "next rows; above 0 beats repeating the last value")
+    xs = [f"fold {r['fold']}<br>rows to {r['rows up to']}" for r in done]
+    ys = [r["skill vs naive"] for r in done]
+    spec.traces.append(dict(type="bar", x=xs, y=ys, name="skill vs naive",
+                            marker=dict(color=[COLORS["model"] if y > 0 else COLORS["naive"]
+                                               for y in ys]),
+                            hovertemplate="%{x}: %{y:+.3f}<extra></extra>"))
+    spec.xaxis["type"] = "category"
+    _hline(spec, 0, dict(color=COLORS["actual"], width=1))
+    return spec.figure()
+
+
+def _band(spec: _Spec, x, rows: pd.DataFrame, band: str | None, lower: str = "lower",
+          upper: str = "upper", name: str = "") -> None:
+    """An interval as a shaded band (drawn first, under the lines): columns lower_80/upper_80
+    and the like of `rows`, for band "80" or "95"; nothing when absent or all empty."""
+    if not band or f"{lower}_{band}" not in rows or f"{upper}_{band}" not in rows:
+        return
+    lo = pd.to_numeric(rows[f"{lower}_{band}"], errors="coerce").to_numpy(dtype=float)
+    hi = pd.to_numeric(rows[f"{upper}_{band}"], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(lo).all() or np.isnan(hi).all():
+        return
+    spec.traces.append(dict(type="scatter", x=x, y=lo, mode="lines", line=dict(width=0),
+                            showlegend=False, hoverinfo="skip", name=f"{band} % lower"))
+    spec.traces.append(dict(type="scatter", x=x, y=hi, mode="lines", line=dict(width=0),
+                            fill="tonexty", fillcolor="rgba(31,119,180,0.18)",
+                            name=name or f"{band} % interval", hoverinfo="skip"))
+
+
 # -- results --------------------------------------------------------------------------------------
 def _pick(pred: pd.DataFrame, kind: str, step: int, split: str | None) -> pd.DataFrame:
     """The rows of predictions.csv for one kind, one horizon step and (optionally) one split."""
@@ -823,8 +916,10 @@ def _no_predictions(title: str, y_title: str) -> go.Figure:
 
 
 def predictions_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int = 1, *,
-                       split: str | None = "test", target: str | None = None) -> go.Figure:
-    """Actual vs model vs naive baseline (seasonal naive and mean in the legend), in data units."""
+                       split: str | None = "test", target: str | None = None,
+                       band: str | None = None) -> go.Figure:
+    """Actual vs model vs naive baseline (seasonal naive and mean in the legend), in data units;
+    with `band` ("80" or "95"), the model's prediction interval as a shaded band."""
     words, explain = _kind_words(kind, step)
     title, y_title = f"{words}{_set_words(split)}", f"{target or 'value'} (data units)"
     rows = _pick(pred, kind, step, split)
@@ -832,6 +927,7 @@ def predictions_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: i
         return _no_predictions(title, y_title)
     x = _as_x(rows["timestamp"])
     spec = _figure(title, "time", y_title, subtitle=explain, hovermode="x unified")
+    _band(spec, x, rows, band)
     for col, (color, dash, shown, label) in LINE_STYLES.items():
         if col not in rows:
             continue
@@ -877,7 +973,8 @@ def residuals_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int
     return spec.figure()
 
 
-def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None = None) -> go.Figure:
+def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None = None,
+                    band: str | None = None) -> go.Figure:
     """The end of the history and the forecast beyond it (dashed), split by a line at the end
     of the data (labelled with its date: the data may end long before today)."""
     name = history.name if history is not None and history.name is not None else "value"
@@ -893,6 +990,7 @@ def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None
     spec.traces.append(_line(x_past, past.to_numpy(dtype=float), "history (actual)",
                              color=COLORS["actual"], hovertemplate="%{y:.6~g}"))
     if n_future:
+        _band(spec, _as_x(forecast["timestamp"]), forecast, band)
         # Start the forecast line at the last known value so the two lines join.
         x_future = np.concatenate([x_past[-1:], _as_x(forecast["timestamp"])])
         y_future = np.concatenate([past.to_numpy(dtype=float)[-1:],
@@ -1338,3 +1436,54 @@ def warm_up() -> None:
     ]
     for fig in built:
         pio.to_json(fig.to_dict(), validate=False)
+
+
+# -- a class ----------------------------------------------------------------------------------------
+def _plain_label(text: str) -> str:
+    """A person's name as Plotly text: its small HTML (<b>, <a href>, ...) shown, not acted on."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def class_skill_figure(skills: Mapping[str, float | None],
+                       title: str = "The class's best runs: skill vs the naive forecast"
+                       ) -> go.Figure:
+    """One dot per student: the skill vs naive (1 − model RMSE / naive RMSE) of their best
+    finished run, students ordered from best to worst, so the spread of the class shows at a
+    glance. Dots above 0 beat the naive forecast (blue), the others did not (orange); the
+    dashed line is the class's median. Students without a finished run are left out."""
+    scored = {name: float(v) for name, v in skills.items()
+              if v is not None and math.isfinite(float(v))}
+    if not scored:
+        return _empty(title, "No finished run yet", "student", "skill vs naive")
+    ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0].casefold()))
+    values = np.array([v for _, v in ranked])                       # (students,)
+    median = float(np.median(values))
+    beat = int((values > 0).sum())
+    spec = _figure(title, "student", "skill vs naive (higher is better)",
+                   subtitle=f"{beat} of {len(values)} beat the naive forecast (above 0); "
+                            f"median {median:+.2f}, from {values.min():+.2f} to "
+                            f"{values.max():+.2f}", hovermode="closest")
+    for label, color, keep in (("beat the naive forecast", COLORS["model"], True),
+                               ("did not beat it", COLORS["naive"], False)):
+        part = [(name, v) for name, v in ranked if (v > 0) == keep]
+        if not part:
+            continue
+        spec.traces.append(dict(
+            type="scatter", mode="markers", name=label,
+            x=[_plain_label(name) for name, _ in part], y=[v for _, v in part],
+            marker=dict(color=color, size=16, line=dict(width=1, color="white")),
+            hovertemplate="%{x}: skill %{y:+.3f}<extra></extra>"))
+    _hline(spec, 0.0, dict(color=COLORS["naive"], width=1.5))
+    _hline(spec, median, dict(color=COLORS["actual"], width=1.5, dash="dash"))
+    spec.annotations.append(dict(text="naive forecast", x=1, xref="x domain", xanchor="right",
+                                 y=0.0, yref="y", yanchor="bottom", showarrow=False,
+                                 font=dict(size=12, color=COLORS["naive"])))
+    spec.annotations.append(dict(text=f"median {median:+.2f}", x=0, xref="x domain",
+                                 xanchor="left", y=median, yref="y", yanchor="bottom",
+                                 showarrow=False, font=dict(size=12), opacity=HINT_OPACITY))
+    spec.xaxis.update(type="category", categoryorder="array",
+                      categoryarray=[_plain_label(name) for name, _ in ranked], tickangle=-30)
+    low, high = min(values.min(), 0.0), max(values.max(), 0.0)
+    pad = max(0.05, 0.1 * (high - low))
+    spec.yaxis.update(range=[low - pad, high + pad], zeroline=False)
+    return spec.figure()

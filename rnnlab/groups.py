@@ -357,3 +357,104 @@ def estimate_seconds(finished: list[RunRecord], epochs: list[int], concurrency: 
     if not per_epoch:
         return None
     return float(np.median(per_epoch)) * sum(epochs) / max(1, concurrency)
+
+
+def duration_words(seconds: float) -> str:
+    """'40 seconds', '3 minutes', '1 hour 10 minutes' (rounded for people)."""
+    if seconds < 90:
+        return f"{max(10, int(math.ceil(seconds / 10.0) * 10))} seconds"
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} hour{'s' if hours > 1 else ''}" + (f" {minutes} minutes" if minutes else "")
+
+
+# -- backtests ----------------------------------------------------------------------------------
+# A "backtest" group trains the same setup at k origins rolling forward through the data: fold i
+# uses the rows up to its origin (DataConfig.end_row), trains on what came before its test part
+# and tests on the next h rows (h: the whole data's test part). One chronological split says how
+# the model does at one time; k folds say whether it holds up at others.
+
+MIN_FOLDS, MAX_FOLDS = 2, MAX_GROUP_SIZE
+KIND_NOUNS["backtest"] = ("fold", "folds")
+
+
+def check_folds(k: object) -> int:
+    """The number of folds: a whole number from 2 to 10."""
+    if isinstance(k, bool) or not isinstance(k, int) or not MIN_FOLDS <= k <= MAX_FOLDS:
+        raise ConfigError(f"A backtest has {MIN_FOLDS} to {MAX_FOLDS} folds (origins). "
+                          f"Received: {k!r}")
+    return k
+
+
+def backtest_configs(run_cfg, folds: int, n_rows: int) -> list:
+    """One RunConfig per fold, oldest origin first: fold i ends at row
+    n_rows − (folds − 1 − i)·h and tests on its last h rows (h: the test part of all n_rows)."""
+    from rnnlab.data import part_size
+
+    check_folds(folds)
+    if run_cfg.data.test_source:
+        raise ConfigError("A backtest rolls the test part through one file; this setup tests on "
+                          "a separate test file. Remove the test file, or train single runs.")
+    h = part_size(n_rows, run_cfg.data.test_fraction)
+    out = []
+    for i in range(folds):
+        end = n_rows - (folds - 1 - i) * h
+        if end - h < max(20, 3 * h):
+            raise ConfigError(f"{folds} folds of {h} test rows leave the first fold only "
+                              f"{end - h} rows to learn from ({n_rows} rows in all). Use fewer "
+                              "folds or a smaller test share.")
+        label = f"fold {i + 1} of {folds} (rows to {end})"
+        out.append(run_cfg.replace(
+            data={"end_row": end, "test_fraction": h / end},
+            name=f"{run_cfg.name} · {label}" if run_cfg.name else label))
+    return out
+
+
+def backtest_label(name: str, folds: int, h: int) -> str:
+    """'NAME: backtest, 4 folds of 20 rows'."""
+    what = f"backtest, {folds} folds of {h} test rows"
+    return f"{name}: {what}" if name else f"Backtest: {what}"
+
+
+def backtest_rows(runs: list[RunRecord]) -> list[dict]:
+    """One row per fold: where it ends, its test RMSE, the naive RMSE, skill vs naive."""
+    rows = []
+    for k, run in enumerate(runs, 1):
+        test = (run.summary.get("metrics") or {}).get("test") or {}
+        rows.append({"fold": k, "rows up to": (run.config.get("data") or {}).get("end_row"),
+                     "status": run.status.value, "test RMSE": test_rmse(run),
+                     "naive RMSE": _finite((test.get("naive") or {}).get("rmse")),
+                     "skill vs naive": skill(run) if run.status == RunStatus.DONE else None})
+    return rows
+
+
+def pooled_skill(runs: list[RunRecord]) -> float | None:
+    """Skill vs naive over every fold's test rows together: 1 − pooled RMSE ÷ pooled naive RMSE
+    (each fold's mean squared error weighted by its number of test values)."""
+    num = den = 0.0
+    for run in runs:
+        test = (run.summary.get("metrics") or {}).get("test") or {}
+        model, naive = test.get("model") or {}, test.get("naive") or {}
+        n = model.get("n")
+        if run.status != RunStatus.DONE or not n or model.get("rmse") is None \
+                or naive.get("rmse") is None:
+            continue
+        num += n * float(model["rmse"]) ** 2
+        den += n * float(naive["rmse"]) ** 2
+    return 1.0 - math.sqrt(num / den) if den > 0 else None
+
+
+def backtest_sentence(runs: list[RunRecord]) -> str:
+    """'3 of 4 folds beat the naive forecast; skill per fold +0.12, −0.03, +0.20, +0.15; over
+    all folds +0.13.'"""
+    st = stats(runs)
+    if not st.scored:
+        return sentence(runs)
+    per = ", ".join("—" if r["skill vs naive"] is None else signed(r["skill vs naive"])
+                    for r in backtest_rows(runs))
+    pooled = pooled_skill(runs)
+    text = (f"{st.beat} of {st.n} folds beat the naive forecast; skill per fold {per}"
+            + (f"; over all folds {signed(pooled)}" if pooled is not None else ""))
+    return text + (f"; {st.active} still queued or training." if st.active else ".")

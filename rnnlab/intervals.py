@@ -144,3 +144,33 @@ def fit(val_errors: np.ndarray, free_errors: np.ndarray, steps: int,
         free[level], measured[level] = carried(widths)
     return Intervals(tuple(levels), one, free, measured, int(len(val_errors)),
                      int(len(free_errors)))
+
+
+def coverage_sentence(summary: dict) -> str:
+    """'Prediction intervals from the validation rows: the 80 % interval (±12.3 one step ahead)
+    covered 79 % of the test values one step ahead and 71 % free running; a 95 % interval needs
+    19 validation windows (14 here).' ('' for a run without intervals)."""
+    bands = summary.get("intervals")
+    if not bands:
+        return ""
+    parts = []
+    for key, level in sorted(bands["levels"].items(), key=lambda kv: kv[1]["level"]):
+        widths = [w for w in level["one_step"] if w is not None]
+        cover = level.get("coverage_one_step")
+        if not widths or cover is None:
+            parts.append(f"a {key} % interval needs {min_errors(level['level'])} validation "
+                         f"windows ({bands['n_one_step']} here)")
+            continue
+        free = level.get("coverage_free_running")
+        text = (f"the {key} % interval (±{_short(widths[0])} one step ahead) covered "
+                f"{100 * cover:.0f} % of the test values one step ahead")
+        if free is not None:
+            text += f" and {100 * free:.0f} % free running"
+        parts.append(text)
+    return "Prediction intervals from the validation rows: " + "; ".join(parts) + "."
+
+
+def _short(x: float) -> str:
+    from rnnlab.evaluate import format_number
+
+    return format_number(x, 3, thousands=True, big=1000)

@@ -283,6 +283,33 @@ def submit_sweep(store: Store, run_cfg: RunConfig, axes: dict[str, list], seeds:
     return group_id, run_ids
 
 
+def submit_backtest(store: Store, run_cfg: RunConfig, folds: int, *, owner: str = "",
+                    room: str = "") -> tuple[str, list[str]]:
+    """Queue the setup at `folds` origins rolling forward through its data file, as one
+    group (`groups.backtest_configs`); every fold is checked before any is queued."""
+    from rnnlab import groups
+    from rnnlab.data import part_size
+
+    if not isinstance(run_cfg, RunConfig):
+        raise ConfigError(f"submit_backtest needs a RunConfig. Received: {type(run_cfg).__name__}")
+    run_cfg = absolute_sources(afresh(run_cfg))
+    whole = check(run_cfg.replace(data={"end_row": None}))
+    n_rows = len(whole.values)
+    configs = groups.backtest_configs(run_cfg, folds, n_rows)
+    for c in configs:
+        check(c)
+    check_turns(store, owner, adding=len(configs))
+    h = part_size(n_rows, run_cfg.data.test_fraction)
+    group_id, run_ids = store.create_group(
+        [c.to_dict() for c in configs], kind="backtest", data_sha256=whole.data_sha256,
+        label=groups.backtest_label(run_cfg.name, folds, h), names=[c.name for c in configs],
+        epochs_total=[c.train.epochs for c in configs], owner=owner, room=room)
+    for run_id in run_ids:
+        store.add_event(run_id, "queued", f"Queued in the backtest {group_id}.")
+    _wake_runners(store)
+    return group_id, run_ids
+
+
 def _wake_runners(store: Store) -> None:
     """A runner of this process takes what was just queued now, not at its next tick."""
     for runner in list(_TICKING):

@@ -150,20 +150,33 @@ def get_lesson(lesson_id: str, lessons: dict[str, Lesson] | None = None) -> Less
 
 
 def start_lesson(store, lesson: Lesson, quick_epochs: int | None = None,
-                 submit: Callable | None = None) -> list[str]:
-    """Queue every run of a lesson; return their run ids in lesson order."""
+                 submit: Callable | None = None, *, owner: str = "",
+                 room: str = "") -> list[str]:
+    """Queue every run of a lesson; return their run ids in lesson order.
+
+    `owner` and `room` say who queued them (a class); with a cap on waiting runs per person
+    (RNNLAB_MAX_QUEUED_PER_USER) the whole lesson is refused up front (jobs.QueueFull) rather
+    than queued in part."""
+    configs = lesson.configs(quick_epochs)
+    who = {key: value for key, value in (("owner", owner), ("room", room)) if value}
     if submit is None:
-        from rnnlab.jobs import submit
-    return [submit(store, cfg) for _, cfg in lesson.configs(quick_epochs)]
+        from rnnlab.jobs import check_turns, submit
+
+        check_turns(store, owner, adding=len(configs))
+    return [submit(store, cfg, **who) for _, cfg in configs]
 
 
-def lesson_runs(store, lesson: Lesson, runs: list | None = None) -> dict[str, object]:
-    """The newest stored run for each of the lesson's labels: {label: RunRecord}.
+def lesson_runs(store, lesson: Lesson, runs: list | None = None,
+                owner: str = "") -> dict[str, object]:
+    """The newest stored run for each of the lesson's labels: {label: RunRecord}; with `owner`
+    (a named student) only that person's runs, so a class's runs do not mix.
 
     `runs`: the store's runs, newest first, when the caller has just listed them (a page showing
     every lesson lists them once, not once per lesson)."""
     by_name = {}
     for run in store.list_runs() if runs is None else runs:  # newest first: the first match wins
+        if owner and run.owner != owner:
+            continue
         by_name.setdefault(run.name, run)
     return {label: by_name[lesson.run_name(label)] for label, _ in lesson.runs
             if lesson.run_name(label) in by_name}

@@ -41,8 +41,8 @@ SCHEMA_VERSION = 3   # 2: run groups (group_id, group_kind, group_label on runs)
                      # 3: who ran it (owner, room) and repeats (repeat_of)
 RUN_ID_RE = re.compile(r"^r[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 GROUP_ID_RE = re.compile(r"^g[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
-GROUP_KINDS = ("seeds", "sweep")   # how the runs of a group differ: "seeds" (the same setup,
-                                  # seed + 0..N-1), "sweep" (a grid of settings, × seeds)
+GROUP_KINDS = ("seeds", "sweep", "backtest")   # how a group's runs differ: "seeds" (the same
+# setup, seed + 0..N-1), "sweep" (a grid of settings, × seeds), "backtest" (origins rolling forward)
 MAX_GROUP_SIZE = 10
 
 

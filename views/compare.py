@@ -15,10 +15,14 @@ DEFAULT_PICK = 3
 
 
 def pick_ui(runs: list[RunRecord]) -> list[str]:
-    """Choose runs; a link's ?runs=ID,ID preselects them and the choice goes back to the URL."""
+    """Choose runs; a link's ?runs=ID,ID preselects them and the choice goes back to the URL.
+    A named session sees its own runs first (everyone's one switch away)."""
+    linked = (st.query_params.get("runs") or "").split(",")
+    runs = ui.mine_first(runs, "compare_everyone",
+                         keep=[*linked, *st.session_state.get("compare_runs", [])])
     ids = [r.id for r in runs]
     labels = {r.id: ui.run_label(r) for r in runs}
-    wanted = [i for i in (st.query_params.get("runs") or "").split(",") if i in ids]
+    wanted = [i for i in linked if i in ids]
     if wanted and st.session_state.get("_compare_from_url") != wanted:
         st.session_state["compare_runs"] = wanted
         st.session_state["_compare_from_url"] = wanted

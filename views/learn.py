@@ -74,7 +74,8 @@ def run_lesson(lesson: Lesson) -> None:
     """Button callback: queue every run of the lesson (at most RNNLAB_LESSON_EPOCHS epochs each
     when that is set) and open the lesson to follow them."""
     try:
-        run_ids = lessons.start_lesson(ui.store(), lesson, quick_epochs=ui.lesson_epochs())
+        run_ids = lessons.start_lesson(ui.store(), lesson, quick_epochs=ui.lesson_epochs(),
+                                       owner=ui.owner(), room=ui.room())
     except ui.RnnlabError as exc:
         st.session_state["_learn_problem"] = f"The lesson “{lesson.title}” cannot start: {exc}"
         return
@@ -93,13 +94,15 @@ def run_button(lesson: Lesson, runs: dict[str, RunRecord], *, where: Any = None,
                short: bool = False) -> None:
     """Run (again); disabled while the lesson's runs train, so a class cannot queue it twice."""
     active = any(r.status in ui.ACTIVE for r in runs.values())
+    unnamed = ui.name_needed()
     label = "Training…" if active else "Run again" if runs else "Run" if short else \
         "Run this lesson"
     (where or st).button(
         label, key=f"learn_run_{lesson.id}", type="primary", icon=":material/play_arrow:",
-        disabled=active, width="stretch" if short else "content", on_click=run_lesson,
-        args=(lesson,),
-        help="Queue this lesson's runs. They train in the background and also appear on the "
+        disabled=active or unnamed, width="stretch" if short else "content",
+        on_click=run_lesson, args=(lesson,),
+        help="Type your name first (at the top of the page or in the sidebar)." if unnamed
+        else "Queue this lesson's runs. They train in the background and also appear on the "
              "Train, Results, Gradients and Compare pages." if not active else
              "This lesson's runs are training; follow them below or on the Train page.")
 
@@ -128,7 +131,8 @@ def overview_ui(found: dict[str, Lesson]) -> None:
         for col, (number, lesson) in zip(st.columns(CARDS_PER_ROW),
                                          items[start:start + CARDS_PER_ROW]):
             with col:
-                card_ui(lesson, number, lessons.lesson_runs(ui.store(), lesson, stored))
+                card_ui(lesson, number,
+                        lessons.lesson_runs(ui.store(), lesson, stored, owner=ui.owner()))
 
 
 def card_ui(lesson: Lesson, number: int, runs: dict[str, RunRecord]) -> None:
@@ -168,7 +172,8 @@ def lesson_ui(lesson: Lesson, found: dict[str, Lesson]) -> None:
             st.markdown(f"### {lesson.concept}")
         st.markdown(lesson.explanation)
         st.info(f"**What to look at:** {lesson.look_at}", icon=":material/visibility:")
-    runs = lessons.lesson_runs(ui.store(), lesson)
+    ui.name_prompt("run this lesson")
+    runs = lessons.lesson_runs(ui.store(), lesson, owner=ui.owner())
     row = st.container(horizontal=True, vertical_alignment="center")
     run_button(lesson, runs, where=row)
     row.caption(f"Run queues {ui.lesson_plan(lesson, plan())}.")
@@ -183,7 +188,8 @@ def live_ui(lesson: Lesson, runs_now: dict[str, RunRecord]) -> None:
 
     @st.fragment(run_every=LIVE_POLL if active else None)
     def refresh() -> None:
-        runs = first.pop() if first else lessons.lesson_runs(ui.store(), lesson)
+        runs = first.pop() if first else lessons.lesson_runs(ui.store(), lesson,
+                                                             owner=ui.owner())
         if active and not any(r.status in ui.ACTIVE for r in runs.values()):
             st.rerun()  # all finished: redraw the whole page once (Run again) and stop polling
         runs_ui(lesson, runs)
@@ -210,6 +216,11 @@ def runs_ui(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
                 continue
             name.markdown(f"{ui.STATUS_ICONS.get(run.status, '')} **{label}**")
             name.caption(ui.STATUS_WORDS.get(run.status, run.status.value))
+            if run.repeat_of:   # another student's run with the same settings answers it
+                name.caption(f":material/content_copy: the results of run {run.repeat_of} "
+                             "(same settings, data and seed): "
+                             + ("shown when it finishes" if run.status == RunStatus.QUEUED
+                                else "not trained again"))
             progress.progress(run.progress, text=f"epoch {run.epochs_done}/{run.epochs_total}")
             with links:
                 ui.page_link("results", "Results", icon=":material/query_stats:", run=run.id)
@@ -442,6 +453,7 @@ def main() -> None:
     found = ui.guarded(lessons.load_lessons, "The lessons cannot be read")
     lesson = opened(found)
     if lesson is None:
+        ui.name_prompt("run a lesson")
         overview_ui(found)
     else:
         lesson_ui(lesson, found)

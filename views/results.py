@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnlab import codegen, coach, figures, group_ui, jobs, samples, ui
+from rnnlab.intervals import coverage_sentence
 from rnnlab import config as cfgmod
 from rnnlab.store import LOSS_COLUMNS, RunRecord, RunStatus
 
@@ -76,6 +77,10 @@ def verdict_ui(run: RunRecord) -> None:
                "smoothing. Skill vs naive = 1 − RMSE of the predictor ÷ RMSE of naive: above 0 "
                "beats naive, below 0 is worse.")
     metrics_table_ui(test, "results_metrics")
+    covered = coverage_sentence(run.summary)
+    if covered:
+        st.caption(f":material/straighten: {ui.md(covered)} A well-judged interval covers about "
+                   "its level; far less means the model is surer than it should be.")
     with st.expander("What these scores mean"):
         st.markdown(METRIC_GLOSSARY)
     notes = [*(run.summary.get("notes") or []),
@@ -168,7 +173,8 @@ def predictions_ui(run: RunRecord, pred: pd.DataFrame) -> None:
         step = int(right.number_input(
             "Steps ahead", min_value=1, max_value=horizon, value=1, key="results_step",
             help=f"The model predicts {horizon} values at once; pick which one to show."))
-    ui.chart(figures.predictions_figure(rows, kind, step, target=target),
+    band = band_choice(run, right)
+    ui.chart(figures.predictions_figure(rows, kind, step, target=target, band=band),
              "results_pred_chart")
     ui.chart(figures.residuals_figure(rows, kind, step, target=target),
              "results_resid_chart")
@@ -212,6 +218,23 @@ def damaged_ui(run: RunRecord, name: str, exc: BaseException) -> None:
                icon=":material/broken_image:")
 
 
+def band_choice(run: RunRecord, container) -> str | None:
+    """The prediction interval to draw ("80", "95") or None, from the levels the run has."""
+    levels = (run.summary.get("intervals") or {}).get("levels") or {}
+    usable = [k for k, v in sorted(levels.items(), key=lambda kv: kv[1]["level"])
+              if any(w is not None for w in v.get("one_step") or [])]
+    if not usable:
+        return None
+    options = ["none", *usable]
+    chosen = container.selectbox(
+        "Interval", options, index=1, key="results_band",
+        format_func=lambda k: "no band" if k == "none" else f"{k} % interval",
+        help="A band where the actual value should fall that often, judged from the model's "
+             "errors on the validation rows (split conformal). The coverage under the scores "
+             "says how often it really did on the test part.")
+    return None if chosen == "none" else chosen
+
+
 def forecast_ui(run: RunRecord, pred: pd.DataFrame) -> None:
     """The forecast beyond the end of the data."""
     forecast = read_artefact_table(run, "forecast.csv", FORECAST_COLUMNS, ("forecast",))
@@ -227,8 +250,10 @@ def forecast_ui(run: RunRecord, pred: pd.DataFrame) -> None:
     except DAMAGED as exc:
         damaged_ui(run, "predictions.csv", exc)
         return
+    band = st.session_state.get("results_band")
     ui.chart(figures.forecast_figure(history, forecast.assign(
-        timestamp=_index(forecast["timestamp"]))), "results_forecast_chart")
+        timestamp=_index(forecast["timestamp"])), band=None if band == "none" else band),
+        "results_forecast_chart")
     features = run.config.get("data", {}).get("features") or []
     if features:
         st.caption(f":material/info: The future of {ui.md(', '.join(features))} is unknown, so "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnlab import config as cfgmod
-from rnnlab import coach, figures, group_ui, groups, jobs, ui
+from rnnlab import classroom, coach, figures, group_ui, groups, jobs, ui
 from rnnlab.store import LOSS_COLUMNS, RESUMABLE, RunRecord, RunStatus
 
 LIST_LIMIT = 12
@@ -36,6 +36,8 @@ def submit_ui() -> None:
                  "Model page.", icon=":material/block:")
         return
     st.markdown(setup_text(run_cfg))
+    ui.name_prompt("train")
+    unnamed = ui.name_needed()
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     name = left.text_input(
         "Name this run (optional)", key="runs_name", max_chars=200,
@@ -51,13 +53,18 @@ def submit_ui() -> None:
              "how many beat the naive forecast, and how far apart they are.")
     label = "Train" if seeds == 1 else f"Train × {seeds} seeds"
     if right.button(label, type="primary", key="runs_submit", width="stretch",
-                    help="Queue this setup. Training runs in the background: you can leave "
-                         "this page, close the tab, or queue more runs."):
+                    disabled=unnamed,
+                    help="Type your name first (above, or in the sidebar)." if unnamed else
+                    "Queue this setup. Training runs in the background: you can leave "
+                    "this page, close the tab, or queue more runs."):
         chosen = run_cfg.replace(name=name.strip()) if name.strip() else run_cfg
         if seeds == 1:
             submit(chosen)
         else:
             submit_seeds(chosen, seeds)
+    repeat_ui()
+    if hasattr(group_ui, "sweep_controls"):
+        group_ui.sweep_controls(run_cfg, ui.owner(), ui.room())
 
 
 SEED_CHOICES = [1, *range(groups.MIN_SEEDS, groups.MAX_SEEDS + 1)]
@@ -66,7 +73,11 @@ SEED_CHOICES = [1, *range(groups.MIN_SEEDS, groups.MAX_SEEDS + 1)]
 def submit_seeds(run_cfg: cfgmod.RunConfig, seeds: int) -> None:
     """Queue the setup once per seed, as one group; a user mistake shows as st.error."""
     try:
-        group_id, run_ids = jobs.submit_seeds(ui.store(), run_cfg, seeds)
+        group_id, run_ids = jobs.submit_seeds(ui.store(), run_cfg, seeds, owner=ui.owner(),
+                                              room=ui.room())
+    except jobs.QueueFull as exc:
+        queue_full(exc)
+        return
     except ui.RnnlabError as exc:
         st.error(f"These runs cannot start: {ui.md(exc)}", icon=":material/block:")
         return
@@ -76,16 +87,80 @@ def submit_seeds(run_cfg: cfgmod.RunConfig, seeds: int) -> None:
              f"as group {group_id}.", icon=":material/check_circle:")
 
 
-def submit(run_cfg: cfgmod.RunConfig) -> None:
-    """Queue a run; a user mistake (e.g. lookback longer than the data) shows as st.error."""
+def submit(run_cfg: cfgmod.RunConfig, reuse: bool = True) -> bool:
+    """Queue a run; a user mistake (e.g. lookback longer than the data) shows as st.error, a
+    full turn (RNNLAB_MAX_QUEUED_PER_USER) says so. A repeat of a finished or training run
+    (same settings, data and seed) is answered from it: a notice offers to train anyway."""
+    st.session_state.pop(REPEAT_KEY, None)
     try:
-        run_id = jobs.submit(ui.store(), run_cfg)
+        run_id = jobs.submit(ui.store(), run_cfg, owner=ui.owner(), room=ui.room(),
+                             reuse=reuse)
+    except jobs.QueueFull as exc:
+        queue_full(exc)
+        return False
     except ui.RnnlabError as exc:
         st.error(f"This run cannot start: {ui.md(exc)}", icon=":material/block:")
-        return
+        return False
     ui.runner()
     st.session_state["runs_watch"] = run_id
-    st.toast(f"Queued run {run_id}.", icon=":material/check_circle:")
+    twin = ui.store().get_run(run_id).repeat_of
+    if twin:
+        st.session_state[REPEAT_KEY] = {"run": run_id, "twin": twin,
+                                        "config": run_cfg.to_dict()}
+        st.toast(f"Run {run_id} repeats run {twin}: no training needed.",
+                 icon=":material/content_copy:")
+    else:
+        st.toast(f"Queued run {run_id}.", icon=":material/check_circle:")
+    return True
+
+
+REPEAT_KEY = "_runs_repeat"   # the last run queued, when it was a repeat: {run, twin, config}
+
+
+def queue_full(exc: Exception) -> None:
+    """The person already has as many runs waiting as the server allows."""
+    st.error(f"Not queued: {ui.md(exc)}", icon=":material/hourglass_disabled:")
+
+
+def repeat_notice(twin_id: str) -> str:
+    """What a repeat shows, in words: which run's results, and whether they are there yet."""
+    try:
+        twin = ui.store().get_run(twin_id)
+    except ui.RnnlabError:
+        return (f"Same settings, data and seed as run {twin_id}: its results are shown without "
+                "training again.")
+    who = f"“{ui.md(twin.name)}” ({twin.id})" if twin.name else twin.id
+    later = "" if twin.status == RunStatus.DONE else \
+        " as soon as it finishes (it is still training or waiting)"
+    return (f"Same settings, data and seed as run {who}: its results are shown without training "
+            f"again{later}. Training again would give the same numbers.")
+
+
+def repeat_ui() -> None:
+    """After a repeat: say so, with a button that trains the same setup anyway."""
+    repeat = st.session_state.get(REPEAT_KEY)
+    if not repeat:
+        return
+    with st.container(border=True, key="runs_repeat_box"):
+        st.info(repeat_notice(repeat["twin"]), icon=":material/content_copy:")
+        go, dismiss, _ = st.columns([2, 1, 3])
+        again = go.button("Train again anyway", key="runs_train_anyway",
+                          icon=":material/replay:",
+                          help="Queue a new run that trains these settings itself (it takes "
+                               "as long as the first one).")
+        if dismiss.button("OK", key="runs_repeat_ok", help="Hide this notice."):
+            st.session_state.pop(REPEAT_KEY, None)
+            st.rerun()
+    if again:
+        try:
+            run_cfg = cfgmod.RunConfig.from_dict(repeat["config"])
+        except ui.RnnlabError as exc:
+            st.session_state.pop(REPEAT_KEY, None)
+            st.error(f"These settings cannot be trained again: {ui.md(exc)}",
+                     icon=":material/block:")
+            return
+        if submit(run_cfg, reuse=False):
+            st.rerun()   # the notice goes: the new run trains itself
 
 
 def action_buttons(run: RunRecord) -> None:
@@ -140,14 +215,20 @@ def confirm_delete_ui(run: RunRecord) -> None:
                   help="Do not delete.")
 
 
-def run_row(run: RunRecord) -> None:
-    """One run: name and status, progress (epoch k/N), elapsed and ETA, actions."""
+def run_row(run: RunRecord, places: dict[str, str] | None = None) -> None:
+    """One run: name and status (a queued run's place in line; a repeat says whose results it
+    shows), progress (epoch k/N), elapsed and ETA, actions."""
     with st.container(border=True):
         info, progress, timing, actions = st.columns([4, 3, 2, 2], vertical_alignment="center")
         info.markdown(ui.run_label(run, icon=True))
         stopping = run.cancel_requested and run.status == RunStatus.RUNNING
         info.caption(ui.STATUS_WORDS.get(run.status, run.status.value)
                      + (" · stopping at the next batch…" if stopping else ""))
+        where = (places or {}).get(run.id)
+        if where:
+            info.caption(f":material/format_list_numbered: {where}")
+        if run.repeat_of:
+            info.caption(f":material/content_copy: {repeat_words(run)}")
         progress.progress(run.progress, text=f"epoch {run.epochs_done}/{run.epochs_total}")
         timing.markdown(f"elapsed {ui.fmt_seconds(run.elapsed)}  \n{eta_text(run)}")
         with actions:
@@ -161,6 +242,27 @@ def run_row(run: RunRecord) -> None:
             st.caption(f":material/bolt: {ui.md(message)}")
     if st.session_state.get("runs_confirm_delete") == run.id:
         confirm_delete_ui(run)
+
+
+def repeat_words(run: RunRecord) -> str:
+    """A repeat, in words: whose results it shows, or whom it waits for."""
+    if run.status == RunStatus.QUEUED:
+        return (f"repeat of {run.repeat_of}: waits for that run (same settings, data and "
+                "seed), then shows its results")
+    return f"repeat of {run.repeat_of}: its results, not trained again"
+
+
+def queue_places(runs: list[RunRecord]) -> dict[str, str]:
+    """Each queued run's place in line and when it should start, in words (fair turns: the
+    runner's own order)."""
+    if not any(r.status == RunStatus.QUEUED for r in runs):
+        return {}
+    order = ui.store().queue_order()
+    running = [r for r in runs if r.status == RunStatus.RUNNING]
+    finished = [r for r in runs if r.status == RunStatus.DONE]
+    workers = ui.concurrency()
+    return {run_id: classroom.place_sentence(run_id, order, workers, running, finished)
+            for run_id in order}
 
 
 def eta_text(run: RunRecord) -> str:
@@ -188,7 +290,7 @@ def list_items(runs: list[RunRecord]) -> list[RunRecord | list[RunRecord]]:
     return items
 
 
-def group_row(runs: list[RunRecord]) -> None:
+def group_row(runs: list[RunRecord], places: dict[str, str] | None = None) -> None:
     """A group as one item: its name, how far its runs are, its sentence, its spread and band
     chart, and its runs one by one in an expander."""
     first = runs[0]
@@ -215,7 +317,7 @@ def group_row(runs: list[RunRecord]) -> None:
             group_ui.summary_ui(runs, first.group_id)
         with st.expander(f"The {len(runs)} runs one by one"):
             for run in runs:
-                run_row(run)
+                run_row(run, places)
 
 
 def cancel_group(run_ids: list[str]) -> None:
@@ -228,8 +330,9 @@ def cancel_group(run_ids: list[str]) -> None:
     st.toast(f"Asked {len(run_ids)} runs to stop.")
 
 
-def runs_ui(runs: list[RunRecord]) -> None:
-    """The list of runs, newest first; a group's runs as one item."""
+def runs_ui(runs: list[RunRecord], places: dict[str, str] | None = None) -> None:
+    """The list of runs, newest first (a named session's own first); a group's runs as one
+    item; a queued run with its place in line."""
     st.subheader("Runs")
     problem = st.session_state.pop("runs_problem", None)
     if problem:
@@ -242,9 +345,9 @@ def runs_ui(runs: list[RunRecord]) -> None:
     items = list_items(runs)
     for item in items if show_all else items[:LIST_LIMIT]:
         if isinstance(item, list):
-            group_row(item)
+            group_row(item, places)
         else:
-            run_row(item)
+            run_row(item, places)
 
 
 def watched_run(runs: list[RunRecord]) -> RunRecord | None:
@@ -307,9 +410,11 @@ def live_fragment() -> None:
     @st.fragment(run_every=FAST_POLL if active else SLOW_POLL)
     def refresh() -> None:
         try:            # a fragment's reruns are not guarded by app.py
-            runs = ui.store().list_runs()
+            every = ui.store().list_runs()
+            runs = ui.mine_first(every, "runs_everyone",
+                                 keep=(st.session_state.get("runs_watch"),))
             live_ui(runs)
-            runs_ui(runs)
+            runs_ui(runs, queue_places(every))
         except ui.RnnlabError as exc:
             st.error(f"The runs cannot be shown: {ui.md(exc)}", icon=":material/block:")
 

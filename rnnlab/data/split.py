@@ -71,13 +71,20 @@ def prepare(data_cfg, lookback: int, horizon: int) -> Prepared:
     inputs = [target] + _choose_features(loaded, data_cfg.features, target)
     test_loaded = load(resolve_source(data_cfg.test_source), **options) if data_cfg.test_source else None
     values, index = _rows(loaded, test_loaded, inputs)               # (T, F), (T,)
+    end = getattr(data_cfg, "end_row", None)
+    if end is not None:                         # a backtest fold: the rows up to its origin
+        if end > len(values):
+            raise DataError(f"end_row {end} is past the last row of the data ({len(values)} "
+                            "rows). Use a smaller end_row.")
+        values, index = values[:end], index[:end]
     season = data_cfg.season
     if season is None and loaded.sample is not None:
         season = loaded.sample.season
     transform = TargetTransform(getattr(data_cfg, "transform", "none"), data_cfg.season)
-    n_train, n_val, n_test = _part_sizes(data_cfg, len(loaded.frame), len(values))
+    n_file = min(len(loaded.frame), len(values))
+    n_train, n_val, n_test = _part_sizes(data_cfg, n_file, len(values))
     _check_parts_with(transform, n_train, n_val, n_test, lookback, horizon, data_cfg, len(values),
-                      len(loaded.frame))
+                      n_file)
     notes = _constant_inputs(values[:n_train], inputs)
     transform.check(values[:, 0], target)
     scaler, scaled = _scale(values, n_train, data_cfg.scaling, transform)   # (T, F)

@@ -28,8 +28,12 @@ def shown(at: AppTest) -> str:
 
 @pytest.fixture
 def no_runner(monkeypatch):
-    """Queued runs stay queued: no runner starts in this process."""
-    monkeypatch.setattr(ui, "runner", lambda: None)
+    """Queued runs stay queued: no runner starts in this process (a stand-in says how many
+    runs would train at a time, as the Train page's estimates ask)."""
+    import types
+
+    stand_in = types.SimpleNamespace(concurrency=1)
+    monkeypatch.setattr(ui, "runner", lambda: stand_in)
 
 
 # -- Train --------------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def test_the_linear_path_goes_into_the_config_and_the_layer_table(home):
     at = open_page("views/model.py")
     assert at.toggle(key="model_linear_skip").value is True          # advised for the sample
     why = " ".join(c.value for c in at.caption).replace("\\", "")
-    assert "On: on the validation rows a straight-line forecast" in why
+    assert "A straight-line forecast from each 50-step window" in why
     at.toggle(key="model_linear_skip").set_value(False).run()
     assert_clean(at)
     assert at.session_state["run_config"]["model"]["linear_skip"] is False

@@ -162,6 +162,8 @@ SAME_DATA = {
                                        scaling="standard"),
     "months, no scaling": DataConfig(source="airline_passengers.csv", fill="ffill", scaling="none"),
     "one-hot": WEATHER,
+    "a backtest fold": DataConfig(source="airline_passengers.csv", end_row=116,
+                                  test_fraction=14 / 116),
 }
 
 

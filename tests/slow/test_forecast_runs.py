@@ -141,3 +141,22 @@ def test_a_run_carries_conformal_intervals_and_their_test_coverage(store):
     assert forecast["lower_95"].isna().all()
     assert (forecast["lower_80"] < forecast["forecast"]).all()
     assert (forecast["forecast"] < forecast["upper_80"]).all()
+
+
+def test_a_backtest_with_four_origins_trains_four_folds_on_their_own_rows(store):
+    from rnnlab import groups, jobs
+
+    cfg = airline("difference").replace(train={"epochs": 2})
+    group_id, ids = jobs.submit_backtest(store, cfg, 4)
+    for run_id in ids:
+        assert worker.execute(store, run_id) == RunStatus.DONE, store.get_run(run_id).error
+    runs = store.group_runs(group_id)
+    raw = pd.read_csv("sample_data/airline_passengers.csv")["Passengers"].to_numpy()
+    for k, run in enumerate(runs):
+        pred = pd.read_csv(store.artefact(run.id, "predictions.csv"))
+        rows = pred[(pred["split"] == "test") & (pred["kind"] == "one-step-ahead")]
+        end = 144 - (3 - k) * 14
+        np.testing.assert_array_equal(rows["actual"].to_numpy(), raw[end - 14:end])
+        assert run.summary["metrics"]["test"]["model"]["n"] == 14
+    assert len(groups.backtest_rows(runs)) == 4
+    assert groups.backtest_sentence(runs).count("of 4 folds beat the naive forecast") == 1

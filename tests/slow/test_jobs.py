@@ -4,6 +4,7 @@ Every worker is a fresh interpreter with one TensorFlow thread (see tests/confte
 once at most. Waiting is on conditions (the store's state), never on fixed sleeps.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -85,7 +86,8 @@ def test_six_runs_at_concurrency_two(store, runner):
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    ids = [jobs.submit(store, tiny(2, name=f"run {i}")) for i in range(6)]
+    # the same settings six times: trained each time (reuse off), not answered as repeats
+    ids = [jobs.submit(store, tiny(2, name=f"run {i}"), reuse=False) for i in range(6)]
     r = runner(concurrency=2)
     assert r.wait_idle(timeout=WAIT), "the queue did not drain"
     stop.set()
@@ -283,3 +285,6 @@ def test_twenty_runs_queued_at_once_all_finish_with_exact_epoch_rows(store):
     assert [r.status for r in runs] == [RunStatus.DONE] * 20, [(r.id, r.error) for r in runs]
     assert all(_epochs(store, r.id) == [1, 2] for r in runs)
     assert 1 <= peak <= 2
+    # the same settings, data and seed: the first trains, the other 19 take its results
+    assert [r.repeat_of for r in runs] == [""] + [ids[0]] * 19
+    assert len({json.dumps(r.summary["metrics"], sort_keys=True) for r in runs}) == 1

@@ -57,7 +57,10 @@ def test_execute_trains_evaluates_and_writes_the_artefacts(store):
     free = pred[pred["kind"] == "free-running"]
     assert list(free["step"][:3]) == [1, 2, 3] and free["naive"].nunique() == 1
     forecast = pd.read_csv(folder / "forecast.csv")
-    assert list(forecast.columns) == ["timestamp", "forecast"] and len(forecast) == worker.FORECAST_STEPS
+    assert list(forecast.columns) == ["timestamp", "forecast", "lower_80", "upper_80",
+                                      "lower_95", "upper_95"]
+    assert len(forecast) == worker.FORECAST_STEPS
+    assert (forecast["lower_95"] < forecast["lower_80"]).all()     # 100 validation windows
 
     s = run.summary
     test = s["metrics"]["test"]

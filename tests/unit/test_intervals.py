@@ -132,3 +132,15 @@ def test_the_summary_is_json_ready_per_level():
     assert len(s["levels"]["80"]["one_step"]) == 2
     assert len(s["levels"]["95"]["free_running"]) == 7
     assert s["levels"]["95"]["free_running_measured"] == 5 and s["n_origins"] == 30
+
+
+def test_the_coverage_sentence_says_what_covered_and_what_needs_more_rows():
+    summary = {"intervals": {"n_one_step": 14, "levels": {
+        "80": {"level": 0.8, "one_step": [12.34], "coverage_one_step": 0.786,
+               "coverage_free_running": 0.5},
+        "95": {"level": 0.95, "one_step": [None], "coverage_one_step": None}}}}
+    assert intervals.coverage_sentence(summary) == (
+        "Prediction intervals from the validation rows: the 80 % interval (±12.3 one step ahead) "
+        "covered 79 % of the test values one step ahead and 50 % free running; a 95 % interval "
+        "needs 19 validation windows (14 here).")
+    assert intervals.coverage_sentence({}) == ""

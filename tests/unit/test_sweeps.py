@@ -156,3 +156,10 @@ def test_submit_answers_a_repeat_and_no_reuse_queues_it(store):
     code, out, err = run_cli("submit", "--config", str(path), "--no-reuse", "--home",
                              str(store.home))
     assert code == 0 and store.get_run(out.strip()).status == RunStatus.QUEUED
+
+
+@pytest.mark.parametrize("seconds, words", [(3, "10 seconds"), (41, "50 seconds"),
+                                            (150, "2 minutes"), (4200, "1 hour 10 minutes"),
+                                            (7200, "2 hours")])
+def test_durations_in_words(seconds, words):
+    assert groups.duration_words(seconds) == words
