@@ -16,7 +16,7 @@ from bench.common import RESULTS_JSON, machine  # noqa: E402
 BENCHES = [
     ("train_speed", "Training speed: the tutorial's 4 × LSTM(50), rnnlab vs the plain Keras script"),
     ("first_loss", "Time to first loss point, cold"),
-    ("page_render", "Page render over a real `streamlit run`, 200 runs stored"),
+    ("page_render", "Page render over a real `streamlit run`, 200 runs stored (20 groups among them)"),
     ("data_scale", "Data scale: 1,000,000 rows × 5 columns"),
     ("store_bench", "Run store: 10,000 epoch rows, reads while a worker writes"),
     ("load", "Load: simulated users polling the Train page while 2 runs train"),

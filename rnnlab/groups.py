@@ -458,3 +458,14 @@ def backtest_sentence(runs: list[RunRecord]) -> str:
     text = (f"{st.beat} of {st.n} folds beat the naive forecast; skill per fold {per}"
             + (f"; over all folds {signed(pooled)}" if pooled is not None else ""))
     return text + (f"; {st.active} still queued or training." if st.active else ".")
+
+
+def kind_sentence(runs: list[RunRecord]) -> str:
+    """The group's one sentence for its kind: a sweep's best cell, a backtest's folds, else the
+    spread over seeds."""
+    kind = runs[0].group_kind if runs else ""
+    if kind == "sweep":
+        return sweep_sentence(runs)
+    if kind == "backtest":
+        return backtest_sentence(runs)
+    return sentence(runs)

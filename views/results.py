@@ -251,9 +251,16 @@ def forecast_ui(run: RunRecord, pred: pd.DataFrame) -> None:
         damaged_ui(run, "predictions.csv", exc)
         return
     band = st.session_state.get("results_band")
+    band = None if band == "none" else band
     ui.chart(figures.forecast_figure(history, forecast.assign(
-        timestamp=_index(forecast["timestamp"])), band=None if band == "none" else band),
-        "results_forecast_chart")
+        timestamp=_index(forecast["timestamp"])), band=band), "results_forecast_chart")
+    level = ((run.summary.get("intervals") or {}).get("levels") or {}).get(band or "") or {}
+    measured = level.get("free_running_measured")
+    if band and f"lower_{band}" in forecast and measured is not None and measured < len(forecast):
+        st.caption(f":material/straighten: The validation rows measure the {band} % band for "
+                   f"the first {measured} forecast steps; later steps keep that width, so "
+                   "there it is likely too narrow: errors keep growing as forecasts feed on "
+                   "forecasts.")
     features = run.config.get("data", {}).get("features") or []
     if features:
         st.caption(f":material/info: The future of {ui.md(', '.join(features))} is unknown, so "

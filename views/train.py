@@ -312,8 +312,12 @@ def group_row(runs: list[RunRecord], places: dict[str, str] | None = None) -> No
                           on_click=cancel_group, args=([r.id for r in active],),
                           help="Stop every run of this group that is queued or training.")
             ui.page_link("results", "Results", icon=":material/query_stats:", run=first.id)
-        st.markdown(ui.md(groups.sentence(runs)))
-        with st.expander("Spread over the runs and their loss band"):
+        st.markdown(ui.md(groups.kind_sentence(runs)))
+        # drawn only on demand: a page listing many groups stays fast
+        if st.toggle("Show the spread over the runs and their loss band",
+                     key=f"runs_group_details_{first.group_id}",
+                     help="The group's scores run by run, its grid or folds, and the loss "
+                          "curves as a median line with a band."):
             group_ui.summary_ui(runs, first.group_id)
         with st.expander(f"The {len(runs)} runs one by one"):
             for run in runs:

@@ -72,6 +72,8 @@ def test_a_finished_group_is_one_item_on_the_train_page(store):
     assert ui.md(sentence) in shown(at)
     label = store.get_run(ids[0]).group_label
     assert sum(ui.md(label) in m.value for m in at.markdown) == 1
+    assert f"group_loss_{group_id}" not in plotly_specs(at)     # drawn on demand only
+    at.toggle(key=f"runs_group_details_{group_id}").set_value(True).run()
     assert f"group_loss_{group_id}" in plotly_specs(at)
 
 

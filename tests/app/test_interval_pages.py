@@ -22,6 +22,7 @@ def with_intervals(store: Store, run_id: str) -> None:
     run = store.get_run(run_id)
     summary = {**run.summary, "intervals": {"n_one_step": 14, "levels": {
         "80": {"level": 0.8, "one_step": [0.1], "free_running": [0.2] * 30,
+               "free_running_measured": 30,
                "coverage_one_step": 0.75, "coverage_free_running": 0.6},
         "95": {"level": 0.95, "one_step": [None], "free_running": [None] * 30,
                "coverage_one_step": None, "coverage_free_running": None}}}}
@@ -43,6 +44,7 @@ def test_results_draws_the_band_and_says_the_coverage(home):
     text = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "the 80 % interval (±0.1 one step ahead) covered 75 % of the test values" in text
     assert "a 95 % interval needs 19 validation windows (14 here)" in text
+    assert "likely too narrow" not in text           # the fake run measured all 30 steps
     band.set_value("none").run()
     names = [t.get("name") for t in plotly_specs(at)["results_pred_chart"]["data"]]
     assert "80 % interval" not in names
@@ -151,3 +153,16 @@ def test_the_train_page_queues_a_backtest(home, monkeypatch):
     assert not at.exception and not at.error
     runs = Store(home).list_runs()
     assert len(runs) == 3 and {r.group_kind for r in runs} == {"backtest"}
+
+
+def test_a_band_carried_past_its_measured_steps_says_so(home):
+    store = Store(home)
+    run_id = add_finished_run(store, "short validation")
+    with_intervals(store, run_id)
+    run = store.get_run(run_id)
+    summary = run.summary
+    summary["intervals"]["levels"]["80"]["free_running_measured"] = 5
+    store.update_run(run_id, summary=summary)
+    at = open_page("views/results.py", {"run": run_id})
+    text = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "measure the 80 % band for the first 5 forecast steps" in text

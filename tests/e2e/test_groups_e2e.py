@@ -27,8 +27,10 @@ def test_a_seeds_group_trains_and_shows_its_spread(server, page, artifacts):
     page.get_by_role("option", name="× 3 seeds").click()
     wait_settled(page)
     page.locator(f"{key('runs_submit')} button").first.click()
+    # the whole group finished: the sentence ends without "still queued or training"
     sentence = page.get_by_text(re.compile(r"\d of 3 seeds beat the naive forecast; median "
-                                           r"skill [+−]\d\.\d\d \([+−]\d\.\d\d … [+−]\d\.\d\d\)"))
+                                           r"skill [+−]\d\.\d\d \([+−]\d\.\d\d … "
+                                           r"[+−]\d\.\d\d\)\.$"))
     expect(sentence.first).to_be_visible(timeout=3 * TRAIN_TIMEOUT)
     wait_settled(page)
     page.screenshot(path=str(artifacts / "groups-seeds-train.png"), full_page=True)
