@@ -847,6 +847,28 @@ def sweep_figure(axes: Mapping[str, list], cells: Sequence, words: Mapping[str, 
     return spec.figure()
 
 
+def group_skill_figure(spreads: Sequence) -> go.Figure:
+    """Groups side by side: each one's median skill vs naive as a dot, its lowest to highest
+    run as a bar. `spreads`: (label, groups.Spread) pairs."""
+    title = "Skill vs naive of each group: median and lowest … highest"
+    shown = [(label, sp) for label, sp in spreads if sp.median is not None]
+    if not shown:
+        return _empty(title, "No run of these groups has finished yet", "", "skill vs naive")
+    spec = _figure(title, "", "skill vs naive", subtitle="A group whose bar stays above 0 beats "
+                   "repeating the last value whatever the luck of its runs")
+    xs = [label for label, _ in shown]
+    mid = [sp.median for _, sp in shown]
+    spec.traces.append(dict(
+        type="scatter", x=xs, y=mid, mode="markers", name="median",
+        marker=dict(size=12, color=[COLORS["model"] if m > 0 else COLORS["naive"] for m in mid]),
+        error_y=dict(type="data", symmetric=False, array=[sp.high - sp.median for _, sp in shown],
+                     arrayminus=[sp.median - sp.low for _, sp in shown], thickness=2),
+        hovertemplate="%{x}: %{y:+.3f}<extra></extra>"))
+    spec.xaxis["type"] = "category"
+    _hline(spec, 0, dict(color=COLORS["actual"], width=1))
+    return spec.figure()
+
+
 def backtest_figure(rows: Sequence[Mapping]) -> go.Figure:
     """A backtest's folds: skill vs naive per fold as bars (above 0 beats naive), oldest first.
     `rows`: `groups.backtest_rows`."""

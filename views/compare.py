@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rnnlab import figures, ranking, ui
+from rnnlab import figures, groups, ranking, ui
 from rnnlab.config import CELL_LABELS
 from rnnlab.store import RunRecord, RunStatus
 
@@ -159,10 +159,16 @@ def main() -> None:
         st.info("No runs yet. Train two or more to compare them.", icon=":material/flag:")
         ui.page_link("train", "Go to Train", icon=":material/arrow_forward:")
         st.stop()
+    runs_ui(runs)
+    groups_ui(runs)
+
+
+def runs_ui(runs: list[RunRecord]) -> None:
+    """The chosen runs: loss curves, settings that differ, scores and the best run."""
     chosen = pick_ui(runs)
     if not chosen:
         st.info("Pick at least one run above.", icon=":material/arrow_upward:")
-        st.stop()
+        return
     by_id = {r.id: r for r in runs}
     picked = [by_id[i] for i in chosen]
     s = ui.store()
@@ -176,6 +182,63 @@ def main() -> None:
                    "each loss is on its own scaled data, so the curves show how each run "
                    "learned, not which is better.")
     table_ui(picked, epochs)
+
+
+def groups_ui(runs: list[RunRecord]) -> None:
+    """Groups compared as groups: each one's median skill vs naive with its lowest … highest,
+    ranked only when every group is on the same data, target and test part."""
+    members: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        if run.group_id:
+            members.setdefault(run.group_id, []).append(run)
+    if not members:
+        return
+    st.subheader("Compare groups")
+    st.caption("A group (seeds, a sweep or a backtest) is judged by the spread of its runs, "
+               "not by its luckiest one.")
+    labels = {g: f"{rs[0].group_label} · {len(rs)} runs · {g}" for g, rs in members.items()}
+    chosen = st.multiselect("Groups to compare", list(members), key="compare_groups",
+                            format_func=labels.get,
+                            help="Pick two or more groups, e.g. the same setup with two cells, "
+                                 "each trained with several seeds.")
+    if not chosen:
+        return
+    rows, spreads = [], []
+    for g in chosen:
+        group_runs = sorted(members[g], key=lambda r: r.created_at)
+        found = groups.stats(group_runs)
+        rows.append({"group": group_runs[0].group_label, "kind": group_runs[0].group_kind,
+                     "data": f"{ranking.source_of(group_runs[0])} → "
+                             f"{ranking.target_of(group_runs[0])}",
+                     "runs": found.n, "beat naive": f"{found.beat} of {found.n}",
+                     "median skill vs naive": found.skill.median,
+                     "lowest": found.skill.low, "highest": found.skill.high,
+                     "median test RMSE": found.rmse.median})
+        spreads.append((group_runs[0].group_label, found.skill))
+    st.dataframe(pd.DataFrame(rows).style.format(precision=3, na_rep="—"), hide_index=True,
+                 key="compare_groups_table")
+    ui.chart(figures.group_skill_figure(spreads), "compare_groups_chart")
+    firsts = [sorted(members[g], key=lambda r: r.created_at)[0] for g in chosen]
+    if len(chosen) < 2:
+        return
+    if any(not ranking.comparable(firsts[0], other) for other in firsts[1:]):
+        st.info("These groups are on different data, targets or test parts, so they are not "
+                "ranked; compare each one's skill vs naive instead.",
+                icon=":material/do_not_disturb_on:")
+        return
+    scored = [(label, sp) for label, sp in spreads if sp.median is not None]
+    if not scored:
+        return
+    label, best = max(scored, key=lambda item: item[1].median)
+    if best.median <= 0:
+        st.warning("No group beats the naive forecast on its median run, so none is called "
+                   "best.", icon=":material/warning:")
+        return
+    steady = "even its worst run beats naive" if best.low > 0 else \
+        "but its worst run does not beat naive: the lead may be luck"
+    st.success(f"Best group: {ui.md(label)}, median skill {groups.signed(best.median)} "
+               f"({groups.signed(best.low)} … {groups.signed(best.high)}); {steady}.",
+               icon=":material/trophy:")
 
 
 main()

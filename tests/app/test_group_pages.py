@@ -152,3 +152,30 @@ def test_compare_names_settings_in_words(store):
     columns = list(at.dataframe[0].value.columns)
     assert {"Epochs", "Date column", "Clip gradient norm"} <= set(columns), columns
     assert not any("." in c for c in columns), columns
+
+
+# -- Compare: groups as groups ------------------------------------------------------------------
+def test_compare_ranks_groups_on_the_same_data_by_their_median(store):
+    steady, _ = add_seed_group(store, [0.10, 0.12, 0.11], cfg=group_config("GRU steady"))
+    lucky, _ = add_seed_group(store, [0.05, 0.30, 0.25], cfg=group_config("LSTM lucky", seed=7))
+    at = open_page("views/compare.py")
+    at.multiselect(key="compare_groups").set_value([steady, lucky]).run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert list(table["runs"]) == [3, 3]
+    # medians by numpy: skill = 1 − rmse / 0.2
+    assert table["median skill vs naive"].tolist() == pytest.approx(
+        [1 - np.median([0.10, 0.12, 0.11]) / 0.2, 1 - np.median([0.05, 0.30, 0.25]) / 0.2])
+    best = " ".join(s.value for s in at.success)
+    assert "Best group: GRU steady" in best and "even its worst run beats naive" in best
+    assert "compare_groups_chart" in plotly_specs(at)
+
+
+def test_compare_ranks_no_groups_across_datasets(store):
+    a, _ = add_seed_group(store, [0.1, 0.1], cfg=group_config("sine"))
+    b, _ = add_seed_group(store, [0.05, 0.05],
+                          cfg=group_config("co2", source="co2.csv", target="co2"))
+    at = open_page("views/compare.py")
+    at.multiselect(key="compare_groups").set_value([a, b]).run()
+    assert not [s for s in at.success if "Best group" in s.value]
+    assert "not ranked" in " ".join(i.value for i in at.info)
