@@ -1021,7 +1021,8 @@ def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None
                                 mode="lines+markers" if n_future <= 60 else "lines",
                                 line=dict(color=COLORS["model"], dash="dash", width=2.5),
                                 marker=dict(size=5), hovertemplate="%{y:.6~g}"))
-    _vline(spec, x_past[-1], f"end of the data ({_when(x_past[-1])})", name="end of data")
+    _vline(spec, x_past[-1], f"end of the data ({_when(x_past[-1])})", name="end of data",
+           side="left")  # over the history, which has room on a phone too
     return spec.figure()
 
 
