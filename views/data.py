@@ -145,7 +145,7 @@ def load_ui(source: str):
 def facts_ui(loaded) -> None:
     """Rows, span, frequency, missing values."""
     frame = loaded.frame
-    st.markdown(NARROW_METRICS_CSS, unsafe_allow_html=True)   # static CSS, no user text
+    st.markdown(ui.NARROW_METRICS_CSS, unsafe_allow_html=True)   # static CSS, no user text
     cols = st.columns([0.7, 2.4, 1.9, 0.9])  # room for a span of dates and "weekly (Saturdays)"
     cols[0].metric("Rows", f"{len(frame):,}", help="Time steps after cleaning.")
     cols[1].metric("Span", span_text(frame.index), help="First and last time step.")
@@ -156,13 +156,6 @@ def facts_ui(loaded) -> None:
     cols[3].metric("Missing values", missing_count(loaded),
                    help="Empty or unreadable cells found in the numeric columns; they are "
                         "filled as chosen under “Gaps”.")
-
-
-# On a phone the facts stack one per line; a span of two dates is still too wide for a metric's
-# large figure on one line, so there it may wrap instead of ending in "…".
-NARROW_METRICS_CSS = ("<style>@media (max-width: 640px) {[data-testid='stMetricValue'] div, "
-                      "[data-testid='stMetricValue'] p {white-space: normal !important; "
-                      "overflow: visible !important; text-overflow: clip !important;}}</style>")
 
 
 def span_text(index: pd.Index) -> str:
