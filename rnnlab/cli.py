@@ -231,9 +231,10 @@ def cmd_train(args, store: Store, out: TextIO, err: TextIO) -> int:
         print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
         group_id, run_ids = jobs.submit_backtest(store, cfg, args.backtest)
         return _train_group(group_id, run_ids, store, out, err)
-    if _sweep(args):
+    axes = _sweep(args)
+    if axes:
         print(f"Preparing {cfg.data.source} ...", file=err, flush=True)
-        group_id, run_ids = jobs.submit_sweep(store, cfg, _sweep(args), _seeds(args))
+        group_id, run_ids = jobs.submit_sweep(store, cfg, axes, _seeds(args))
         return _train_group(group_id, run_ids, store, out, err)
     if _seeds(args) > 1:
         return _train_seeds(cfg, args.seeds, store, out, err)
@@ -381,8 +382,9 @@ def cmd_submit(args, store: Store, out: TextIO, err: TextIO) -> int:
         print(f"Queued backtest {group_id}: {len(run_ids)} folds. `rnnlab runner` (or the "
               f"dashboard) trains them; `rnnlab show {group_id}` shows the folds.", file=err)
         return 0
-    if _sweep(args):
-        group_id, run_ids = jobs.submit_sweep(store, cfg, _sweep(args), _seeds(args))
+    axes = _sweep(args)
+    if axes:
+        group_id, run_ids = jobs.submit_sweep(store, cfg, axes, _seeds(args))
         print("\n".join(run_ids), file=out)
         print(f"Queued sweep {group_id}: {len(run_ids)} runs. `rnnlab runner` (or the dashboard) "
               f"trains them; `rnnlab show {group_id}` shows the grid.", file=err)

@@ -121,7 +121,9 @@ def sweep_controls(run_cfg, owner: str = "", room: str = "") -> None:
             st.warning(ui.md(exc), icon=":material/edit:")
             return
         store = ui.store()
-        epochs = [c.train.epochs for c in groups.sweep_configs(run_cfg, axes, seeds)]
+        # the epoch budgets of the grid's runs, without building its configs on every rerun
+        epochs = ([e for e in axes["epochs"] for _ in range(n // len(axes["epochs"]))]
+                  if "epochs" in axes else [run_cfg.train.epochs] * n)
         seconds = groups.estimate_seconds(store.list_runs(("done",), limit=50), epochs,
                                           ui.concurrency())
         when = "time unknown until a run has finished here" if seconds is None else \
