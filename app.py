@@ -69,44 +69,26 @@ def main() -> None:
     if problem is None:
         ui.runner()  # starts the background job runner once per server
 
-    learn = st.Page(ui.PAGES["learn"], title="Learn", icon=":material/school:", url_path="learn")
-    data = st.Page(ui.PAGES["data"], title="1 · Data", icon=":material/table_chart:",
-                   url_path="data")
-    # The root is a hidden page that only forwards, to the Data page (or to the lesson a link
-    # names): a default page is served at "/" alone, so the Data page as the default would not
-    # open at /data
+    # one st.Page per row of the page table, grouped by section in the table's order
+    built = {spec.name: st.Page(spec.file, title=spec.title, icon=spec.icon,
+                                url_path=spec.url_path,
+                                visibility="visible" if spec.visible() else "hidden")
+             for spec in ui.PAGE_TABLE}
+    pages = {section: [built[spec.name] for spec in ui.PAGE_TABLE if spec.section == section]
+             for section in ui.SECTIONS}
+    # The root is a hidden page that only forwards, to the first page of the table (or to the
+    # lesson a link names): a default page is served at "/" alone, so the Data page as the
+    # default would not open at /data
     start = st.Page(_start, title="RNN Lab", url_path="start", default=True,
                     visibility="hidden")
-    # the teacher's board: in the navigation in classroom mode or with ?room=CODE&teacher=1;
-    # otherwise hidden, still reachable by its address (/board)
-    board = st.Page(ui.PAGES["board"], title="Class board", icon=":material/groups:",
-                    url_path="board", visibility="visible" if ui.teacher_view() else "hidden")
-    pages = {
-        "Learn": [learn, board, start],
-        "Build": [
-            data,
-            st.Page(ui.PAGES["model"], title="2 · Model", icon=":material/account_tree:",
-                    url_path="model"),
-            st.Page(ui.PAGES["train"], title="3 · Train", icon=":material/play_circle:",
-                    url_path="train"),
-            st.Page(ui.PAGES["bring"], title="Bring a model", icon=":material/upload_file:",
-                    url_path="bring"),
-        ],
-        "Inspect": [
-            st.Page(ui.PAGES["results"], title="4 · Results", icon=":material/query_stats:",
-                    url_path="results"),
-            st.Page(ui.PAGES["gradients"], title="5 · Gradients", icon=":material/gradient:",
-                    url_path="gradients"),
-            st.Page(ui.PAGES["compare"], title="6 · Compare", icon=":material/compare_arrows:",
-                    url_path="compare"),
-        ],
-    }
+    pages[ui.SECTIONS[0]].append(start)
 
     page = st.navigation(pages)
     # the link's settings were applied above; the link goes on with them (imported outside
     # Streamlit, in bare mode, there is nowhere to go: the root page runs and shows nothing)
     if page is start and get_script_run_ctx() is not None:
-        target = learn if st.query_params.get("lesson") else data
+        first = ui.PAGE_TABLE[0].name
+        target = built["learn" if st.query_params.get("lesson") else first]
         st.switch_page(target, query_params=st.query_params.to_dict())
     if problem is not None:
         st.title("The run store cannot be opened")

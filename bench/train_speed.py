@@ -10,7 +10,7 @@ while the next epoch trains, and the next epoch's end waits for them. The first 
 reported apart, and so is the process CPU time per epoch, which a busy machine disturbs less
 than the wall time. Goal: rnnlab <= 0.5 x the tutorial script (wall time per epoch). The tutorial
 runs on Keras' default backend (TensorFlow); rnnlab on its own (JAX when installed) and, for
-comparison, with Keras' own loops and dropout masks in place of rnnlab.kernels'
+comparison, with Keras' own loops and dropout masks in place of rnnlab.nn.kernels'
 (RNNLAB_FAST_KERNELS=0), and on TensorFlow too.
 
     python bench/train_speed.py [--reps 3] [--epochs 6] [--threads 0] [--spe K]
@@ -107,7 +107,8 @@ def child_rnnlab(epochs: int, spe: int | None) -> dict:
         start = time.perf_counter()
         outcome = train.train_run(store, run_id, cfg, windows)
     assert outcome.status == RunStatus.DONE, outcome
-    from rnnlab import backend, kernels
+    from rnnlab import backend
+    from rnnlab.nn import kernels
 
     name = backend.active()
     plan = train.execution_plan(cfg, len(X), 1, name)
@@ -144,8 +145,8 @@ def main(reps: int = 3, epochs: int = 6, threads: int = 0, spe: int | None = Non
     mine = {**env, **({"RNNLAB_THREADS": str(threads)} if threads else {})}
     if jit in ("0", "1"):
         mine["RNNLAB_JIT"] = jit
-    kinds = {"plain": env, "rnnlab": mine,
-             "rnnlab-keras-loop": {**mine, "RNNLAB_FAST_KERNELS": "0"}}   # what rnnlab.kernels saves
+    kinds = {"plain": env, "rnnlab": mine,   # rnnlab-keras-loop: what rnnlab.nn.kernels saves
+             "rnnlab-keras-loop": {**mine, "RNNLAB_FAST_KERNELS": "0"}}
     if tf_too:
         kinds["rnnlab-tf"] = {**mine, "RNNLAB_BACKEND": "tensorflow"}
     runs = {kind: [] for kind in kinds}

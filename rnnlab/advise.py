@@ -28,7 +28,7 @@ series, are in bench/RESULTS.md (forecast quality):
   windows (every input column, the chosen transform, least squares on the training rows) beats
   repeating the last value on the validation rows by SWITCH_MARGIN or more. The network then
   starts from that straight line and keeps a change only where the validation rows agree
-  (`train.early_stopping_class`). Where the line does not beat naive (random walks, few rows
+  (`rnnlab.nn.callbacks.EarlyStoppingFromStart`). Where the line does not beat naive (random walks, few rows
   with many inputs), the line would be a bad start, and it stays off (`choose_linear_skip`).
 
 Numpy and pandas only: the web process calls this.

@@ -114,7 +114,7 @@ def active() -> str:
                           "RNNLAB_BACKEND=jax before starting.")
     if name == "jax":
         _keep_tensorflow_out()
-        from rnnlab import kernels
+        from rnnlab.nn import kernels
 
         kernels.install()
     return name

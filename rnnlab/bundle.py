@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rnnlab.codegen import UNDO_TRANSFORM
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
 from rnnlab.train import ESN_FILE, MODEL_FILE
@@ -231,21 +232,8 @@ def model_windows(values, t):
 
 def to_original(outputs, values, t):
     """The network's outputs (n, HORIZON) for windows predicting rows t + h -> the data's units."""
-    y = values[:, 0]  # (T,)
-    if TRANSFORM == "relative":  # the change from the window's last value, in steps
-        return y[t - 1][:, None] + outputs * SCALE[0]
-    z = outputs * SCALE[0] + OFFSET[0]  # (n, HORIZON) unscaled, still transformed
-    if TRANSFORM == "log":
-        return np.exp(z)
-    if TRANSFORM == "difference":  # add the predicted changes to the last value
-        return y[t - 1][:, None] + np.cumsum(z, axis=1)
-    if TRANSFORM == "seasonal_difference":  # add each change to the value one season earlier
-        out = np.empty_like(z)
-        for h in range(HORIZON):  # from h = SEASON on, that value is itself a forecast
-            out[:, h] = (y[t + h - SEASON] if h < SEASON else out[:, h - SEASON]) + z[:, h]
-        return out
-    return z
-
+    y, scale, offset = values[:, 0], SCALE[0], OFFSET[0]  # the target (T,) and its scaling''' \
+    + UNDO_TRANSFORM + r'''
 
 def forecast(values, t):
     """Forecasts (n, HORIZON), in the data's units, of the windows predicting rows t (n,)."""

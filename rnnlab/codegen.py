@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab.config import CELL_LABELS, TRANSFORM_LABELS, RunConfig
-from rnnlab.samples import SAMPLE_DIR
+from rnnlab.model_info import CELL_CLASSES
+from rnnlab.samples import SAMPLE_DIR, SAMPLES
 
 COMMENT_COLUMN = 28  # settings comments line up here
 
@@ -31,13 +32,14 @@ def export(run_config: RunConfig, data_path_hint: str | None = None, *,
     esn = run_config.model.cell == "esn"
     parts = [
         _header(run_config, data_file, test_file, run_id, data_sha256),
-        _ESN_IMPORTS if esn else _KERAS_IMPORTS,
+        _IMPORTS if esn else _IMPORTS + "import keras\n",
         _SETTINGS_TITLE + "\n" + _settings_block(_data_settings(run_config, data_file, test_file)),
         _settings_block(_esn_settings(run_config) if esn else _keras_settings(run_config)),
         _DATA_CODE,
         _ESN_CODE if esn else _KERAS_CODE,
         _SCORE_CODE,
         _ESN_MAIN if esn else _KERAS_MAIN,
+        'if __name__ == "__main__":\n    main()',
     ]
     return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
 
@@ -59,18 +61,6 @@ def _resolve(source: str) -> str:
     if "/" not in source and "\\" not in source and candidate.is_file():
         return str(candidate)
     return source
-
-
-def _sample_defaults(source: str) -> dict[str, Any]:
-    """Target and date column that the sample catalogue names, when the config leaves them open."""
-    try:
-        from rnnlab.samples import SAMPLES
-    except ImportError:
-        return {}
-    sample = SAMPLES.get(source)
-    if sample is None:
-        return {}
-    return {"target": sample.target, "date_column": sample.date_column}
 
 
 def _header(cfg: RunConfig, data_file: str, test_file: str | None, run_id: str | None,
@@ -116,13 +106,13 @@ def _settings_block(rows: list[tuple[str, Any, str]]) -> str:
 def _data_settings(cfg: RunConfig, data_file: str, test_file: str | None) -> list[tuple]:
     """Settings for reading, cleaning, splitting and scaling the data."""
     d, m = cfg.data, cfg.model
-    defaults = _sample_defaults(d.source)
+    sample = SAMPLES.get(d.source)  # its target and date column, where the config leaves them open
     return [
         ("DATA_FILE", data_file, "CSV with a date column and numeric columns"),
         ("TEST_FILE", test_file, "later rows to test on; None: the last TEST_FRACTION of DATA_FILE"),
-        ("DATE_COLUMN", d.date_column or defaults.get("date_column"),
+        ("DATE_COLUMN", d.date_column or (sample.date_column if sample else None),
          "None: the first column that reads as dates"),
-        ("TARGET", d.target or defaults.get("target"),
+        ("TARGET", d.target or (sample.target if sample else None),
          "the column to forecast; None: the first numeric one"),
         ("FEATURES", list(d.features), "extra input columns; the target is always the first input"),
         ("ONE_HOT", d.categorical == "onehot", "turn text columns into 0/1 columns (weather=rain, ...)"),
@@ -148,60 +138,73 @@ def _transform_comment(kind: str) -> str:
 
 def _keras_settings(cfg: RunConfig) -> list[tuple]:
     """Settings for the Keras model and its training."""
-    m, t = cfg.model, cfg.train
-    cell = {"simple_rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}[m.cell]
+    m = cfg.model
     return [
-        ("CELL", cell, "'SimpleRNN', 'GRU' or 'LSTM'"),
+        ("CELL", CELL_CLASSES[m.cell], "'SimpleRNN', 'GRU' or 'LSTM'"),
         ("UNITS", list(m.units_per_layer), "one entry per recurrent layer, bottom to top"),
         ("DROPOUT", list(m.dropout_per_layer), "Dropout layer after each recurrent layer"),
         ("RECURRENT_DROPOUT", list(m.recurrent_dropout_per_layer), "dropout on the recurrent state"),
-        ("BIDIRECTIONAL", m.bidirectional, "read each window forwards and backwards"),
-        ("LINEAR_SKIP", m.linear_skip,
-         "add a linear path (least squares on the window) that the network corrects"),
-        ("KERNEL_INITIALIZER", m.kernel_initializer,
-         "'glorot_uniform', 'orthogonal', 'identity' or 'random_normal'"),
-        ("RECURRENT_INITIALIZER", m.recurrent_initializer, "same choices"),
-        ("INIT_SCALE", m.init_scale, "gain for orthogonal/identity, stddev for random_normal"),
-        ("L1", m.l1, "penalty on the kernel and recurrent kernel"),
-        ("L2", m.l2, "penalty on the kernel and recurrent kernel"),
-        ("OPTIMIZER", t.optimizer, "'adam', 'sgd' or 'rmsprop'"),
-        ("LEARNING_RATE", t.learning_rate, ""),
-        ("CLIPNORM", t.clipnorm, "clip each gradient's norm; None: off"),
-        ("CLIPVALUE", t.clipvalue, "clip each gradient value; None: off"),
-        ("LOSS", t.loss, "'mse', 'mae' or 'huber'"),
-        ("EPOCHS", t.epochs, ""),
-        ("BATCH_SIZE", t.batch_size, ""),
-        ("EARLY_STOPPING_PATIENCE", t.early_stopping_patience, "0: off"),
-        ("SEED", t.seed, "same seed, same starting weights"),
+        *_named(m, BIDIRECTIONAL="read each window forwards and backwards",
+                LINEAR_SKIP="add a linear path (least squares on the window) that the network "
+                            "corrects",
+                KERNEL_INITIALIZER="'glorot_uniform', 'orthogonal', 'identity' or 'random_normal'",
+                RECURRENT_INITIALIZER="same choices",
+                INIT_SCALE="gain for orthogonal/identity, stddev for random_normal",
+                L1="penalty on the kernel and recurrent kernel",
+                L2="penalty on the kernel and recurrent kernel"),
+        *_named(cfg.train, OPTIMIZER="'adam', 'sgd' or 'rmsprop'", LEARNING_RATE="",
+                CLIPNORM="clip each gradient's norm; None: off",
+                CLIPVALUE="clip each gradient value; None: off", LOSS="'mse', 'mae' or 'huber'",
+                EPOCHS="", BATCH_SIZE="", EARLY_STOPPING_PATIENCE="0: off",
+                SEED="same seed, same starting weights"),
     ]
 
 
 def _esn_settings(cfg: RunConfig) -> list[tuple]:
     """Settings for the echo state network."""
-    m = cfg.model
     return [
-        ("RESERVOIR_SIZE", m.reservoir_size, "neurons in the fixed random reservoir"),
-        ("SPECTRAL_RADIUS", m.spectral_radius, "largest |eigenvalue| of the reservoir; < 1 fades memory"),
-        ("LEAK_RATE", m.leak_rate, "1: no leak; smaller: slower, smoother state"),
-        ("INPUT_SCALING", m.input_scaling, "range of the input weights"),
-        ("RIDGE", m.ridge, "penalty of the ridge-regression readout"),
+        *_named(cfg.model, RESERVOIR_SIZE="neurons in the fixed random reservoir",
+                SPECTRAL_RADIUS="largest |eigenvalue| of the reservoir; < 1 fades memory",
+                LEAK_RATE="1: no leak; smaller: slower, smoother state",
+                INPUT_SCALING="range of the input weights",
+                RIDGE="penalty of the ridge-regression readout"),
         ("SEED", cfg.train.seed, "same seed, same reservoir"),
     ]
+
+
+def _named(section, **comments: str) -> list[tuple]:
+    """(NAME, value, comment) rows, each value the field of `section` (a ModelConfig or a
+    TrainConfig) that NAME names in lower case."""
+    return [(name, getattr(section, name.lower()), comment) for name, comment in comments.items()]
 
 
 # ---------------------------------------------------------------- the script's code
 
 _SETTINGS_TITLE = "# ---------------------------------------------------------------- settings: edit these"
 
-_KERAS_IMPORTS = """
+_IMPORTS = """
 import numpy as np
 import pandas as pd
-import keras
 """
 
-_ESN_IMPORTS = """
-import numpy as np
-import pandas as pd
+# The inverse of the target transform, the body of a script's `to_original`: the network's
+# outputs (n, HORIZON) of the windows predicting rows t + h -> the data's units, from the target
+# y (T,) and its column's scale and offset. The exported script and the bundle's predict.py
+# (`rnnlab.bundle`) each carry this text, as neither imports anything of rnnlab.
+UNDO_TRANSFORM = """
+    if TRANSFORM == "relative":  # the change from the window's last value, in steps
+        return y[t - 1][:, None] + outputs * scale
+    z = outputs * scale + offset  # (n, HORIZON) unscaled, still transformed
+    if TRANSFORM == "log":
+        return np.exp(z)
+    if TRANSFORM == "difference":  # add the predicted changes to the last value seen
+        return y[t - 1][:, None] + np.cumsum(z, axis=1)
+    if TRANSFORM == "seasonal_difference":  # add each change to the value one season earlier
+        out = np.empty_like(z)
+        for h in range(HORIZON):  # from h = SEASON on, that value is itself a forecast
+            out[:, h] = (y[t + h - SEASON] if h < SEASON else out[:, h - SEASON]) + z[:, h]
+        return out
+    return z
 """
 
 _DATA_CODE = '''
@@ -345,24 +348,10 @@ def step_size(z_train):
     return spread if spread > 0 else 1.0
 
 
-def to_original(predicted, starts, values, offset, span):
-    """The network's outputs (n, HORIZON) for windows predicting rows starts + h -> data units."""
-    target = values[:, 0]  # (T,)
-    if TRANSFORM == "relative":  # the change from the window's last value, in steps
-        return target[starts - 1][:, None] + predicted * span[0]
-    z = predicted * span[0] + offset[0]  # (n, HORIZON) unscaled, still transformed
-    if TRANSFORM == "log":
-        return np.exp(z)
-    if TRANSFORM == "difference":  # add the predicted changes to the last value seen
-        return target[starts - 1][:, None] + np.cumsum(z, axis=1)
-    if TRANSFORM == "seasonal_difference":  # add each change to the value one season earlier
-        out = np.empty_like(z)
-        for h in range(HORIZON):  # from h = SEASON on, that value is itself a forecast
-            base = target[starts + h - SEASON] if h < SEASON else out[:, h - SEASON]
-            out[:, h] = base + z[:, h]
-        return out
-    return z
-
+def to_original(outputs, t, values, offset, span):
+    """The network's outputs (n, HORIZON) for windows predicting rows t + h -> data units."""
+    y, scale, offset = values[:, 0], span[0], offset[0]  # the target (T,) and its scaling''' \
+    + UNDO_TRANSFORM + '''
 
 def make_windows(series, start, stop):
     """Windows predicting rows [t, t + HORIZON) from rows [t - LOOKBACK, t), for every t with
@@ -592,10 +581,6 @@ def main():
     report(model, values, offset, span, windows)
     if SAVE_MODEL_TO:
         model.save(SAVE_MODEL_TO)
-
-
-if __name__ == "__main__":
-    main()
 '''
 
 _ESN_MAIN = '''
@@ -606,8 +591,4 @@ def main():
     report(model, values, offset, span, windows)
     if SAVE_MODEL_TO:
         np.savez(SAVE_MODEL_TO, w_in=model.w_in, w=model.w, w_out=model.w_out)
-
-
-if __name__ == "__main__":
-    main()
 '''

@@ -83,9 +83,13 @@ def answer(store, run_id: str, source_id: str) -> bool:
     return store.answer_repeat(run_id, source_id)
 
 
-def record_pid(store, run_id: str, pid: int) -> bool:
-    """Note the worker of a running run (running -> running)."""
-    return store.transition(run_id, (S.RUNNING,), S.RUNNING, pid=pid)
+def record_worker(store, run_id: str, handle: str | int | None) -> bool:
+    """Note the worker of a running run (running -> running): the handle its executor gave
+    (`rnnlab.executors.WorkerHandle`; a pid as text is kept as a number), or a process id."""
+    return store.transition(run_id, (S.RUNNING,), S.RUNNING, pid=handle)
+
+
+record_pid = record_worker   # a local process id is a worker handle too
 
 
 def finish(store, run_id: str, status: RunStatus, **values: Any) -> bool:

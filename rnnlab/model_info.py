@@ -2,7 +2,8 @@
 
 The web process cannot import TensorFlow, yet it shows the layer table and the parameter count
 before a run starts. This module computes both in plain Python, with the same layer names
-`model.build_model` gives the Keras layers; a slow test checks it against Keras' own counts.
+`rnnlab.nn.model.build_model` gives the Keras layers; a slow test checks it against Keras' own
+counts.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def cell_params(cell: str, units: int, n_inputs: int) -> int:
 
 
 def layer_table(model_cfg: ModelConfig, n_features: int) -> list[dict]:
-    """Rows of {layer, kind, output_shape, params}, bottom to top, as `model.describe` gives."""
+    """Rows of {layer, kind, output_shape, params}, bottom to top, as `nn.model.describe` gives."""
     if model_cfg.cell == "esn":
         return _esn_table(model_cfg, n_features)
     rows, width = [], n_features

@@ -1,14 +1,14 @@
 """Train one run: seed, build, fit, and write every epoch to the run store as it ends.
 
-`train_run` is called by the worker inside its catch-all. Per epoch it records the losses, the
-learning rate, the time, the gradient telemetry (per-tensor norms, the global norm of every step,
-the gradient through time on a fixed probe batch) and a checkpoint with the optimizer state.
-Between execution chunks (a few batches, see `execution_plan`) it checks for a cancel request
-and for a NaN/inf loss. It returns a `TrainOutcome`; statuses are set by the worker.
+`train_run` is called by the worker inside its catch-all. Per epoch the recorder
+(`rnnlab.nn.callbacks`) records the losses, the learning rate, the time, the gradient telemetry
+(per-tensor norms, the global norm of every step, the gradient through time on a fixed probe
+batch) and a checkpoint with the optimizer state (`rnnlab.nn.checkpoint`). Between execution
+chunks (a few batches, see `execution_plan`) it checks for a cancel request and for a NaN/inf
+loss. It returns a `TrainOutcome`; statuses are set by the worker.
 
 Files in the run folder:
   checkpoint.keras  the model after the last finished epoch, with the optimizer state
-                    (a standard Keras file; written to a temporary name, then renamed)
   checkpoint.json   {"epoch": k, "iterations": optimizer steps so far}
   model.keras       the final model (best weights when early stopping), loadable without rnnlab
   model.npz         the echo state network instead, when cell == "esn"
@@ -22,9 +22,7 @@ import dataclasses
 import json
 import math
 import os
-import threading
 import time
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -34,15 +32,14 @@ import numpy as np
 from rnnlab import backend
 from rnnlab.config import RunConfig
 from rnnlab.errors import CheckpointError, DataError
+from rnnlab.nn.checkpoint import (CHECKPOINT, CHECKPOINT_META, EpochWriter, atomic_keras_save,
+                                  checkpoint_view)
 from rnnlab.store import RunStatus, Store
 
-CHECKPOINT = "checkpoint.keras"
-CHECKPOINT_META = "checkpoint.json"
 MODEL_FILE = "model.keras"
 ESN_FILE = "model.npz"
 PROBE_SIZE = 32                 # windows in the gradient-through-time probe batch
 CHUNK_SECONDS = 1.0             # aim for a cancel check at least this often
-CHECK_SECONDS = 0.25            # look for a cancel or a NaN loss at most this often
 PLAIN_FLOPS = 25e9              # training throughput of one CPU job, FLOP/s, graph mode
 JIT_FLOPS = 50e9                # the same with XLA (bench/train_speed.py)
 XLA_WORTH_SECONDS = 30.0        # XLA compiles for seconds: worth it for runs longer than this
@@ -57,14 +54,6 @@ class TrainOutcome:
     message: str = ""
     model: Any = None
     predict: Callable[[np.ndarray], np.ndarray] | None = None
-
-
-class _Stopped(Exception):
-    """Raised by the recorder to leave model.fit at a chunk boundary."""
-
-    def __init__(self, status: RunStatus, epochs_done: int, message: str):
-        super().__init__(message)
-        self.status, self.epochs_done, self.message = status, epochs_done, message
 
 
 def train_run(store: Store, run_id: str, run_cfg: RunConfig, prepared, *,
@@ -109,7 +98,8 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
                  progress: Callable[[], None] = lambda: None) -> TrainOutcome:
     keras = backend.keras()
 
-    from rnnlab.model import build_model, start_linear_skip
+    from rnnlab.nn.callbacks import RunRecorder, Stopped
+    from rnnlab.nn.model import build_model, start_linear_skip
 
     backend_name = backend.active()   # before seeding: on JAX this keeps TensorFlow out
     mcfg, tcfg = run_cfg.model, run_cfg.train
@@ -137,8 +127,10 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
         store.truncate_after(run_id, start)
         store.add_event(run_id, "resumed", f"Resumed from the checkpoint of epoch {start}.")
         keras.utils.set_random_seed(tcfg.seed + start)   # a fresh batch order for the rest
-    recorder = recorder_class()(store, run_id, run_dir, probe_batch(x, y, tcfg.seed), steps,
-                                track=tcfg.track_gradients, progress=progress)
+    probe = probe_batch(x, y, tcfg.seed)
+    writer = EpochWriter(model, store, run_id, run_dir, probe if tcfg.track_gradients else None)
+    recorder = RunRecorder(store, run_id, writer, steps, track=tcfg.track_gradients,
+                           progress=progress)
     early = _early_stopping(tcfg, val is not None)
     weights = None
     if backend_name == "jax":   # one batch shape, so one compiled step (see pad_to_batches)
@@ -151,11 +143,10 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
         model.fit(x, y, sample_weight=weights, batch_size=tcfg.batch_size, epochs=tcfg.epochs,
                   initial_epoch=start, validation_data=val, shuffle=True, verbose=0,
                   callbacks=[recorder] + ([early] if early else []))
-    except _Stopped as stop:
+    except Stopped as stop:
         return TrainOutcome(stop.status, stop.epochs_done, stop.message, model=model)
     finally:
-        if recorder.writer is not None:
-            recorder.writer.wait()      # the last checkpoint is on disk before we return
+        writer.wait()      # the last checkpoint is on disk before we return
     done = max(start, recorder.last_epoch)
     message = _early_stop_message(early, val is not None)
     if message:
@@ -231,8 +222,8 @@ def pad_to_batches(x: np.ndarray, y: np.ndarray, batch_size: int):
 
     JAX compiles the training step once per batch shape; a short last batch would cost a second
     compile of several seconds before the first epoch ends. With the pad rows weighted 0 and the
-    loss averaged over the weights (`model.loss`), every step's loss and gradient are those of
-    its real rows; shuffling spreads the few pad rows over the batches.
+    loss averaged over the weights (`rnnlab.nn.model.loss`), every step's loss and gradient are
+    those of its real rows; shuffling spreads the few pad rows over the batches.
     """
     n = len(x)
     pad = -n % batch_size if n > batch_size else 0
@@ -252,9 +243,13 @@ def probe_batch(x: np.ndarray, y: np.ndarray, seed: int, size: int = PROBE_SIZE)
 
 
 def _early_stopping(tcfg, has_val: bool):
+    """Keras' early stopping that also counts the starting weights (see
+    `rnnlab.nn.callbacks.EarlyStoppingFromStart`), or None when patience is 0."""
     if not tcfg.early_stopping_patience:
         return None
-    return early_stopping_class()(monitor="val_loss" if has_val else "loss",
+    from rnnlab.nn.callbacks import EarlyStoppingFromStart
+
+    return EarlyStoppingFromStart(monitor="val_loss" if has_val else "loss",
                                   patience=tcfg.early_stopping_patience,
                                   restore_best_weights=True)
 
@@ -265,29 +260,6 @@ def _validation_loss(model, val, batch_size: int) -> float:
     scores = model.evaluate(x_val, y_val, sample_weight=w[0] if w else None,
                             batch_size=batch_size, verbose=0, return_dict=True)
     return float(scores["loss"])
-
-
-def early_stopping_class():
-    """Keras' EarlyStopping, also counting the starting weights when `start_loss` is set.
-
-    With the linear path (ModelConfig.linear_skip) the untrained model is the least-squares
-    linear autoregression. Its validation loss before the first epoch is the score to beat: if no
-    epoch beats it, the starting weights are kept (best_epoch -1), so training never leaves the
-    model worse on validation than the straight line it started from.
-    """
-    keras = backend.keras()
-
-    class EarlyStoppingFromStart(keras.callbacks.EarlyStopping):
-        start_loss: float | None = None
-
-        def on_train_begin(self, logs=None):
-            super().on_train_begin(logs)
-            if self.start_loss is not None and np.isfinite(self.start_loss):
-                self.best = self.start_loss
-                self.best_epoch = -1
-                self.best_weights = self.model.get_weights()
-
-    return EarlyStoppingFromStart
 
 
 def _early_stop_message(early, has_val: bool) -> str:
@@ -349,136 +321,7 @@ def _jax_call(model, batch_size: int):
     return call
 
 
-# -- files --------------------------------------------------------------------------------------
-
-def _atomic_keras_save(keras_model, path: Path) -> None:
-    """Save a .keras file under a temporary name, then rename it into place."""
-    tmp = path.with_name(f".{path.stem}-partial.keras")
-    keras_model.save(tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-_VIEWS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _checkpoint_view(model):
-    """The plain functional view of `model`, compiled with its (shared) optimizer; cached."""
-    from rnnlab.model import plain_model
-
-    view = _VIEWS.get(model)
-    if view is None:
-        view = plain_model(model)
-        view.compile(optimizer=model.optimizer, loss=model.loss)
-        _VIEWS[model] = view
-    return view
-
-
-def _write_checkpoint_meta(run_dir: Path, epoch: int, iterations: int) -> None:
-    meta = {"epoch": int(epoch), "iterations": int(iterations)}
-    _atomic_write_text(run_dir / CHECKPOINT_META, json.dumps(meta))
-
-
-class EpochWriter:
-    """Finishes each epoch on a background thread, so training goes on meanwhile.
-
-    `submit` copies every weight and optimizer variable (a few ms) and hands the copy to a
-    thread, which loads it into a twin model, computes the gradient through time on the twin
-    (the probe), writes the epoch's row to the store and then the checkpoint (tens of ms that
-    the otherwise idle second core absorbs). One epoch is in flight at a time; `wait` returns
-    when it is on disk and re-raises a failure of the thread.
-    """
-
-    def __init__(self, model, store: Store, run_id: str, run_dir: Path, probe=None):
-        self.model, self.store, self.run_id = model, store, run_id
-        self.run_dir, self.probe = Path(run_dir), probe
-        self._twin = None
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-
-    def submit(self, epoch: int, row: dict) -> None:
-        """Record `row` (store.add_epoch arguments) and checkpoint the state after `epoch`."""
-        self.wait()
-        twin, sources = self._twin_and_sources()
-        values = [v.numpy() for v in sources]
-        iterations = int(self.model.optimizer.iterations.numpy())
-        self._thread = threading.Thread(target=self._finish,
-                                        args=(twin, values, epoch, iterations, row),
-                                        name=f"epoch-{epoch}-writer")
-        self._thread.start()
-
-    def warm_up(self) -> None:
-        """Build the twin and compile the probe on the writer's thread while training starts.
-
-        Otherwise the first epoch's row would wait for both (seconds on JAX), and the first
-        loss point would show that much later.
-        """
-        self.wait()
-        optimizer = self.model.optimizer
-        if not optimizer.built:  # TensorFlow builds it at the first step; the twin needs it now
-            optimizer.build(self.model.trainable_variables)
-        twin, _ = self._twin_and_sources()
-        self._thread = threading.Thread(target=self._warm, args=(twin,), name="probe-warm-up")
-        self._thread.start()
-
-    def _warm(self, twin) -> None:
-        from rnnlab import gradients
-
-        try:
-            if self.probe is not None:
-                gradients.through_time(twin, *self.probe, jit=False)
-        except BaseException as exc:  # handed to the training thread by wait()
-            self._error = exc
-
-    def wait(self) -> None:
-        """Block until the last epoch is written; raise its error if it failed."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-
-    def _finish(self, twin, values, epoch: int, iterations: int, row: dict) -> None:
-        from rnnlab import gradients
-
-        try:
-            for var, value in zip(_all_variables(twin), values):
-                var.assign(value)
-            through = None
-            if self.probe is not None:  # off the training path, so not worth an XLA compile
-                through = gradients.through_time(twin, *self.probe, jit=False)
-            self.store.add_epoch(self.run_id, epoch, **row, through_time=through)
-            _atomic_keras_save(twin, self.run_dir / CHECKPOINT)
-            _write_checkpoint_meta(self.run_dir, epoch, iterations)
-        except BaseException as exc:  # handed to the training thread by wait()
-            self._error = exc
-
-    def _twin_and_sources(self):
-        """A clone of the checkpoint view with its own optimizer, variables in the same order."""
-        keras = backend.keras()
-
-        view = _checkpoint_view(self.model)
-        if self._twin is None:
-            twin = keras.models.clone_model(view)
-            opt = self.model.optimizer
-            twin.compile(optimizer=type(opt).from_config(opt.get_config()), loss=view.loss)
-            twin.optimizer.build(twin.trainable_variables)
-            if [v.shape for v in _all_variables(twin)] != [v.shape for v in _all_variables(view)]:
-                raise RuntimeError("The checkpoint twin does not match the model's variables.")
-            self._twin = twin
-        return self._twin, _all_variables(view)
-
-
-def _all_variables(keras_model) -> list:
-    """Model variables then optimizer variables: what a .keras checkpoint holds."""
-    return list(keras_model.variables) + list(keras_model.optimizer.variables)
-
+# -- checkpoints and the final model -------------------------------------------------------
 
 def load_checkpoint(model, run_dir: Path, steps_per_epoch: int) -> int:
     """Load weights and optimizer state into `model`; return the epoch the checkpoint ends."""
@@ -490,7 +333,7 @@ def load_checkpoint(model, run_dir: Path, steps_per_epoch: int) -> int:
                               "Start the run again.")
     model.optimizer.build(model.trainable_variables)
     try:
-        _checkpoint_view(model).load_weights(path)
+        checkpoint_view(model).load_weights(path)
     except Exception as exc:  # a damaged file fails in zip, h5 or shape checks
         raise CheckpointError(f"The checkpoint {path} is damaged and cannot be read "
                               f"({type(exc).__name__}: {exc}). Start the run again.") from None
@@ -528,7 +371,7 @@ def _checkpoint_epoch(meta: dict, iterations: int, steps_per_epoch: int, path: P
 
 def save_model(model, path: Path, tcfg) -> None:
     """The final model as a plain Keras file with its optimizer (and the run's clipping)."""
-    from rnnlab.model import loss, plain_model
+    from rnnlab.nn.model import loss, plain_model
 
     opt = model.optimizer
     # the training step clipped by itself; a plain Keras model needs it on its optimizer
@@ -538,142 +381,14 @@ def save_model(model, path: Path, tcfg) -> None:
         opt.clipvalue = tcfg.clipvalue
     view = plain_model(model)
     view.compile(optimizer=opt, loss=loss(tcfg.loss))
-    _atomic_keras_save(view, Path(path))
-
-
-# -- the per-epoch recorder ---------------------------------------------------------------------
-
-_RECORDER = None
-
-
-def recorder_class():
-    """The RunRecorder callback class (defined on first use, so Keras loads lazily)."""
-    global _RECORDER
-    if _RECORDER is None:
-        _RECORDER = _define_recorder()
-    return _RECORDER
-
-
-def _finite_or_none(values) -> list:
-    return [float(v) if math.isfinite(v) else None for v in values]
-
-
-def epoch_row(logs: dict, seconds: float, lr: float, grads) -> dict:
-    """store.add_epoch arguments (without through_time) from Keras logs and the meter's reading.
-
-    Non-finite gradient norms (a diverging step) are stored as missing; the global mean and max
-    are taken over the finite steps, so the spike before a blow-up stays visible.
-    """
-    finite = [v for v in (grads.step_norms if grads else []) if math.isfinite(v)]
-    return {
-        "train_loss": logs.get("loss"), "val_loss": logs.get("val_loss"), "lr": lr,
-        "seconds": seconds,
-        "grad_norm_mean": float(np.mean(finite)) if finite else None,
-        "grad_norm_max": float(np.max(finite)) if finite else None,
-        "tensor_norms": ({name: tuple(_finite_or_none(pair))
-                          for name, pair in grads.tensor_norms.items()} if grads else None),
-        "step_norms": _finite_or_none(grads.step_norms) if grads else None,
-    }
-
-
-def _define_recorder():
-    keras = backend.keras()
-
-    class RunRecorder(keras.callbacks.Callback):
-        """Each epoch to the store and a checkpoint; stops on cancel or divergence.
-
-        Checks run at the end of every execution chunk (see `execution_plan`).
-        """
-
-        def __init__(self, store, run_id, run_dir, probe, steps_per_epoch, *, track=True,
-                     progress=lambda: None):
-            super().__init__()
-            self.store, self.run_id, self.run_dir = store, run_id, Path(run_dir)
-            self.probe, self.steps, self.track = probe, steps_per_epoch, track
-            self.progress = progress                # the worker's heartbeat: training got on
-            self.last_epoch = self.epoch = 0
-            self.writer: EpochWriter | None = None
-            self._t0 = time.perf_counter()
-            self._next_check = 0.0
-
-        def set_model(self, model):
-            super().set_model(model)
-            self.writer = EpochWriter(model, self.store, self.run_id, self.run_dir,
-                                      self.probe if self.track else None)
-
-        def on_train_begin(self, logs=None):
-            self.writer.warm_up()
-
-        @property
-        def meter(self):
-            return getattr(self.model, "meter", None) if self.track else None
-
-        @property
-        def lr(self) -> float:
-            return float(np.asarray(self.model.optimizer.learning_rate))
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch + 1                      # 1-based, as in the store
-            if self.meter is not None:
-                self.meter.reset()
-            self._t0 = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            # On JAX this runs after every step: look at most every CHECK_SECONDS, so the
-            # steps stay asynchronous (reading the loss waits for the step to finish)
-            now = time.perf_counter()
-            if batch >= self.steps - 1 or now < self._next_check:
-                return
-            self._next_check = now + CHECK_SECONDS
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(loss):
-                self._diverge(self.epoch, loss)
-            if self.store.cancel_requested(self.run_id):
-                # mid-epoch: the partial epoch is dropped; the last checkpoint stays valid
-                raise _Stopped(RunStatus.CANCELLED, self.epoch - 1,
-                               f"Cancelled during epoch {self.epoch}; the run keeps epochs "
-                               f"1 to {self.epoch - 1} and can be resumed.")
-            self.progress()
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs, k = logs or {}, epoch + 1
-            seconds = time.perf_counter() - self._t0
-            loss = logs.get("loss", float("nan"))
-            if not math.isfinite(loss):
-                self._diverge(k, loss)
-            grads = self.meter.read() if self.meter is not None else None
-            self.writer.submit(k, epoch_row(logs, seconds, self.lr, grads))
-            self.last_epoch = k
-            self.progress()
-            if k < self.params.get("epochs", k + 1) and self.store.cancel_requested(self.run_id):
-                raise _Stopped(RunStatus.CANCELLED, k,
-                               f"Cancelled after epoch {k}; the run can be resumed.")
-
-        def _diverge(self, k: int, loss: float) -> None:
-            """Record the epoch that blew up (its gradient spike, no probe) and stop with advice."""
-            self.writer.wait()
-            sync = getattr(self.model, "jax_state_sync", None)
-            if sync is not None:  # mid-epoch on JAX the meter's values are in the train state
-                sync()
-            grads = self.meter.read() if self.meter is not None else None
-            row = epoch_row({"loss": loss}, time.perf_counter() - self._t0, self.lr, grads)
-            self.store.add_epoch(self.run_id, k, **row)
-            finite = [v for v in (grads.step_norms if grads else []) if math.isfinite(v)]
-            last = f"{finite[-1]:.3g}" if finite else "not recorded"
-            what = "NaN" if math.isnan(loss) else "infinite"
-            raise _Stopped(RunStatus.DIVERGED, k, (
-                f"The loss became {what} at epoch {k}: the gradients exploded (the last global "
-                f"gradient norm was {last}). Turn on gradient clipping (clipnorm 1.0) or lower "
-                f"the learning rate (now {self.lr:g})."))
-
-    return RunRecorder
+    atomic_keras_save(view, Path(path))
 
 
 # -- echo state networks ------------------------------------------------------------------------
 
 def _train_esn(store, run_id, run_cfg: RunConfig, prepared) -> TrainOutcome:
     """Fit the reservoir's readout in one pass and record it as epoch 1 (no gradients)."""
-    from rnnlab.esn import EchoStateNetwork
+    from rnnlab.nn.esn import EchoStateNetwork
 
     t0 = time.perf_counter()
     x, y, val = _arrays(prepared)

@@ -551,7 +551,7 @@ def warm_up() -> None:
     """Import what every run needs (Keras on its backend, the engine) before a run arrives."""
     backend.use()
     name = backend.active()
-    for module in ("data", "evaluate", "gradients", "model", "train"):
+    for module in ("data", "evaluate", "nn.model", "nn.callbacks", "train"):
         importlib.import_module(f"rnnlab.{module}")
     if name == "jax":
         import jax.numpy as jnp

@@ -169,4 +169,5 @@ def students_link(room: str) -> None:
     st.caption(f":material/link: Link for the students: {base}?room={room}")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -183,4 +183,5 @@ def main() -> None:
     action_ui(brought, raw, source)
 
 
-main()
+if __name__ == "__main__":
+    main()

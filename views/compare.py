@@ -4,6 +4,8 @@ forecast is never crowned."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -91,6 +93,37 @@ def short_label(run: RunRecord) -> str:
     return f"{shape} ({run.id[-6:]})"
 
 
+def flatten(raw: dict, prefix: str = "") -> dict[str, Any]:
+    """{'model': {'units': 8}} -> {'model.units': 8}."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def differing_settings(configs: dict[str, dict]) -> pd.DataFrame:
+    """Rows = runs, columns = only the settings that are not the same in every run (the run's
+    name is not a setting)."""
+    flat = {run_id: {k: v for k, v in flatten(c).items() if k != "name"}
+            for run_id, c in configs.items()}
+    keys = sorted({k for f in flat.values() for k in f})
+    differ = [k for k in keys if len({repr(f.get(k)) for f in flat.values()}) > 1]
+    frame = pd.DataFrame({k: [_cell(flat[r].get(k)) for r in flat] for k in differ},
+                         index=list(flat))
+    frame.index.name = "run"
+    return frame
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value) or "—"
+    return "—" if value is None else str(value)
+
+
 NUMBER_COLUMNS = ("Test RMSE", "Test MAE", "Skill vs naive", "Last validation loss",
                   "Parameters")
 
@@ -98,7 +131,7 @@ NUMBER_COLUMNS = ("Test RMSE", "Test MAE", "Skill vs naive", "Last validation lo
 def table_ui(runs: list[RunRecord], epochs: dict[str, list[dict]]) -> None:
     """Settings that differ, scores, and the best run highlighted (only when runs can be ranked
     and it beats the naive forecast)."""
-    settings = ui.differing_settings({short_label(r): r.config for r in runs})
+    settings = differing_settings({short_label(r): r.config for r in runs})
     if "model.cell" in settings:
         settings["model.cell"] = settings["model.cell"].map(lambda c: CELL_LABELS.get(c, c))
     settings = settings.rename(columns=setting_words(list(settings.columns)))
@@ -241,4 +274,5 @@ def groups_ui(runs: list[RunRecord]) -> None:
                icon=":material/trophy:")
 
 
-main()
+if __name__ == "__main__":
+    main()

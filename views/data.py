@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pandas as pd
 import streamlit as st
 
-from rnnlab import advise
 from rnnlab import config as cfgmod
 from rnnlab import data as data_mod
 from rnnlab import figures, samples, ui
@@ -150,12 +148,57 @@ def facts_ui(loaded) -> None:
     cols[0].metric("Rows", f"{len(frame):,}", help="Time steps after cleaning.")
     cols[1].metric("Span", span_text(frame.index), help="First and last time step.")
     freq = loaded.frequency
-    cols[2].metric("Frequency", ui.frequency_words(freq),
+    cols[2].metric("Frequency", frequency_words(freq),
                    help="How often a new value arrives, as detected from the dates"
                         + (f" (pandas calls it “{freq}”)." if freq else "."))
     cols[3].metric("Missing values", missing_count(loaded),
                    help="Empty or unreadable cells found in the numeric columns; they are "
                         "filled as chosen under “Gaps”.")
+
+
+_DAYS = {"MON": "Mondays", "TUE": "Tuesdays", "WED": "Wednesdays", "THU": "Thursdays",
+         "FRI": "Fridays", "SAT": "Saturdays", "SUN": "Sundays"}
+_MONTHS = {"JAN": "January", "FEB": "February", "MAR": "March", "APR": "April", "MAY": "May",
+           "JUN": "June", "JUL": "July", "AUG": "August", "SEP": "September", "OCT": "October",
+           "NOV": "November", "DEC": "December"}
+# pandas offset alias -> (one step, n steps, what an -END suffix means)
+_FREQ_UNITS = {
+    "D": ("daily", "every {n} days"), "B": ("weekdays (business days)", "every {n} weekdays"),
+    "W": ("weekly", "every {n} weeks"), "MS": ("monthly", "every {n} months"),
+    "ME": ("monthly (month ends)", "every {n} months (month ends)"),
+    "M": ("monthly (month ends)", "every {n} months (month ends)"),
+    "QS": ("quarterly", "every {n} quarters"), "QE": ("quarterly (quarter ends)",
+                                                     "every {n} quarters (quarter ends)"),
+    "Q": ("quarterly (quarter ends)", "every {n} quarters (quarter ends)"),
+    "YS": ("yearly", "every {n} years"), "AS": ("yearly", "every {n} years"),
+    "YE": ("yearly (year ends)", "every {n} years (year ends)"),
+    "Y": ("yearly (year ends)", "every {n} years (year ends)"),
+    "A": ("yearly (year ends)", "every {n} years (year ends)"),
+    "h": ("hourly", "every {n} hours"), "H": ("hourly", "every {n} hours"),
+    "min": ("every minute", "every {n} minutes"), "T": ("every minute", "every {n} minutes"),
+    "s": ("every second", "every {n} seconds"), "S": ("every second", "every {n} seconds"),
+    "ms": ("every millisecond", "every {n} milliseconds"),
+}
+
+
+def frequency_words(alias: str | None) -> str:
+    """A pandas frequency in words: 'W-SAT' -> 'weekly (Saturdays)', 'QS' -> 'quarterly',
+    'h' -> 'hourly', '15min' -> 'every 15 minutes', 'QS-OCT' -> 'quarterly (from October)';
+    None -> 'irregular / none'; an alias it does not know is returned as it is."""
+    if not alias:
+        return "irregular / none"
+    found = re.fullmatch(r"(\d*)([A-Za-z]+)(?:-([A-Z]{3}))?", str(alias))
+    if not found or found.group(2) not in _FREQ_UNITS:
+        return str(alias)
+    count, unit, anchor = found.groups()
+    one, many = _FREQ_UNITS[unit]
+    n = int(count) if count else 1
+    words = one if n == 1 else many.format(n=n)
+    if anchor in _DAYS:
+        words += f" ({_DAYS[anchor]})"
+    elif anchor in _MONTHS and anchor not in ("JAN", "DEC"):
+        words += f" (from {_MONTHS[anchor]})"
+    return words
 
 
 def span_text(index: pd.Index) -> str:
@@ -226,14 +269,22 @@ def columns_ui(loaded) -> None:
              "predict demand). The target's own past is always an input. Leave empty to use "
              "only the target.")
     if loaded.categorical_columns:
-        ui.seed("data_categorical", data.get("categorical", "exclude"))
-        data["categorical"] = right.selectbox(
-            f"Text columns ({ui.md(listing(loaded.categorical_columns))})",
-            list(cfgmod.CATEGORICAL),
-            **ui.bound("data_categorical", "data", "categorical"),
-            format_func=CATEGORICAL_LABELS.get,
-            help="Columns of labels such as 'rain' or 'sun'. Leave them out, or turn each label "
-                 "into a 0/1 column the network can read.")
+        choice_ui(right, "categorical",
+                  f"Text columns ({ui.md(listing(loaded.categorical_columns))})",
+                  cfgmod.CATEGORICAL, CATEGORICAL_LABELS, "exclude",
+                  "Columns of labels such as 'rain' or 'sun'. Leave them out, or turn each label "
+                  "into a 0/1 column the network can read.")
+
+
+def choice_ui(container, name: str, label: str, options, labels: dict, default: str,
+              help: str) -> None:
+    """A select box for one data setting (widget key data_NAME): seeded from the config, its
+    options shown in words, and written back into the config."""
+    data = ui.config_dict()["data"]
+    ui.seed(f"data_{name}", data.get(name, default))
+    data[name] = container.selectbox(label, list(options),
+                                     **ui.bound(f"data_{name}", "data", name),
+                                     format_func=labels.get, help=help)
 
 
 def preparation_ui(loaded) -> None:
@@ -244,18 +295,12 @@ def preparation_ui(loaded) -> None:
     if ui.classroom():
         split_ui(left)
         return
-    ui.seed("data_fill", data.get("fill", "interpolate"))
-    data["fill"] = left.selectbox(
-        "Gaps", list(cfgmod.FILLS), **ui.bound("data_fill", "data", "fill"),
-        format_func=FILL_LABELS.get,
-        help="What to do where a value is missing: draw a line between its neighbours, repeat "
-             "the last known value, or drop those rows.")
-    ui.seed("data_scaling", data.get("scaling", "minmax"))
-    data["scaling"] = left.selectbox(
-        "Scaling", list(cfgmod.SCALINGS), **ui.bound("data_scaling", "data", "scaling"),
-        format_func=SCALING_LABELS.get,
-        help="Networks learn best on small numbers. Scaling is learned on the training part "
-             "only, and predictions are turned back into your units.")
+    choice_ui(left, "fill", "Gaps", cfgmod.FILLS, FILL_LABELS, "interpolate",
+              "What to do where a value is missing: draw a line between its neighbours, repeat "
+              "the last known value, or drop those rows.")
+    choice_ui(left, "scaling", "Scaling", cfgmod.SCALINGS, SCALING_LABELS, "minmax",
+              "Networks learn best on small numbers. Scaling is learned on the training part "
+              "only, and predictions are turned back into your units.")
     split_ui(mid)
     season = data.get("season") or 0
     ui.seed("data_season", int(season))
@@ -499,4 +544,5 @@ def main() -> None:
     ui.page_link("model", "Next: shape the network", icon=":material/arrow_forward:")
 
 
-main()
+if __name__ == "__main__":
+    main()

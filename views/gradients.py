@@ -150,4 +150,5 @@ def main() -> None:
     charts_ui(run_ids, stat, series, same_scale, through_time, relative)
 
 
-main()
+if __name__ == "__main__":
+    main()

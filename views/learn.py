@@ -8,13 +8,17 @@ runs live and draws the lesson's chart. The calculator at the bottom needs no tr
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from rnnlab import figures, lessons, ui
+from rnnlab.errors import ConfigError
 from rnnlab.lessons import Lesson
 from rnnlab.store import RunRecord, RunStatus
+from rnnlab.ui import lesson_maths
 
 OPEN_KEY = "learn_open"            # the id of the open lesson (None: the overview of all lessons)
 CARDS_PER_ROW = 3
@@ -35,6 +39,7 @@ TIME_RELATIVE_HOW = ("Columns are steps back from the prediction (1 = the most r
                      "the first column is 1× (white), blue is weaker and red stronger than 1 step "
                      "back. Red far to the right: that epoch's network uses inputs from long ago "
                      "more than the most recent one.")
+LESSON_EPOCHS_ENV = "RNNLAB_LESSON_EPOCHS"   # the most epochs a lesson's run trains (see below)
 
 
 # -- which lesson is open -----------------------------------------------------------------------
@@ -74,7 +79,7 @@ def run_lesson(lesson: Lesson) -> None:
     """Button callback: queue every run of the lesson (at most RNNLAB_LESSON_EPOCHS epochs each
     when that is set) and open the lesson to follow them."""
     try:
-        run_ids = lessons.start_lesson(ui.store(), lesson, quick_epochs=ui.lesson_epochs(),
+        run_ids = lessons.start_lesson(ui.store(), lesson, quick_epochs=lesson_epochs(),
                                        owner=ui.owner(), room=ui.room())
     except ui.RnnlabError as exc:
         st.session_state["_learn_problem"] = f"The lesson “{lesson.title}” cannot start: {exc}"
@@ -87,7 +92,31 @@ def run_lesson(lesson: Lesson) -> None:
 
 def plan() -> int | None:
     """RNNLAB_LESSON_EPOCHS, or an error on the page when it is not a whole number."""
-    return ui.guarded(ui.lesson_epochs, "The lessons cannot be run")
+    return ui.guarded(lesson_epochs, "The lessons cannot be run")
+
+
+def lesson_epochs() -> int | None:
+    """RNNLAB_LESSON_EPOCHS: the most epochs a lesson's run trains (rehearsals, tests); None when
+    unset, so lessons train as written."""
+    raw = os.environ.get(LESSON_EPOCHS_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{LESSON_EPOCHS_ENV} must be a whole number >= 1. Received: {raw!r}. "
+                          "Unset it to train lessons with their full epochs.")
+    return int(raw)
+
+
+def lesson_plan(lesson: Lesson, quick_epochs: int | None) -> str:
+    """What pressing Run queues, in words: '3 runs of 12 epochs each on Long-memory series'."""
+    configs = lesson.configs(quick_epochs)
+    epochs = sorted({cfg.train.epochs for _, cfg in configs if cfg.model.cell != "esn"})
+    count = f"{len(configs)} run{'s' * (len(configs) != 1)}"
+    each = f" of {epochs[0]} epoch{'s' * (epochs[0] != 1)}" if len(epochs) == 1 else ""
+    sources = {ui.source_label(cfg.data.source) for _, cfg in configs}
+    data = f" on {sources.pop()}" if len(sources) == 1 else ""
+    cut = f" (cut by {LESSON_EPOCHS_ENV}={quick_epochs})" if quick_epochs else ""
+    return f"{count}{each}{data}{cut}"
 
 
 def run_button(lesson: Lesson, runs: dict[str, RunRecord], *, where: Any = None,
@@ -176,7 +205,7 @@ def lesson_ui(lesson: Lesson, found: dict[str, Lesson]) -> None:
     runs = lessons.lesson_runs(ui.store(), lesson, owner=ui.owner())
     row = st.container(horizontal=True, vertical_alignment="center")
     run_button(lesson, runs, where=row)
-    row.caption(f"Run queues {ui.lesson_plan(lesson, plan())}.")
+    row.caption(f"Run queues {lesson_plan(lesson, plan())}.")
     ui.share_caption(lesson=lesson.id)
     live_ui(lesson, runs)
 
@@ -256,6 +285,16 @@ def predictions(run: RunRecord | None):
     return None if pred is None or pred.empty else pred
 
 
+def prediction_rows(pred: pd.DataFrame, kind: str = "one-step-ahead",
+                    split: str = "test") -> pd.DataFrame:
+    """One trajectory of predictions.csv: the first step of each teacher-forced window, or the
+    free-running run (its steps renumbered 1 so the figures draw it as one line)."""
+    rows = pred[(pred["kind"] == kind) & (pred["split"] == split)]
+    if kind == "free-running":
+        return rows.assign(step=1)
+    return rows[rows["step"].astype(int) == 1]
+
+
 def target_of(run: RunRecord) -> str | None:
     """The forecast column's name, for the charts' axes."""
     return run.summary.get("target") or run.config.get("data", {}).get("target")
@@ -265,7 +304,7 @@ def target_of(run: RunRecord) -> str | None:
 def types_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
     """Tensor shapes of every run's model, then the three framings' forecasts."""
     st.subheader("What goes in and what comes out")
-    shapes = ui.tensor_shapes(lesson.runs).drop(columns="run")  # the type names the run
+    shapes = lesson_maths.tensor_shapes(lesson.runs).drop(columns="run")  # the type names the run
     st.dataframe(shapes, hide_index=True, key="learn_shapes", width="stretch", column_config={
         "type": st.column_config.TextColumn(width=200),
         "input": st.column_config.TextColumn(width=190, help="(batch, lookback, features)"),
@@ -286,11 +325,11 @@ def types_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
     if pred_one is not None:
         target = target_of(runs[one])
         with left:
-            fig = figures.predictions_figure(ui.prediction_rows(pred_one), target=target)
+            fig = figures.predictions_figure(prediction_rows(pred_one), target=target)
             fig.update_layout(title_text="Many-to-one: the next value, from the real past")
             ui.chart(fig, "learn_types_one_step")
         with right:
-            rows = ui.prediction_rows(pred_one, "free-running")
+            rows = prediction_rows(pred_one, "free-running")
             fig = figures.predictions_figure(rows, "free-running", target=target)
             fig.update_layout(title_text="One-to-many: one seed window, then its own outputs")
             ui.chart(fig, "learn_types_free")
@@ -355,6 +394,31 @@ def gradients_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
                   "scaled down to it." if clipped else "."))
 
 
+def seconds_per_epoch(run: RunRecord, epochs: list[dict]) -> float | None:
+    """The run's mean seconds per epoch: from its summary once finished, else from its epochs."""
+    if run.summary.get("seconds_per_epoch") is not None:
+        return float(run.summary["seconds_per_epoch"])
+    seconds = [e["seconds"] for e in epochs if e.get("seconds") is not None]
+    return sum(seconds) / len(seconds) if seconds else None
+
+
+def lesson_table(runs: dict[str, RunRecord], epochs: dict[str, list[dict]]) -> pd.DataFrame:
+    """One row per lesson run: status, epochs, seconds per epoch, test RMSE and skill vs naive."""
+    rows = []
+    for label, run in runs.items():
+        test = run.summary.get("metrics", {}).get("test", {}).get("model", {})
+        rows.append({"run": label, "status": ui.STATUS_WORDS.get(run.status, run.status.value),
+                     "epochs": f"{run.epochs_done}/{run.epochs_total}",
+                     "seconds per epoch": seconds_per_epoch(run, epochs.get(run.id, [])),
+                     "test RMSE": test.get("rmse"),
+                     "skill vs naive": run.summary.get("skill_vs_naive")})
+    table = pd.DataFrame(rows, columns=["run", "status", "epochs", "seconds per epoch",
+                                        "test RMSE", "skill vs naive"])
+    for col in ("seconds per epoch", "test RMSE", "skill vs naive"):
+        table[col] = pd.to_numeric(table[col], errors="coerce")  # None -> NaN, shown empty
+    return table
+
+
 def compare_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
     """Loss curves overlaid, and seconds per epoch and test error per run."""
     shown = present(lesson, runs)
@@ -364,7 +428,7 @@ def compare_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
     epochs = {run.id: s.epochs(run.id) for _, run in shown}
     ui.chart(figures.compare_loss_figure({label: epochs[run.id] for label, run in shown}),
              "learn_compare_loss")
-    st.dataframe(ui.lesson_table(dict(shown), epochs), hide_index=True, key="learn_compare_table",
+    st.dataframe(lesson_table(dict(shown), epochs), hide_index=True, key="learn_compare_table",
                  column_config={
                      "seconds per epoch": st.column_config.NumberColumn(format="%.2f s"),
                      "test RMSE": st.column_config.NumberColumn(
@@ -385,7 +449,7 @@ def lag_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
         if len(shown) > 1:
             st.subheader(label)
         verdict_ui(run)
-        rows = ui.prediction_rows(pred)
+        rows = prediction_rows(pred)
         left, right = st.columns(2)
         with left:
             ui.chart(figures.predictions_figure(rows, target=target_of(run)),
@@ -438,12 +502,18 @@ def calculator_ui() -> None:
     ui.chart(figures.bptt_calculator_figure(float(w), activation, int(steps)),
              "learn_calc_chart")
     with st.container(key="learn_calc_text"):
-        st.markdown(ui.bptt_sentence(float(w), activation, int(steps)))
+        st.markdown(lesson_maths.bptt_sentence(float(w), activation, int(steps)))
+
+
+def classroom_css() -> None:
+    """Make the lesson text large, in classroom mode only (static CSS, no user text)."""
+    if ui.classroom():
+        st.markdown(ui.CLASSROOM_CSS, unsafe_allow_html=True)
 
 
 def main() -> None:
     """The Learn page."""
-    ui.classroom_css()
+    classroom_css()
     st.title("Learn")
     st.caption("Lessons on recurrent networks: read the idea, press Run, and watch it happen "
                "in real runs.")
@@ -460,4 +530,5 @@ def main() -> None:
     calculator_ui()
 
 
-main()
+if __name__ == "__main__":
+    main()

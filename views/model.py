@@ -36,9 +36,23 @@ def first(value):
     return value[0] if isinstance(value, (list, tuple)) else value
 
 
+def preset_names() -> dict[str, str]:
+    """Preset name -> title: the config presets, then one per run of each lesson."""
+    names = {name: factory().name or name for name, factory in cfgmod.PRESETS.items()}
+    for name, (title, _) in ui.lesson_presets().items():
+        names.setdefault(name, title)
+    return names
+
+
+def load_preset(name: str | None) -> None:
+    """Button callback: replace every setting with a preset's and put it in the link."""
+    if name and ui.use_preset(name, ""):
+        st.query_params["preset"] = name
+
+
 def preset_ui() -> None:
     """Load a preset (the seed tutorial, one run of a lesson) into every setting."""
-    names = ui.preset_names()
+    names = preset_names()
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     choice = left.selectbox(
         "Start from a preset", list(names), key="model_preset", index=None,
@@ -46,7 +60,7 @@ def preset_ui() -> None:
         help="A preset fills in the data, the network and the training settings at once. "
              "The link in your address bar then opens this preset for anyone you share it with.")
     right.button("Load preset", key="model_apply_preset", disabled=choice is None,
-                 on_click=ui.load_preset, args=(choice,),
+                 on_click=load_preset, args=(choice,),
                  help="Replace all current settings (data included) with the preset's.")
     applied = st.session_state.get("_applied_preset")
     if applied:
@@ -302,4 +316,5 @@ def main() -> None:
     ui.page_link("train", "Next: train it", icon=":material/arrow_forward:")
 
 
-main()
+if __name__ == "__main__":
+    main()

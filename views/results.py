@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 import pandas as pd
 import streamlit as st
 
-from rnnlab import codegen, coach, figures, group_ui, jobs, samples, ui
+from rnnlab import codegen, coach, figures, jobs, samples, ui
 from rnnlab.intervals import coverage_sentence
 from rnnlab import config as cfgmod
 from rnnlab.store import LOSS_COLUMNS, RunRecord, RunStatus
+from rnnlab.ui import group_ui
 
 KIND_LABELS = {"one-step-ahead": "One step ahead (each forecast sees the true past)",
                "free-running": "Free-running (the model feeds its own forecasts back)"}
@@ -298,13 +300,23 @@ def script_text(run: RunRecord) -> str | None:
         return None
 
 
+def artefact_reader(run_id: str, name: str) -> Callable[[], bytes] | None:
+    """For a download button: a function that reads the artefact when the button is clicked
+    (its bytes are not read, hashed and kept in memory on every run of the page), or None if
+    the run has not written it."""
+    path = ui.store().artefact(run_id, name)
+    if not path.is_file():
+        return None
+    return lambda: path.read_bytes() if path.is_file() else b""
+
+
 def downloads_ui(run: RunRecord) -> None:
     """The model (alone, and with what it needs for new data), the predictions, the forecast,
     the script and the config, as files."""
     st.subheader("Downloads")
     c1, c2, c3 = st.columns(3)
     # The files are read when a button is clicked, not on every run of the page.
-    model = ui.artefact_reader(run.id, "model.keras")
+    model = artefact_reader(run.id, "model.keras")
     c1.download_button("Model (.keras)", model or b"", file_name=f"{run.id}.keras",
                        mime="application/octet-stream", key="results_dl_model",
                        disabled=model is None, on_click="ignore",
@@ -312,7 +324,7 @@ def downloads_ui(run: RunRecord) -> None:
                             "reads and predicts scaled, transformed values: for forecasts in your "
                             "units use the model for new data."
                        if model else "This run has no saved model.")
-    bundle = ui.artefact_reader(run.id, "bundle.zip")
+    bundle = artefact_reader(run.id, "bundle.zip")
     c2.download_button("Model for new data (.zip)", bundle or b"", file_name=f"{run.id}-model.zip",
                        mime="application/zip", key="results_dl_bundle", disabled=bundle is None,
                        on_click="ignore",
@@ -327,13 +339,13 @@ def downloads_ui(run: RunRecord) -> None:
                        on_click="ignore",
                        help="A plain Python script that rebuilds and retrains this run.")
     c4, c5, c6 = st.columns(3)
-    preds = ui.artefact_reader(run.id, "predictions.csv")
+    preds = artefact_reader(run.id, "predictions.csv")
     c4.download_button("Predictions (.csv)", preds or b"", file_name=f"{run.id}-predictions.csv",
                        mime="text/csv", key="results_dl_predictions", disabled=preds is None,
                        on_click="ignore",
                        help="Every prediction in your data's units next to the actual value "
                             "and the baselines.")
-    forecast = ui.artefact_reader(run.id, "forecast.csv")
+    forecast = artefact_reader(run.id, "forecast.csv")
     c5.download_button("Forecast (.csv)", forecast or b"", file_name=f"{run.id}-forecast.csv",
                        mime="text/csv", key="results_dl_forecast", disabled=forecast is None,
                        on_click="ignore",
@@ -560,4 +572,5 @@ def main() -> None:
                      icon=":material/arrow_forward:", run=run.id)
 
 
-main()
+if __name__ == "__main__":
+    main()

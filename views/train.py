@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnlab import config as cfgmod
-from rnnlab import classroom, coach, figures, group_ui, groups, jobs, ui
+from rnnlab import classroom, coach, figures, groups, jobs, ui
 from rnnlab.store import LOSS_COLUMNS, RESUMABLE, RunRecord, RunStatus
+from rnnlab.ui import group_ui
 
 LIST_LIMIT = 12
 FAST_POLL, SLOW_POLL = 1.5, 10.0   # seconds between refreshes with / without active runs
@@ -63,8 +64,7 @@ def submit_ui() -> None:
         else:
             submit_seeds(chosen, seeds)
     repeat_ui()
-    if hasattr(group_ui, "sweep_controls"):
-        group_ui.sweep_controls(run_cfg, ui.owner(), ui.room())
+    group_ui.sweep_controls(run_cfg, ui.owner(), ui.room())
 
 
 SEED_CHOICES = [1, *range(groups.MIN_SEEDS, groups.MAX_SEEDS + 1)]
@@ -438,4 +438,5 @@ def main() -> None:
     live_fragment()
 
 
-main()
+if __name__ == "__main__":
+    main()

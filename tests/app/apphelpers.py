@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -10,12 +11,17 @@ import pandas as pd
 
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnnlab.store import RunStatus, Store
+from rnnlab.ui import PAGE_TABLE
 from statuses import set_status
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:      # the pages as modules: `from views import results`
+    sys.path.insert(0, str(ROOT))
 APP = str(ROOT / "app.py")
-PAGES = ["views/data.py", "views/model.py", "views/train.py", "views/results.py",
-         "views/gradients.py", "views/compare.py", "views/learn.py"]
+# The pages every smoke test opens, from the app's page table: the page the app opens first,
+# then the others in the table's order. The Bring and Class board pages have their own tests
+# (test_bring_page.py, test_class_pages.py).
+PAGES = [page.file for page in PAGE_TABLE if page.name not in ("bring", "board")]
 TENSORS = ["lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias", "dense/kernel", "dense/bias"]
 
 

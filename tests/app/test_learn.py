@@ -15,6 +15,8 @@ from rnnlab import figures, ui
 from rnnlab.errors import ConfigError
 from rnnlab.lessons import load_lessons
 from rnnlab.store import RunStatus
+from rnnlab.ui import lesson_maths
+from views import learn
 
 LEARN = "views/learn.py"
 TIMEOUT = 60
@@ -127,7 +129,7 @@ def test_a_lesson_stays_open_when_the_user_comes_back(home):
 def test_run_queues_the_lessons_runs_with_the_epochs_cut(home, store, monkeypatch):
     from rnnlab import jobs
 
-    monkeypatch.setenv(ui.LESSON_EPOCHS_ENV, "1")
+    monkeypatch.setenv(learn.LESSON_EPOCHS_ENV, "1")
     lesson = load_lessons()["unrolling"]
     at = open_learn({"lesson": "unrolling"})
     assert "1 run of 1 epoch" in " ".join(c.value for c in at.caption)
@@ -152,7 +154,7 @@ def test_run_queues_the_lessons_runs_with_the_epochs_cut(home, store, monkeypatc
 def test_run_on_a_card_queues_every_run_and_opens_the_lesson(home, store, monkeypatch):
     from rnnlab import jobs
 
-    monkeypatch.setenv(ui.LESSON_EPOCHS_ENV, "1")
+    monkeypatch.setenv(learn.LESSON_EPOCHS_ENV, "1")
     lesson = load_lessons()["esn"]
     at = open_learn()
     at.button(key="learn_run_esn").click().run()
@@ -182,10 +184,10 @@ def test_run_is_disabled_while_the_lessons_runs_train(store):
 
 
 def test_a_bad_lesson_epochs_setting_is_refused_with_advice(home, monkeypatch):
-    monkeypatch.setenv(ui.LESSON_EPOCHS_ENV, "some")
+    monkeypatch.setenv(learn.LESSON_EPOCHS_ENV, "some")
     at = open_learn({"lesson": "vanishing"})
     assert not at.exception
-    assert ui.md(ui.LESSON_EPOCHS_ENV) in at.error[0].value and "whole number" in at.error[0].value
+    assert ui.md(learn.LESSON_EPOCHS_ENV) in at.error[0].value and "whole number" in at.error[0].value
 
 
 # -- each view with its runs --------------------------------------------------------------------
@@ -262,7 +264,7 @@ def test_lag_shows_predictions_skill_and_the_lag_correlations(store):
     names = [t["name"] for t in specs["learn_lag_pred_0"]["data"]]
     assert names[:3] == ["actual", "model", "naive (last value)"]
     pred = pd.read_csv(store.artefact(run_id, "predictions.csv"))
-    rows = ui.prediction_rows(pred)
+    rows = learn.prediction_rows(pred)
     expected = figures.lag_correlations(rows["actual"], rows["model"])
     assert values(specs["learn_lag_corr_0"]["data"][0]["y"]) == pytest.approx(list(expected))
 
@@ -342,33 +344,33 @@ def test_classroom_text_is_large_through_static_css_only(store):
 # -- the helpers behind the page ----------------------------------------------------------------
 def test_tensor_shapes_without_tensorflow():
     lesson = load_lessons()["types"]
-    table = ui.tensor_shapes(lesson.runs)
+    table = lesson_maths.tensor_shapes(lesson.runs)
     assert table.loc[0, "layers"] == "lstm_1 (batch, 16) → dense (batch, 1)"
     assert table.loc[1, "input"] == "one seed window (1, 50, 1)"
     assert table.loc[2, "parameters"] == 4 * 16 * (1 + 16 + 1) + 16 * 10 + 10
 
 
 def test_power_words_and_the_calculator_sentence():
-    assert ui.power_words(0.9, 50) == "0.0052"
-    assert ui.power_words(1.5, 50) == "6.4 × 10⁸"
-    assert ui.power_words(0.5, 2000) == "8.7 × 10⁻⁶⁰³"  # far below the float range
-    assert "vanishes" in ui.bptt_sentence(0.9, "tanh", 50)
-    assert "explodes" in ui.bptt_sentence(1.5, "tanh", 50)
-    assert "nothing flows back" in ui.bptt_sentence(0.0, "tanh", 5)
-    assert "0.25" in ui.bptt_sentence(3.0, "sigmoid", 5)
+    assert lesson_maths.power_words(0.9, 50) == "0.0052"
+    assert lesson_maths.power_words(1.5, 50) == "6.4 × 10⁸"
+    assert lesson_maths.power_words(0.5, 2000) == "8.7 × 10⁻⁶⁰³"  # far below the float range
+    assert "vanishes" in lesson_maths.bptt_sentence(0.9, "tanh", 50)
+    assert "explodes" in lesson_maths.bptt_sentence(1.5, "tanh", 50)
+    assert "nothing flows back" in lesson_maths.bptt_sentence(0.0, "tanh", 5)
+    assert "0.25" in lesson_maths.bptt_sentence(3.0, "sigmoid", 5)
 
 
 def test_lesson_epochs_and_plan(monkeypatch):
-    monkeypatch.delenv(ui.LESSON_EPOCHS_ENV, raising=False)
-    assert ui.lesson_epochs() is None
-    monkeypatch.setenv(ui.LESSON_EPOCHS_ENV, "2")
-    assert ui.lesson_epochs() == 2
-    monkeypatch.setenv(ui.LESSON_EPOCHS_ENV, "0")
+    monkeypatch.delenv(learn.LESSON_EPOCHS_ENV, raising=False)
+    assert learn.lesson_epochs() is None
+    monkeypatch.setenv(learn.LESSON_EPOCHS_ENV, "2")
+    assert learn.lesson_epochs() == 2
+    monkeypatch.setenv(learn.LESSON_EPOCHS_ENV, "0")
     with pytest.raises(ConfigError, match="RNNLAB_LESSON_EPOCHS must be a whole number >= 1"):
-        ui.lesson_epochs()
+        learn.lesson_epochs()
     vanishing = load_lessons()["vanishing"]
-    assert ui.lesson_plan(vanishing, None) == "3 runs of 20 epochs on Long memory (40 days back)"
-    assert ui.lesson_plan(vanishing, 2).startswith("3 runs of 2 epochs")
+    assert learn.lesson_plan(vanishing, None) == "3 runs of 20 epochs on Long memory (40 days back)"
+    assert learn.lesson_plan(vanishing, 2).startswith("3 runs of 2 epochs")
 
 
 def test_horizon_figure_draws_whole_windows_apart(tmp_path):

@@ -7,6 +7,8 @@ import pytest
 from apphelpers import add_finished_run, tiny_config
 from rnnlab import ui
 from rnnlab.store import RunStatus
+from rnnlab.ui import process
+from views import compare, results
 
 
 def test_fmt_seconds():
@@ -32,7 +34,7 @@ def test_skill_sentence_prefers_the_engines_words():
 def test_differing_settings_keeps_only_what_differs():
     a = tiny_config("a").to_dict()
     b = tiny_config("b", cell="gru", units=4).to_dict()
-    frame = ui.differing_settings({"a": a, "b": b})
+    frame = compare.differing_settings({"a": a, "b": b})
     assert sorted(frame.columns) == ["model.cell", "model.units"]
     assert frame.loc["b", "model.cell"] == "gru"
 
@@ -110,14 +112,14 @@ def test_the_app_freezes_its_start_up_heap_once(home, monkeypatch):
     assert not at.exception
     assert len(freezes) <= 1  # once per process (maybe already, by an earlier test's app)
     before = len(freezes)
-    ui._prepared_process.clear()  # as in a new process
+    process._prepared_process.clear()  # as in a new process
     AppTest.from_file(APP, default_timeout=60).run()
     assert len(freezes) == before + 1
 
 
 def test_artefact_reader_reads_the_file_when_called(store):
     run_id = add_finished_run(store)
-    read = ui.artefact_reader(run_id, "model.keras")
+    read = results.artefact_reader(run_id, "model.keras")
     store.artefact(run_id, "model.keras").write_bytes(b"written after the page ran")
     assert read() == b"written after the page ran"
-    assert ui.artefact_reader(run_id, "forecast.json") is None
+    assert results.artefact_reader(run_id, "forecast.json") is None

@@ -62,18 +62,20 @@ def tab(browser, request):
     context.close()
 
 
-def open_settled(page, url: str, path: str) -> None:
-    """Open a page by its URL and wait until its script has finished and its charts are drawn."""
+def open_settled(page, url: str, path: str, min_charts: int = 0) -> None:
+    """Open a page by its URL and wait until its script has finished and its charts (at least
+    `min_charts` of them, for a page known to draw some) are drawn."""
     page.goto(f"{url}/{path}")
     expect(page.locator("h1").first).to_have_text(PAGES[path])
     wait_settled(page)
     # elements still loading show as grey placeholders; charts are drawn once Plotly laid them out
     page.wait_for_function(
-        """() => !document.querySelector('[data-testid^=stSkeleton]')
+        """n => !document.querySelector('[data-testid^=stSkeleton]')
+                 && document.querySelectorAll('.js-plotly-plot').length >= n
                  && [...document.querySelectorAll('.js-plotly-plot')].every(p => p._fullLayout)
                  && [...document.querySelectorAll('[data-testid=stPlotlyChart]')].every(
                         c => c.querySelector('.js-plotly-plot'))""",
-        polling=100)
+        arg=min_charts, polling=100)
 
 
 def full_screenshot(page, path: Path) -> None:
@@ -115,7 +117,7 @@ def colours(page) -> dict:
 @pytest.mark.parametrize("tab", [("dark", SCREEN)], indirect=True)
 def test_a_dark_browser_gets_dark_pages_and_dark_charts(server, runs, tab, artifacts):
     for path in ("data", "results", "gradients"):
-        open_settled(tab, server.url, path)
+        open_settled(tab, server.url, path, min_charts=1)
         seen = colours(tab)
         assert luminance(seen["page"]) < 0.05, (path, seen["page"])
         assert seen["charts"], path

@@ -321,8 +321,8 @@ def test_the_scripts_linear_path_starts_at_the_apps_linear_autoregression():
 
 
 def test_the_scripts_training_keeps_the_linear_start_when_no_epoch_beats_it():
-    """As in the app (train.early_stopping_class): a learning rate far too high, early stopping
-    on, and the exported fit() ends on the least-squares start it began from."""
+    """As in the app (nn.callbacks.EarlyStoppingFromStart): a learning rate far too high, early
+    stopping on, and the exported fit() ends on the least-squares start it began from."""
     from rnnlab import data as data_module
     from rnnlab.evaluate import linear_ar
 

@@ -18,7 +18,7 @@ def tiny_data(n=24, lookback=8, seed=0):
 
 
 def tiny_model(train=None, jit=False, **model):
-    from rnnlab.model import build_model
+    from rnnlab.nn.model import build_model
 
     base = {"cell": "lstm", "n_layers": 2, "units": 3, "lookback": 8}
     return build_model(ModelConfig(**{**base, **model}), train or TrainConfig(), 2,
@@ -36,8 +36,9 @@ def test_train_run_records_the_oracle_norms(store):
     """Epoch 1 of a one-batch run = `gradient_norms` (autodiff) at the seeded initial weights."""
     import keras
 
-    from rnnlab import gradients, train
-    from rnnlab.model import build_model
+    from rnnlab import train
+    from rnnlab.nn import gradients
+    from rnnlab.nn.model import build_model
 
     data = windows(sine(40, noise=0.05), lookback=8)
     cfg = run_config(epochs=1, n_layers=2, units=3, lookback=8, batch_size=64, l2=0.01)
@@ -58,7 +59,7 @@ def test_train_run_records_the_oracle_norms(store):
 
 def test_xla_step_records_the_oracle_norms_then_clips():
     """The production path for long runs: the step compiled by XLA, clipnorm on."""
-    from rnnlab.gradients import gradient_norms
+    from rnnlab.nn.gradients import gradient_norms
 
     x, y = tiny_data()
     clip = 1e-3
@@ -75,7 +76,7 @@ def test_xla_step_records_the_oracle_norms_then_clips():
 
 
 def test_mean_and_max_over_several_steps():
-    from rnnlab.gradients import gradient_norms
+    from rnnlab.nn.gradients import gradient_norms
 
     x, y = tiny_data(n=30)
     model = tiny_model(cell="simple_rnn", train=TrainConfig(optimizer="sgd", learning_rate=1e-9))
@@ -95,7 +96,7 @@ def test_mean_and_max_over_several_steps():
 
 
 def test_clipnorm_caps_the_update_but_the_record_is_before_clipping():
-    from rnnlab.gradients import gradient_norms
+    from rnnlab.nn.gradients import gradient_norms
 
     x, y = tiny_data()
     clip = 1e-3
@@ -111,7 +112,7 @@ def test_clipnorm_caps_the_update_but_the_record_is_before_clipping():
 
 
 def test_clipvalue_caps_every_element():
-    from rnnlab.gradients import gradient_norms
+    from rnnlab.nn.gradients import gradient_norms
 
     x, y = tiny_data()
     model = tiny_model(train=TrainConfig(optimizer="sgd", learning_rate=1.0, clipvalue=1e-4))
@@ -147,7 +148,7 @@ def test_through_time_is_the_autodiff_gradient_per_step_back():
     The oracle differentiates the rest of the network as a function of each value, one value
     at a time (the probe gets all of them from one backward pass).
     """
-    from rnnlab.gradients import loss_function, through_time
+    from rnnlab.nn.gradients import loss_function, through_time
 
     x, y = tiny_data(n=5)
     model = tiny_model(n_layers=3)
@@ -177,8 +178,8 @@ def test_through_time_is_the_autodiff_gradient_per_step_back():
 def test_through_time_with_a_linear_path_is_the_whole_models_gradient():
     """With linear_skip the input's series includes the linear path: the oracle is Keras' own
     call of the whole model (both paths and the sum), differentiated with respect to x."""
-    from rnnlab.gradients import loss_function, through_time
-    from rnnlab.model import start_linear_skip
+    from rnnlab.nn.gradients import loss_function, through_time
+    from rnnlab.nn.model import start_linear_skip
 
     x, y = tiny_data(n=6)
     model = tiny_model(n_layers=2, linear_skip=True)
@@ -198,7 +199,7 @@ def test_through_time_with_a_linear_path_is_the_whole_models_gradient():
 
 
 def test_through_time_of_a_one_layer_model_has_only_the_input():
-    from rnnlab.gradients import through_time
+    from rnnlab.nn.gradients import through_time
 
     x, y = tiny_data(n=4)
     assert list(through_time(tiny_model(n_layers=1), x, y)) == ["input"]

@@ -1,10 +1,11 @@
-"""rnnlab.kernels' LSTM and GRU loops against their trusted twins: Keras' own loops, numpy."""
+"""rnnlab.nn.kernels' LSTM and GRU loops against their trusted twins: Keras' own loops, numpy."""
 
 import numpy as np
 import pytest
 
 from helpers_train import one_thread
-from rnnlab import backend, kernels
+from rnnlab import backend
+from rnnlab.nn import kernels
 from rnnlab.config import ModelConfig, TrainConfig
 
 pytestmark = pytest.mark.slow
@@ -198,7 +199,7 @@ def test_a_stacked_model_trains_as_it_does_on_keras_own_loop(keras_own_loop):
     """Same seed, same data: the losses of two epochs agree to float32 rounding."""
     import keras
 
-    from rnnlab.model import build_model
+    from rnnlab.nn.model import build_model
 
     rng = np.random.default_rng(4)
     x = rng.normal(size=(40, 12, 2)).astype("float32")

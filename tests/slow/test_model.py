@@ -15,7 +15,7 @@ one_thread()
 
 
 def build(n_features=2, train=None, **model):
-    from rnnlab.model import build_model
+    from rnnlab.nn.model import build_model
 
     base = {"cell": "lstm", "n_layers": 2, "units": 4, "lookback": 6}
     return build_model(ModelConfig(**{**base, **model}), train or TrainConfig(), n_features)
@@ -26,7 +26,7 @@ def build(n_features=2, train=None, **model):
                                                                  (False, True), (1, 3))]
                          + [("gru", False, 2, True), ("lstm", True, 1, True)])
 def test_pure_python_table_and_count_equal_keras(cell, bidirectional, n_layers, skip):
-    from rnnlab.model import describe
+    from rnnlab.nn.model import describe
 
     cfg = ModelConfig(cell=cell, n_layers=n_layers, units=[5, 3, 4][:n_layers],
                       dropout=[0.1, 0.0, 0.2][:n_layers], bidirectional=bidirectional,
@@ -40,7 +40,7 @@ def test_pure_python_table_and_count_equal_keras(cell, bidirectional, n_layers, 
 
 
 def test_layers_are_named_for_people():
-    from rnnlab.gradients import tensor_names
+    from rnnlab.nn.gradients import tensor_names
 
     model = build(dropout=0.2)
     assert [layer.name for layer in model.layers] == ["input", "lstm_1", "dropout_1", "lstm_2",
@@ -100,7 +100,7 @@ def test_optimiser_and_loss_from_names_clipping_left_to_the_step(name, cls, loss
 
 
 def test_esn_and_bad_sizes_are_refused_with_advice():
-    with pytest.raises(ConfigError, match="echo state network is trained by rnnlab.esn"):
+    with pytest.raises(ConfigError, match="echo state network is trained by rnnlab.nn.esn"):
         build(cell="esn")
     with pytest.raises(ConfigError, match="n_features must be >= 1. Received: n_features=0"):
         build(n_features=0)
@@ -109,7 +109,7 @@ def test_esn_and_bad_sizes_are_refused_with_advice():
 def test_plain_model_shares_the_weights():
     import keras
 
-    from rnnlab.model import plain_model
+    from rnnlab.nn.model import plain_model
 
     model = build()
     plain = plain_model(model)
@@ -130,7 +130,7 @@ def test_esn_table_without_tensorflow():
 def test_linear_skip_starts_at_the_least_squares_forecast(horizon):
     """Untrained, the model with a linear path forecasts what the baseline's lstsq forecasts."""
     from rnnlab.evaluate import linear_ar
-    from rnnlab.model import start_linear_skip
+    from rnnlab.nn.model import start_linear_skip
 
     rng = np.random.default_rng(3)
     series = np.cumsum(rng.normal(size=(240, 2)), axis=0)                     # (T, 2)

@@ -24,7 +24,7 @@ def data():
 def test_every_epoch_is_recorded_with_its_traces_and_files(store, data):
     import keras
 
-    from rnnlab.gradients import tensor_names, through_time
+    from rnnlab.nn.gradients import tensor_names, through_time
 
     cfg = run_config(epochs=3, n_layers=2, units=4)
     run_id = new_run(store, cfg)
@@ -203,7 +203,7 @@ def test_early_stopping_keeps_the_best_weights(store):
 
 
 def test_echo_state_network_is_one_epoch(store):
-    from rnnlab.esn import EchoStateNetwork
+    from rnnlab.nn.esn import EchoStateNetwork
 
     cfg = run_config(cell="esn", lookback=20, reservoir_size=60)
     run_id = new_run(store, cfg)

@@ -120,7 +120,7 @@ def test_no_unpickling_while_loading_any_corpus_file(monkeypatch):
 
 def test_loader_source_never_uses_pickle():
     pattern = re.compile(r"read_pickle|import pickle|pickle\.load|allow_pickle\s*=\s*True|joblib|dill")
-    offenders = [p.name for p in (ROOT / "rnnlab").glob("*.py") if pattern.search(p.read_text())]
+    offenders = [p.name for p in (ROOT / "rnnlab").rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
     # pyarrow before 14.0.1 could run code from a crafted Parquet file (CVE-2023-47248)
     version = tuple(int(x) for x in re.findall(r"\d+", pyarrow.__version__)[:3])

@@ -102,7 +102,7 @@ def test_predict_table_gives_one_step_ahead_for_every_row_with_a_full_window(tmp
 
 
 def test_the_echo_state_network_in_predict_py_is_rnnlabs(tmp_path):
-    from rnnlab.esn import EchoStateNetwork
+    from rnnlab.nn.esn import EchoStateNetwork
 
     cfg = run_config("difference", horizon=2, cell="esn").replace(model={"reservoir_size": 30})
     prepared = data.prepare(cfg.data, LOOKBACK, 2)

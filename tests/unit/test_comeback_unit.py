@@ -60,7 +60,7 @@ def make(tmp_path, cfg: RunConfig | None = None, model: bytes | None = None) -> 
 
 
 def esn_bundle(tmp_path) -> bytes:
-    from rnnlab.esn import EchoStateNetwork
+    from rnnlab.nn.esn import EchoStateNetwork
 
     cfg = run_config("esn")
     prepared = data.prepare(cfg.data, LOOKBACK, 1)

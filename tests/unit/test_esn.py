@@ -5,7 +5,7 @@ import pytest
 
 from rnnlab.config import ModelConfig
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.esn import EchoStateNetwork
+from rnnlab.nn.esn import EchoStateNetwork
 
 
 def sine_windows(n_rows=600, lookback=30, horizon=1, period=25.0):

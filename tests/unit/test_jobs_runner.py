@@ -56,8 +56,8 @@ class FakeExecutor(Executor):
     def owns(self, run_id):
         return run_id in self.live
 
-    def kill(self, run):
-        self.killed.append(run.id)
+    def stop(self, handle, run_id):
+        self.killed.append(run_id)
 
 
 def _queue(store, n=1, **cfg):

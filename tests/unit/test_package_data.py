@@ -8,6 +8,7 @@ the test environment's packages) loads every sample and every lesson from there.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -31,8 +32,16 @@ print(json.dumps({"sample_dir": str(samples.SAMPLE_DIR), "rows": found,
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # built from a copy of what the package is made of, so that a build/ folder left by an
+    # earlier build in the checkout cannot add files the package list would leave out
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "rnnlab", src / "rnnlab",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                           str(out), str(ROOT)], capture_output=True, text=True, timeout=300)
+                           str(out), str(src)], capture_output=True, text=True, timeout=300)
     if done.returncode != 0 and "Could not find a version" in done.stderr:
         pytest.skip("no package index to build the wheel with here")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -49,6 +58,16 @@ def test_the_wheel_holds_every_sample_and_lesson(wheel):
     shipped = {p.name for p in lessons.BUILTIN_DIR.glob("*.json")}
     assert len(shipped) >= 9
     assert {f"rnnlab/lessons/{n}" for n in shipped} <= names
+
+
+def test_the_wheel_holds_every_module_of_the_package(wheel):
+    """Every .py file under rnnlab/ in the checkout is in the wheel: a new subpackage cannot be
+    left out of the install."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "rnnlab").rglob("*.py")
+               if "__pycache__" not in p.parts}
+    assert len(modules) > 40
+    assert modules <= names, sorted(modules - names)
 
 
 def test_an_unpacked_wheel_alone_reads_its_samples_and_lessons(wheel, tmp_path):

@@ -1,13 +1,9 @@
-"""Gradient telemetry: per-tensor norms every step, and the gradient through time.
+"""Gradient telemetry outside the training step: per-tensor norms and the gradient through time.
 
-Two views feed the dashboard:
-
-* **Per tensor, per step.** `GradientMeter` is a Keras metric whose variables the compiled
-  training step (see `model.GradientTrackingModel`) updates on every batch: for each trainable tensor the
-  sum and the max of its gradient norm over the epoch, and the global norm of every step. Norms
-  are taken *before* clipping, so the views show what clipping had to tame. Because the updates
-  run inside the compiled step, they cost nothing measurable.
-  `gradient_norms` is the plain one-batch computation the meter is tested against.
+* **Per tensor, one batch.** `gradient_norms` is the plain computation of the loss gradient's
+  norm for every trainable tensor, by the backend's own autodiff: the oracle the gradient meter
+  (`rnnlab.nn.meter`, updated inside the compiled step) is tested against. `tensor_names` gives
+  the tensors' readable names, in the order the meter and the store keep them.
 * **Through time.** `through_time` takes a fixed probe batch and returns, for every input step
   and for the hidden-state sequence of every recurrent layer below the top one, the mean of
   |dloss/dvalue| over the batch and the feature (or unit) axis, ordered by steps back from the
@@ -17,18 +13,19 @@ Two views feed the dashboard:
   inference mode (no dropout) and uses the compiled loss without the weight penalties (which
   do not depend on the inputs).
 
-Keras, TensorFlow and JAX are imported inside functions only.
+TensorFlow and JAX are imported inside functions, for the backend in use.
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
 
 import numpy as np
 
 from rnnlab import backend
 from rnnlab.model_info import FLATTEN_NAME, LINEAR_NAME, SUM_NAME
+
+keras = backend.keras()
 
 
 def tensor_names(model) -> list[str]:
@@ -37,8 +34,6 @@ def tensor_names(model) -> list[str]:
     "lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias", ..., "dense/kernel", "dense/bias";
     a bidirectional layer gives "lstm_1/forward/kernel" and "lstm_1/backward/kernel".
     """
-    keras = backend.keras()
-
     names: dict[int, str] = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.Bidirectional):
@@ -53,8 +48,6 @@ def tensor_names(model) -> list[str]:
 
 def loss_function(model):
     """The model's compiled loss as a callable (y_true, y_pred) -> scalar mean."""
-    keras = backend.keras()
-
     loss = model.loss
     return loss if callable(loss) else keras.losses.get(loss)
 
@@ -107,8 +100,6 @@ _PROBES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def recurrent_layers(model) -> list:
     """The model's recurrent layers (plain or bidirectional), bottom to top."""
-    keras = backend.keras()
-
     return [layer for layer in model.layers
             if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
 
@@ -128,8 +119,6 @@ def through_time_function(model, jit: bool | None = None):
 
 
 def _build_probe(model, jit: bool):
-    keras = backend.keras()
-
     side_names = (FLATTEN_NAME, LINEAR_NAME)
     # the recurrent stack and its head, in order; the linear path (linear_skip) beside it
     chain = [layer for layer in model.layers
@@ -212,126 +201,3 @@ def through_time(model, x_probe, y_probe, *, jit: bool | None = None) -> dict[st
     series = through_time_function(model, jit)(x, y)
     keys = ["input"] + [f"layer_{k}" for k in range(1, len(series))]
     return {key: np.asarray(s).astype(float).tolist() for key, s in zip(keys, series)}
-
-
-# -- per-step accumulators ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class EpochGradients:
-    """One epoch of gradient telemetry, read from a GradientMeter."""
-
-    tensor_norms: dict[str, tuple[float, float]]   # name -> (mean over steps, max over steps)
-    step_norms: list[float]                        # global norm of every step, in order
-    steps: int
-
-    @property
-    def global_max(self) -> float | None:
-        """Largest global norm of the epoch."""
-        return float(np.max(self.step_norms)) if self.step_norms else None
-
-
-_METER_CLASS = None
-
-
-def gradient_meter(names: list[str], max_steps: int):
-    """A new GradientMeter for tensors `names` and epochs of up to `max_steps` steps."""
-    global _METER_CLASS
-    if _METER_CLASS is None:
-        _METER_CLASS = _define_meter()
-    return _METER_CLASS(names, max_steps)
-
-
-def _define_meter():
-    keras = backend.keras()
-    from keras import ops
-
-    class GradientMeter(keras.metrics.Metric):
-        """Per-tensor sum/max of the gradient norm and the global norm of every step.
-
-        A Keras metric, so its variables live in the training state on every backend (on JAX
-        the step updates them statelessly). Keras' own resets are ignored (it resets metrics
-        before validation too); `reset` starts an epoch. Its result is the mean global norm.
-        """
-
-        def __init__(self, names: list[str], max_steps: int):
-            super().__init__(name="gradient_meter")
-            n = len(names)
-            self.names = list(names)
-            self.max_steps = max(1, int(max_steps))
-            self.sums = self.add_variable((n,), "zeros", name="grad_norm_sum")        # (n,)
-            self.maxes = self.add_variable((n,), "zeros", name="grad_norm_max")       # (n,)
-            self.steps = self.add_variable((self.max_steps,), "zeros",
-                                           name="grad_norm_steps")            # (max_steps,)
-            self.count = self.add_variable((), "zeros", dtype="int32", name="grad_norm_count")
-
-        def update_state(self, norms):
-            """In the compiled step: one step's per-tensor norms `(n,)`, before clipping."""
-            count = self.count.value
-            self.sums.assign(self.sums.value + norms)
-            self.maxes.assign(ops.maximum(self.maxes.value, norms))
-            global_norm = ops.sqrt(ops.sum(ops.square(norms)))
-            # steps beyond the buffer (never when it is sized to the epoch) overwrite the last
-            slot = ops.minimum(count, self.max_steps - 1)
-            here = ops.equal(ops.arange(self.max_steps, dtype="int32"), slot)
-            self.steps.assign(ops.where(here, global_norm, self.steps.value))
-            self.count.assign(count + 1)
-
-        def result(self):
-            try:  # read out after the step: numpy, which needs no compiling
-                count = int(np.asarray(self.count.value))
-            except Exception:  # inside a traced step (a tracer, a symbolic tensor)
-                count = None
-            if count is not None:
-                used = min(count, self.max_steps)
-                steps = np.asarray(self.steps.value)[:used]
-                return np.float32(steps.sum(dtype=np.float32) / np.float32(max(used, 1)))
-            used = ops.minimum(self.count.value, self.max_steps)
-            total = ops.sum(ops.where(ops.arange(self.max_steps, dtype="int32") < used,
-                                      self.steps.value, 0.0))
-            return total / ops.cast(ops.maximum(used, 1), "float32")
-
-        def reset_state(self) -> None:
-            """Kept: Keras resets every metric before validation, mid-epoch for this meter."""
-
-        def reset(self) -> None:
-            """Start a new epoch (the recorder calls this when an epoch begins)."""
-            for var in self.variables:
-                var.assign(ops.zeros(var.shape, dtype=var.dtype))
-
-        def read(self) -> EpochGradients:
-            """The epoch so far, as plain Python numbers."""
-            count = int(np.asarray(self.count.numpy()))
-            if count == 0:
-                return EpochGradients({}, [], 0)
-            means = np.asarray(self.sums.numpy()) / count             # (n,)
-            maxes = np.asarray(self.maxes.numpy())                    # (n,)
-            steps = np.asarray(self.steps.numpy())[:min(count, self.max_steps)]
-            norms = {name: (float(m), float(x))
-                     for name, m, x in zip(self.names, means, maxes)}
-            return EpochGradients(norms, steps.astype(float).tolist(), count)
-
-    return GradientMeter
-
-
-def norms_of(grads):
-    """Stacked L2 norms `(n,)` of a list of gradient tensors."""
-    from keras import ops
-
-    return ops.stack([ops.sqrt(ops.sum(ops.square(g))) for g in grads])
-
-
-def clip_gradients(grads: list, norms, clipnorm: float | None, clipvalue: float | None) -> list:
-    """In the compiled step: clip each tensor's gradient by value, then by norm, like Keras does.
-
-    `norms` (n,) are the gradients' norms before clipping. Keras allows only one of the two; when
-    both are set, the value clip runs first and the norm clip sees the value-clipped gradient.
-    """
-    from keras import ops
-
-    if clipvalue:
-        grads = [ops.clip(g, -clipvalue, clipvalue) for g in grads]
-        norms = norms_of(grads)
-    if clipnorm:
-        scales = clipnorm / ops.maximum(norms, clipnorm)  # (n,) 1 where the norm is within bounds
-        grads = [g * scales[i] for i, g in enumerate(grads)]
-    return grads
