@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from rnnlab import lifecycle
+from rnnlab import artefacts, lifecycle
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnnlab.store import RunStatus, Store
 
@@ -77,16 +77,16 @@ def _finish(store: Store, run_id: str, cfg: RunConfig, epochs: int, lookback: in
 
 
 def _artefacts(store: Store, run_id: str, cfg: RunConfig) -> None:
-    store.artefact(run_id, "config.json").write_text(cfg.to_json())
+    store.artefact(run_id, artefacts.CONFIG).write_text(cfg.to_json())
     times = pd.date_range("2022-06-01", periods=90, freq="D")
     actual = np.sin(np.arange(90) * 2 * np.pi / 50)
-    frame = pd.DataFrame({"split": "test", "kind": "one-step-ahead",
+    frame = pd.DataFrame({"split": "test", "kind": artefacts.ONE_STEP,
                           "timestamp": [t.isoformat() for t in times], "step": 1,
                           "actual": actual, "model": actual + 0.05,
                           "naive": np.r_[actual[0], actual[:-1]], "seasonal_naive": None,
                           "mean": 0.0, "origin": [t.isoformat() for t in times]})
-    frame.to_csv(store.artefact(run_id, "predictions.csv"), index=False)
+    frame.to_csv(store.artefact(run_id, artefacts.PREDICTIONS), index=False)
     future = pd.date_range(times[-1] + pd.Timedelta(days=1), periods=30, freq="D")
     pd.DataFrame({"timestamp": [t.isoformat() for t in future],
                   "forecast": np.sin(np.arange(30))}).to_csv(
-        store.artefact(run_id, "forecast.csv"), index=False)
+        store.artefact(run_id, artefacts.FORECAST), index=False)

@@ -53,11 +53,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from bench.common import ROOT, record, show  # noqa: E402
+from rnnlab.artefacts import ONE_STEP, PREDICTIONS  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 SAMPLES = ROOT / "sample_data"
 SEEDS = 3
-ONE_STEP = "one-step-ahead"          # predictions.csv kind of the teacher-forced rows
 BASELINES = ("naive", "seasonal_naive", "linear_ar", "anchor")
 GOAL_NAIVE, GOAL_MEDIAN_SKILL, GOAL_SPREAD = 7 / 8, 0.15, 0.10
 QUICK_SERIES = ("airline", "sunspots", "macro_gdp")
@@ -199,7 +199,7 @@ def run_one(home: str, config: dict, label: str) -> dict:
     run = store.get_run(run_id)
     return {"run_id": run_id, "label": label, "status": status.value, "error": run.error,
             "summary": run.summary or {}, "seconds": seconds,
-            "predictions": str(store.artefact(run_id, "predictions.csv"))}
+            "predictions": str(store.artefact(run_id, PREDICTIONS))}
 
 
 def execute_all(jobs: list[tuple[str, dict]], home: Path, workers: int) -> dict[str, dict]:

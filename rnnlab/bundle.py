@@ -27,12 +27,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from rnnlab import cells
 from rnnlab.codegen import UNDO_TRANSFORM
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.train import ESN_FILE, MODEL_FILE
-
-BUNDLE_FILE = "bundle.zip"
+from rnnlab.artefacts import BUNDLE_FILE, MODEL_FILE
 FORMAT = 1
 ZIP_DATE = (2000, 1, 1, 0, 0, 0)   # fixed, so the same run gives the same bytes
 
@@ -67,7 +66,7 @@ def make_bundle(run_dir: Path, run_config: RunConfig, prepared) -> bytes:
 
 def _model_file(run_dir: Path, run_config: RunConfig) -> Path:
     """The trained model in the run folder; RnnlabError when the run has none (yet)."""
-    path = run_dir / (ESN_FILE if run_config.model.cell == "esn" else MODEL_FILE)
+    path = run_dir / cells.get(run_config.model.cell).model_file
     if not path.is_file():
         raise RnnlabError(f"The run folder {run_dir} has no {path.name}: only a run that "
                           "finished training has a model to download. Wait for it to finish, "

@@ -11,7 +11,6 @@ teacher's board. Pure Python on run records: no Streamlit, no TensorFlow.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass

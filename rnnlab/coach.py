@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rnnlab import artefacts
+from rnnlab import cells
+from rnnlab.artefacts import ONE_STEP
 from rnnlab.config import MAX_EPOCHS, RunConfig
 from rnnlab.errors import StoreError
 from rnnlab.evaluate import format_number
-from rnnlab.worker import ONE_STEP
+from rnnlab.summary import RunSummary, run_summary
 
 OUTSIDE_SHARE = 0.20   # share of test values outside the training range that needs a fix
 FLAT_RATIO = 0.10      # forecast spread below this share of the actual spread: a flat line
@@ -58,7 +61,7 @@ class _Run:
     """What the rules read, tidied: missing parts are None or empty."""
 
     config: dict
-    summary: dict
+    summary: RunSummary
     curves: dict
     status: str
     through_time: dict
@@ -74,11 +77,12 @@ class _Run:
         return getattr(getattr(DEFAULTS, section), name)
 
 
-def diagnose(config: dict, summary: dict | None, curves: dict | None,
+def diagnose(config: dict, summary: dict | RunSummary | None, curves: dict | None,
              predictions: pd.DataFrame | None, through_time: dict | None,
              status: str) -> list[Diagnosis]:
     """Every diagnosis that applies, the most basic problem first; [] for a healthy run."""
-    run = _Run(config or {}, summary or {}, curves or {}, str(getattr(status, "value", status)),
+    run = _Run(config or {}, run_summary(summary), curves or {},
+               str(getattr(status, "value", status)),
                through_time or {}, test=_one_step_rows(predictions, "test"))
     run.train_range = _train_range(run.summary, _one_step_rows(predictions, "train", 1))
     run.skill = _skill(run.summary, run.test)
@@ -89,7 +93,7 @@ def diagnose(config: dict, summary: dict | None, curves: dict | None,
 def diagnose_run(store, run_id: str) -> list[Diagnosis]:
     """Diagnose a run from the store; missing or unreadable files only silence their rules."""
     run = store.get_run(run_id)
-    return diagnose(run.config, run.summary, store.curves(run_id), _read_predictions(store, run_id),
+    return diagnose(run.config, run.result, store.curves(run_id), _read_predictions(store, run_id),
                     store.through_time(run_id), run.status.value)
 
 
@@ -139,10 +143,12 @@ def _vanishing(run: _Run) -> Diagnosis | None:
     reach = int(np.flatnonzero(values >= FADED * values[0])[-1]) + 1  # beyond: nothing arrives
     if reach > size // 2:
         return None
-    if run.setting("model", "cell") == "simple_rnn":
-        change, label = {"cell": "lstm"}, "Use LSTM cells"
+    fix = cells.of(run.setting("model", "cell")).fading_fix
+    if fix:
+        better = cells.get(fix).label
+        change, label = {"cell": fix}, f"Use {better} cells"
         advice = ("A simple recurrent cell weakens the learning signal at every step it passes "
-                  "back (vanishing gradient). LSTM cells carry it much further.")
+                  f"back (vanishing gradient). {better} cells carry it much further.")
     else:
         change, label = {"lookback": max(2, reach)}, f"Use a lookback of {max(2, reach)}"
         advice = ("The older steps cost time but teach nothing; a window as long as the part "
@@ -238,7 +244,8 @@ def _overfitting(run: _Run) -> Diagnosis | None:
     if after < max(OVERFIT_EPOCHS, len(val) // 10) or not rising:
         return None
     change, words = {}, []
-    if run.setting("model", "cell") != "esn" and np.max(run.setting("model", "dropout")) < 0.2:
+    if cells.applies(run.setting("model", "cell"), "model", "dropout") \
+            and np.max(run.setting("model", "dropout")) < 0.2:
         change["model"], words = {"dropout": 0.2}, ["dropout 0.2"]
     if not run.setting("train", "early_stopping_patience"):
         change["train"] = {"early_stopping_patience": _patience(run.setting("train", "epochs"))}
@@ -282,10 +289,10 @@ def _still_improving(run: _Run) -> Diagnosis | None:
 
 def _linear_wins(run: _Run) -> Diagnosis | None:
     """A straight-line forecast on the same windows (the linear autoregression) beats the network."""
-    if run.setting("model", "cell") == "esn" or run.setting("model", "linear_skip"):
+    if not cells.applies(run.setting("model", "cell"), "model", "linear_skip") \
+            or run.setting("model", "linear_skip"):
         return None
-    test = (run.summary.get("metrics") or {}).get("test") or {}
-    model, linear = ((test.get(k) or {}).get("rmse") for k in ("model", "linear_ar"))
+    model, linear = (run.summary.test_rmse(k) for k in ("model", "linear_ar"))
     if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (model, linear)) \
             or not linear < (1 - LINEAR_MARGIN) * model:
         return None
@@ -308,8 +315,7 @@ RULES = (_exploding, _vanishing, _outside_range, _flat, _copy_cat, _overfitting,
 def _change_fix(run: _Run) -> tuple[dict, str]:
     """Train on changes: from a season earlier when that season forecasts better, else per step."""
     season = run.setting("data", "season")
-    test = (run.summary.get("metrics") or {}).get("test") or {}
-    seasonal, naive = ((test.get(k) or {}).get("rmse") for k in ("seasonal_naive", "naive"))
+    seasonal, naive = (run.summary.test_rmse(k) for k in ("seasonal_naive", "naive"))
     if season and isinstance(seasonal, (int, float)) and isinstance(naive, (int, float)) \
             and seasonal < naive:
         return ({"data": {"transform": "seasonal_difference", "season": int(season)}},
@@ -339,7 +345,7 @@ def _patience(epochs: int) -> int:
 def _read_predictions(store, run_id: str) -> pd.DataFrame | None:
     """predictions.csv of a run, or None when it is missing or cannot be read."""
     try:
-        return pd.read_csv(store.artefact(run_id, "predictions.csv"))
+        return artefacts.read_predictions(store.artefact(run_id, artefacts.PREDICTIONS))
     except (OSError, ValueError, StoreError):  # missing, empty, garbled, refused
         return None
 
@@ -356,20 +362,16 @@ def _one_step_rows(pred: pd.DataFrame | None, split: str,
     return rows.reset_index(drop=True) if len(rows) >= least else None
 
 
-def _train_range(summary: dict, train: pd.DataFrame | None) -> tuple[float, float] | None:
+def _train_range(summary: RunSummary, train: pd.DataFrame | None) -> tuple[float, float] | None:
     """(min, max) of the target over the training rows: the summary's, else from those rows."""
-    try:
-        lo, hi = float(summary["train_range"]["min"]), float(summary["train_range"]["max"])
-        if np.isfinite(lo) and np.isfinite(hi) and lo <= hi:
-            return lo, hi
-    except (TypeError, KeyError, ValueError):
-        pass
+    if summary.train_bounds is not None:
+        return summary.train_bounds
     return None if train is None else (float(train["actual"].min()), float(train["actual"].max()))
 
 
-def _skill(summary: dict, test: pd.DataFrame | None) -> float | None:
+def _skill(summary: RunSummary, test: pd.DataFrame | None) -> float | None:
     """Skill vs naive on the test part: the summary's, else from the test rows."""
-    skill = summary.get("skill_vs_naive")
+    skill = summary.skill_vs_naive
     if isinstance(skill, (int, float)) and np.isfinite(skill):
         return float(skill)
     if test is None or "naive" not in test:

@@ -18,8 +18,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from rnnlab import cells
 from rnnlab.config import CELL_LABELS, TRANSFORM_LABELS, RunConfig
-from rnnlab.model_info import CELL_CLASSES
+from rnnlab.codegen_esn import ESN_CODE as _ESN_CODE, ESN_MAIN as _ESN_MAIN
 from rnnlab.samples import SAMPLE_DIR, SAMPLES
 
 COMMENT_COLUMN = 28  # settings comments line up here
@@ -29,7 +30,7 @@ def export(run_config: RunConfig, data_path_hint: str | None = None, *,
            run_id: str | None = None, data_sha256: str | None = None) -> str:
     """The script's text. data_path_hint replaces the data file's path (the test file sits beside it)."""
     data_file, test_file = _data_paths(run_config, data_path_hint)
-    esn = run_config.model.cell == "esn"
+    esn = cells.get(run_config.model.cell).keras_class is None   # numpy code, no Keras
     parts = [
         _header(run_config, data_file, test_file, run_id, data_sha256),
         _IMPORTS if esn else _IMPORTS + "import keras\n",
@@ -125,7 +126,7 @@ def _data_settings(cfg: RunConfig, data_file: str, test_file: str | None) -> lis
         ("SEASON", d.season, "rows in one cycle (12 for monthly data), for 'seasonal_difference'"),
         ("LOOKBACK", m.lookback, "past steps the network sees: the unrolled length"),
         ("HORIZON", m.horizon, "values predicted at once"),
-        ("SAVE_MODEL_TO", None, f"e.g. {'esn.npz' if m.cell == 'esn' else 'model.keras'!r} "
+        ("SAVE_MODEL_TO", None, f"e.g. {'model.keras' if _keras(m.cell) else 'esn.npz'!r} "
                                 "to keep the trained model"),
     ]
 
@@ -140,7 +141,7 @@ def _keras_settings(cfg: RunConfig) -> list[tuple]:
     """Settings for the Keras model and its training."""
     m = cfg.model
     return [
-        ("CELL", CELL_CLASSES[m.cell], "'SimpleRNN', 'GRU' or 'LSTM'"),
+        ("CELL", _keras(m.cell), _CELL_CHOICES),
         ("UNITS", list(m.units_per_layer), "one entry per recurrent layer, bottom to top"),
         ("DROPOUT", list(m.dropout_per_layer), "Dropout layer after each recurrent layer"),
         ("RECURRENT_DROPOUT", list(m.recurrent_dropout_per_layer), "dropout on the recurrent state"),
@@ -170,6 +171,11 @@ def _esn_settings(cfg: RunConfig) -> list[tuple]:
                 RIDGE="penalty of the ridge-regression readout"),
         ("SEED", cfg.train.seed, "same seed, same reservoir"),
     ]
+
+
+def _keras(cell: str) -> str | None:
+    """The keras.layers class of the cell; None when it is not a Keras layer."""
+    return cells.get(cell).keras_class
 
 
 def _named(section, **comments: str) -> list[tuple]:
@@ -399,7 +405,7 @@ def prepare():
 _KERAS_CODE = '''
 # ---------------------------------------------------------------- model
 
-CELLS = {"SimpleRNN": keras.layers.SimpleRNN, "GRU": keras.layers.GRU, "LSTM": keras.layers.LSTM}
+CELLS = {@CELLS@}
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
               "rmsprop": keras.optimizers.RMSprop}
 
@@ -513,39 +519,10 @@ def fit(model, windows):
               validation_data=(X_val, y_val) if has_val else None, verbose=2)
 '''
 
-_ESN_CODE = '''
-# ---------------------------------------------------------------- echo state network
-
-
-class EchoStateNetwork:
-    """A fixed random reservoir; only the linear readout is fitted (ridge regression)."""
-
-    def __init__(self, n_features):
-        rng = np.random.default_rng(SEED)
-        self.w_in = rng.uniform(-INPUT_SCALING, INPUT_SCALING,
-                                size=(n_features, RESERVOIR_SIZE))  # (n_features, N)
-        w = rng.uniform(-0.5, 0.5, size=(RESERVOIR_SIZE, RESERVOIR_SIZE))  # (N, N)
-        self.w = w * SPECTRAL_RADIUS / np.max(np.abs(np.linalg.eigvals(w)))
-        self.w_out = None
-
-    def states(self, X):
-        """Final reservoir state of each window, plus a constant 1 for the readout's bias."""
-        h = np.zeros((len(X), RESERVOIR_SIZE))  # (n, N)
-        for t in range(X.shape[1]):
-            update = np.tanh(X[:, t] @ self.w_in + h @ self.w)  # (n, N)
-            h = (1 - LEAK_RATE) * h + LEAK_RATE * update
-        return np.hstack([h, np.ones((len(X), 1))])  # (n, N + 1)
-
-    def fit(self, X, y):
-        """Ridge regression from reservoir states to targets."""
-        s = self.states(X)  # (n, N + 1)
-        self.w_out = np.linalg.solve(s.T @ s + RIDGE * np.eye(s.shape[1]), s.T @ y)  # (N + 1, HORIZON)
-        return self
-
-    def predict(self, X, verbose=0):
-        """Scaled forecasts (n, HORIZON)."""
-        return self.states(X) @ self.w_out
-'''
+KERAS_CELLS = tuple(dict.fromkeys(cells.keras_classes().values()))   # from rnnlab.cells
+_KERAS_CODE = _KERAS_CODE.replace("@CELLS@", ", ".join(f'"{c}": keras.layers.{c}'
+                                                       for c in KERAS_CELLS))
+_CELL_CHOICES = " or ".join(", ".join(map(repr, KERAS_CELLS)).rsplit(", ", 1))  # 'A', 'B' or 'C'
 
 _SCORE_CODE = '''
 # ---------------------------------------------------------------- scores
@@ -581,14 +558,4 @@ def main():
     report(model, values, offset, span, windows)
     if SAVE_MODEL_TO:
         model.save(SAVE_MODEL_TO)
-'''
-
-_ESN_MAIN = '''
-def main():
-    values, offset, span, windows = prepare()
-    X_train, y_train, _ = windows["train"]
-    model = EchoStateNetwork(n_features=values.shape[1]).fit(X_train, y_train)
-    report(model, values, offset, span, windows)
-    if SAVE_MODEL_TO:
-        np.savez(SAVE_MODEL_TO, w_in=model.w_in, w=model.w, w_out=model.w_out)
 '''

@@ -119,14 +119,18 @@ def continue_config(brought: Brought, source: str, *, epochs: int,
 
 
 def register(store: Store, brought: Brought, raw: bytes, run_cfg: RunConfig, *,
-             foreground: bool = False):
+             foreground: bool = False, owner: str = "", room: str = ""):
     """Check the data against the model, keep the upload and add the run: queued for a runner,
-    or running (foreground, for `rnnlab evaluate` and `rnnlab continue`); (run id, Prepared)."""
+    or running (foreground, for `rnnlab evaluate` and `rnnlab continue`); (run id, Prepared).
+    `owner` and `room` say who queued it, as for a trained run (`jobs.submit`), and the same
+    cap on one person's waiting runs applies."""
     from rnnlab import jobs, lifecycle
 
     if run_cfg.from_model is None or run_cfg.from_model.bundle != brought.sha256:
         raise ConfigError("The run's settings do not name this uploaded model.")
     store.check_writable()
+    if not foreground:
+        jobs.check_turns(store, owner)
     run_cfg = jobs.absolute_sources(run_cfg)
     prepared = prepare_with(brought, run_cfg.data)
     keep(store, brought, raw)
@@ -140,7 +144,7 @@ def register(store: Store, brought: Brought, raw: bytes, run_cfg: RunConfig, *,
         now = time.time()
         store.update_run(run_id, pid=os.getpid(), started_at=now, heartbeat_at=now)
     else:
-        run_id = store.create_run(run_cfg.to_dict(), **values)
+        run_id = store.create_run(run_cfg.to_dict(), owner=owner, room=room, **values)
     store.add_event(run_id, "queued", f"Queued to {what} the uploaded model {brought.name} "
                                       f"(run {brought.run_name or 'unnamed'}) on {source}.")
     if not foreground:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnlab import cells
 from rnnlab.comeback_model import (CODE_LAYERS, DOWNLOAD_FIX, ESN_FILE, FORMAT, MAX_MEMBERS,
                                    MAX_MODEL_BYTES, MAX_MODEL_MB, MAX_SETTINGS_BYTES,
                                    MAX_UNPACKED_BYTES, MODEL_FILE, SETTINGS_FILE, Brought,
@@ -233,7 +234,7 @@ def _check_settings(s: dict, names: set[str], name: str) -> RunConfig | None:
         raise damaged(name, f"its run settings are not valid ({exc})") from None
     m = run_cfg.model
     if (m.lookback, m.horizon) != (lookback, horizon) or \
-            (m.cell == "esn") != (s["model_file"] == ESN_FILE):
+            cells.get(m.cell).model_file != s["model_file"]:
         raise damaged(name, "its run settings do not match its model")
     return run_cfg.replace(from_model=None) if run_cfg.from_model is not None else run_cfg
 

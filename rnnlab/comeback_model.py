@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from rnnlab.artefacts import ESN_FILE, MODEL_FILE  # noqa: F401  (as a run's folder names them)
+from rnnlab import cells
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
-
-MODEL_FILE, ESN_FILE = "model.keras", "model.npz"   # as rnnlab.train names them
 SETTINGS_FILE = "preprocessing.json"
 FORMAT = 1                        # rnnlab.bundle.FORMAT: the one preprocessing.json this reads
 MAX_MODEL_MB = 100
@@ -74,8 +74,8 @@ class Brought:
     def cell(self) -> str:
         if self.run_config is not None:
             return self.run_config.model.cell
-        return "esn" if self.model_file == ESN_FILE else str(
-            (self.settings.get("trained_on") or {}).get("cell") or "lstm")
+        return cells.saved_in(self.model_file) or str(
+            (self.settings.get("trained_on") or {}).get("cell") or cells.DEFAULT)
 
     @property
     def run_name(self) -> str:
@@ -84,7 +84,7 @@ class Brought:
     @property
     def can_continue(self) -> str | None:
         """None when the model can be trained further; else why not, in plain words."""
-        if self.cell == "esn":
+        if cells.of(self.cell).fitted:
             return ("An echo state network is fitted in one pass, so there is no training to "
                     "continue. Evaluate it on new data, or train a new one on the Train page.")
         if self.run_config is None:

@@ -12,10 +12,11 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Union
 
+from rnnlab import cells
 from rnnlab.errors import ConfigError
 
-CELLS = ("simple_rnn", "gru", "lstm", "esn")
-CELL_LABELS = {"simple_rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM", "esn": "Echo state network"}
+CELLS = cells.KEYS                                   # the cell table, rnnlab.cells
+CELL_LABELS = {cell.key: cell.label for cell in cells.TABLE}
 INITIALIZERS = ("glorot_uniform", "orthogonal", "identity", "random_normal")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LOSSES = ("mse", "mae", "huber")
@@ -126,7 +127,7 @@ class DataConfig:
 class ModelConfig:
     """The network's shape: cell, stack, regularisation, window and horizon."""
 
-    cell: str = "lstm"
+    cell: str = cells.DEFAULT
     n_layers: int = 2
     units: Union[int, tuple[int, ...]] = 32
     dropout: Union[float, tuple[float, ...]] = 0.0
@@ -142,7 +143,7 @@ class ModelConfig:
     # a linear path beside the recurrent stack: the output is a linear autoregression on the
     # window (started at its least-squares fit) plus what the network adds to it
     linear_skip: bool = False
-    # echo state network (cell == "esn")
+    # echo state network (cells.RESERVOIR_SETTINGS)
     reservoir_size: int = 300
     spectral_radius: float = 0.9
     leak_rate: float = 1.0
@@ -271,7 +272,7 @@ class RunConfig:
             object.__setattr__(self, "from_model", _build(FromModel, self.from_model))
         _check(self.from_model is None or isinstance(self.from_model, FromModel),
                f"from_model must be a JSON object or null. Received: {self.from_model!r}")
-        if self.model.cell == "esn":
+        if cells.get(self.model.cell).fitted:
             _check(self.model.horizon >= 1, "horizon must be >= 1")
 
     def to_dict(self) -> dict:

@@ -24,24 +24,17 @@ import numpy as np
 import pandas as pd
 
 from rnnlab import transforms
+from rnnlab.artefacts import FREE_RUN
 from rnnlab.errors import ConfigError, DataError
+from rnnlab.predictors import PREDICTORS
 
 PredictFn = Callable[[np.ndarray], Any]
 
 SPLITS = {"train": "training", "val": "validation", "test": "test"}
 TEACHER_FORCED = "one-step-ahead (teacher forced)"
-FREE_RUNNING = "free-running"
+FREE_RUNNING = FREE_RUN     # a trajectory fed its own predictions (predictions.csv's kind)
 NEAR_ZERO = 0.05  # MAPE is refused when actuals cross 0 or some |actual| < NEAR_ZERO × max |actual|
 
-# Every predictor a run is scored with, in the order tables list them: name -> label for people.
-PREDICTORS = {
-    "model": "the model",
-    "naive": "naive (last value)",
-    "seasonal_naive": "seasonal naive (one season ago)",
-    "linear_ar": "linear autoregression",
-    "anchor": "classical (exponential smoothing)",
-    "mean": "mean of training data",
-}
 
 
 # ---------------------------------------------------------------- metrics
@@ -174,6 +167,16 @@ def _seasonal_naive(target: np.ndarray, t: np.ndarray, H: int, m: int):
     h = np.arange(H)  # (H,)
     rows = t[:, None] + h[None, :] - m * (h[None, :] // m + 1)  # (n, H), every row < t
     return target[rows], None
+
+
+def seasonal_naive_path(target: np.ndarray, start: int, steps: int,
+                        season: int | None) -> np.ndarray | None:
+    """The seasonal naive forecast of `steps` values from row `start` on (steps,), as a
+    free-running trajectory sees it: None without a season or when it reaches before the data."""
+    if not season:
+        return None
+    values, _ = _seasonal_naive(np.asarray(target), np.array([int(start)]), int(steps), int(season))
+    return None if values is None else values[0]
 
 
 # ---------------------------------------------------------------- evaluation

@@ -25,11 +25,13 @@ for it and answers for that worker. The interface:
         Get ready for the next start (every tick), and let go of resources at the end.
 
 Handles: the process executor's is the worker's pid as text ("4242"); the in-process executor's
-is a token of its own ("thread:1a2b3c4d5e6f"). A distributed executor (Ray) would return the
-remote task's id, answer `alive` and `owns` from the task's state and `stop` by cancelling it.
+is a token of its own ("thread:1a2b3c4d5e6f"). The Ray executor's (`rnnlab.ray_executor`) is
+"ray:" and its worker actor's id; it answers `alive` and `owns` from the actor's state and
+`stop` by killing the actor.
 
 `make_executor` picks one by name: RNNLAB_EXECUTOR is "process" (`rnnlab.process_executor`),
-"inprocess", or "package.module:Class" for an Executor of one's own.
+"inprocess", "ray" (`rnnlab.ray_executor`), or "package.module:Class" for an Executor of one's
+own.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.store import Store
 
 WorkerHandle = NewType("WorkerHandle", str)   # what an executor calls one of its workers
-EXECUTORS = ("process", "inprocess")
+EXECUTORS = ("process", "inprocess", "ray")
 LOG_TAIL_LINES = 40
 
 
@@ -162,6 +164,10 @@ def make_executor(name: str | None = None) -> Executor:
     known = {cls.name: cls for cls in (LocalProcessExecutor, InProcessExecutor)}
     if name.lower() in known:
         return known[name.lower()]()
+    if name.lower() == "ray":   # a Ray cluster (rnnlab[ray]); Ray is imported when a run starts
+        from rnnlab.ray_executor import RayExecutor
+
+        return RayExecutor()
     raise ConfigError(f"RNNLAB_EXECUTOR must be one of {', '.join(EXECUTORS)}, or "
                       f"package.module:Class for an executor of your own. Received: {name!r}")
 

@@ -33,7 +33,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from rnnlab.config import RunConfig
+from rnnlab import artefacts
 from rnnlab.errors import RnnlabError
 from rnnlab.store import RunRecord, Store
 
@@ -43,7 +43,7 @@ EPOCH_SCALARS = {"train_loss": "loss/train", "val_loss": "loss/validation",
 HPARAMS_FOLDER = "hparams"
 DEFAULT_MLFLOW_URI = "mlruns"
 MLFLOW_EXPERIMENT = "rnnlab"
-ARTEFACTS = ("predictions.csv", "forecast.csv", "model.keras", "model.npz", "bundle.zip")
+ARTEFACTS = artefacts.EXPORTED
 MLFLOW_BATCH = 1000                 # MlflowClient.log_batch takes at most 1000 metrics at once
 MLFLOW_PARAM_BATCH = 100            # ... and at most 100 params
 IMAGE_CELL = 4                      # pixels per epoch and per step back in the through-time image
@@ -71,16 +71,16 @@ def final_metrics(run: RunRecord) -> dict[str, float]:
     """The run's final scores as flat names: `test/model/rmse`, `test/naive/mae`, ...,
     `skill_vs_naive`, `skill_vs_best`, `epochs_done`, `params`, `seconds_per_epoch`
     (finite numbers only)."""
-    s = run.summary
+    s = run.result
     out: dict[str, float] = {}
-    for split, predictors in sorted((s.get("metrics") or {}).items()):
+    for split, predictors in sorted((s.metrics or {}).items()):
         for predictor, scores in sorted((predictors or {}).items()):
             for key, value in sorted((scores or {}).items()):
                 if _finite(value):
                     out[f"{split}/{predictor}/{key}"] = float(value)
     for key in ("skill_vs_naive", "skill_vs_best", "seconds_per_epoch", "params"):
-        if _finite(s.get(key)):
-            out[key] = float(s[key])
+        if _finite(getattr(s, key)):
+            out[key] = float(getattr(s, key))
     out["epochs_done"] = float(run.epochs_done)
     return out
 
@@ -194,9 +194,10 @@ def through_time_image(by_epoch: dict[int, list]) -> np.ndarray | None:
 def _run_text(run: RunRecord) -> str:
     lines = [f"**{run.label}** ({run.id}), {run.status.value}, "
              f"{run.epochs_done} of {run.epochs_total} epochs."]
-    for key in ("headline", "sentence"):
-        if run.summary.get(key):
-            lines.append(str(run.summary[key]))
+    result = run.result
+    for line in (result.headline, result.sentence):
+        if line:
+            lines.append(str(line))
     return "\n\n".join(lines)
 
 
@@ -279,8 +280,8 @@ def _mlflow_artefacts(client, ml_id: str, store: Store, run: RunRecord, report: 
             client.log_artifact(ml_id, str(path))
     with tempfile.TemporaryDirectory(prefix="rnnlab-mlflow-") as tmp:
         folder = Path(tmp)
-        (folder / "config.json").write_text(json.dumps(run.config, indent=2, sort_keys=True))
-        client.log_artifact(ml_id, str(folder / "config.json"))
+        (folder / artefacts.CONFIG).write_text(json.dumps(run.config, indent=2, sort_keys=True))
+        client.log_artifact(ml_id, str(folder / artefacts.CONFIG))
         from rnnlab import report as report_mod
 
         script = report_mod.script_text(run)

@@ -47,17 +47,15 @@ def member_name(name: str, seed: int) -> str:
 
 def test_rmse(run: RunRecord) -> float | None:
     """The model's RMSE on the test part (None when the run has none, or it is not a number)."""
-    value = (((run.summary.get("metrics") or {}).get("test") or {}).get("model") or {}).get("rmse")
-    return _finite(value)
+    return _finite(run.result.test_rmse())
 
 
 def skill(run: RunRecord) -> float | None:
     """Skill vs naive on the test part: the summary's, else 1 − RMSE ÷ naive RMSE."""
-    value = _finite(run.summary.get("skill_vs_naive"))
+    value = _finite(run.result.skill_vs_naive)
     if value is not None:
         return value
-    test = (run.summary.get("metrics") or {}).get("test") or {}
-    model, naive = test_rmse(run), _finite((test.get("naive") or {}).get("rmse"))
+    model, naive = test_rmse(run), _finite(run.result.test_rmse("naive"))
     return 1.0 - model / naive if model is not None and naive else None
 
 
@@ -422,10 +420,9 @@ def backtest_rows(runs: list[RunRecord]) -> list[dict]:
     """One row per fold: where it ends, its test RMSE, the naive RMSE, skill vs naive."""
     rows = []
     for k, run in enumerate(runs, 1):
-        test = (run.summary.get("metrics") or {}).get("test") or {}
         rows.append({"fold": k, "rows up to": (run.config.get("data") or {}).get("end_row"),
                      "status": run.status.value, "test RMSE": test_rmse(run),
-                     "naive RMSE": _finite((test.get("naive") or {}).get("rmse")),
+                     "naive RMSE": _finite(run.result.test_rmse("naive")),
                      "skill vs naive": skill(run) if run.status == RunStatus.DONE else None})
     return rows
 
@@ -435,8 +432,8 @@ def pooled_skill(runs: list[RunRecord]) -> float | None:
     (each fold's mean squared error weighted by its number of test values)."""
     num = den = 0.0
     for run in runs:
-        test = (run.summary.get("metrics") or {}).get("test") or {}
-        model, naive = test.get("model") or {}, test.get("naive") or {}
+        result = run.result
+        model, naive = result.scores("test", "model"), result.scores("test", "naive")
         n = model.get("n")
         if run.status != RunStatus.DONE or not n or model.get("rmse") is None \
                 or naive.get("rmse") is None:

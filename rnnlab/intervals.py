@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnlab.summary import RunSummary, run_summary
+
 LEVELS = (0.8, 0.95)
 MAX_ORIGINS = 200          # free-running trajectories per run (evenly spaced validation rows)
 
@@ -146,11 +148,11 @@ def fit(val_errors: np.ndarray, free_errors: np.ndarray, steps: int,
                      int(len(free_errors)))
 
 
-def coverage_sentence(summary: dict) -> str:
+def coverage_sentence(summary: dict | RunSummary) -> str:
     """'Prediction intervals from the validation rows: the 80 % interval (±12.3 one step ahead)
     covered 79 % of the test values one step ahead and 71 % free running; a 95 % interval needs
     19 validation windows (14 here).' ('' for a run without intervals)."""
-    bands = summary.get("intervals")
+    bands = run_summary(summary).intervals
     if not bands:
         return ""
     parts = []

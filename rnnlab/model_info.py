@@ -8,11 +8,10 @@ counts.
 
 from __future__ import annotations
 
+from rnnlab import cells
 from rnnlab.config import ModelConfig
 
-CELL_CLASSES = {"simple_rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
-# weight matrices per cell: SimpleRNN has one, GRU three gates, LSTM four
-_GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+CELL_CLASSES = cells.keras_classes()     # cell key -> keras.layers class name
 
 
 def recurrent_name(cell: str, index: int) -> str:
@@ -36,15 +35,13 @@ SUM_NAME = "forecast"
 
 def cell_params(cell: str, units: int, n_inputs: int) -> int:
     """Trainable parameters of one (unidirectional) recurrent layer with `n_inputs` inputs."""
-    gates = _GATES[cell]
-    # GRU in Keras 3 keeps two bias vectors (reset_after=True): input and recurrent
-    n_bias = 2 if cell == "gru" else 1
-    return gates * units * (n_inputs + units + n_bias)
+    spec = cells.get(cell)       # weight blocks per gate: inputs, state, bias vectors
+    return spec.gates * units * (n_inputs + units + spec.bias_vectors)
 
 
 def layer_table(model_cfg: ModelConfig, n_features: int) -> list[dict]:
     """Rows of {layer, kind, output_shape, params}, bottom to top, as `nn.model.describe` gives."""
-    if model_cfg.cell == "esn":
+    if cells.get(model_cfg.cell).keras_class is None:
         return _esn_table(model_cfg, n_features)
     rows, width = [], n_features
     directions = 2 if model_cfg.bidirectional else 1

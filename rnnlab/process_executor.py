@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnlab.artefacts import LOG
 from rnnlab.executors import Executor, WorkerEnd, WorkerHandle, local_pid, log_tail
 from rnnlab.store import Store
 
@@ -72,7 +73,7 @@ class LocalProcessExecutor(Executor):
               threads: int | None = None) -> WorkerHandle:
         """Hand the run to the spare worker, or spawn one in its own session (it outlives us);
         its output goes to the run's log.txt. The handle is the worker's pid, as text."""
-        log_path = store.artefact(run_id, "log.txt")
+        log_path = store.artefact(run_id, LOG)
         child = self._hand_to_spare(store, run_id, resume=resume, threads=threads, log=log_path)
         if child is None:
             with open(log_path, "ab") as log:

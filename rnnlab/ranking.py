@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rnnlab.evaluate import PREDICTORS, format_number
+from rnnlab.evaluate import format_number
 from rnnlab.groups import signed, skill, test_rmse
+from rnnlab.predictors import PREDICTORS
 from rnnlab.store import RunRecord, RunStatus
 
 
@@ -22,11 +23,11 @@ def _data(run: RunRecord) -> dict:
 
 def target_of(run: RunRecord) -> str:
     """The column the run forecasts: as the worker recorded it, else as configured."""
-    return str(run.summary.get("target") or _data(run).get("target") or "")
+    return str(run.result.target or _data(run).get("target") or "")
 
 
 def source_of(run: RunRecord) -> str:
-    return str(_data(run).get("source") or run.summary.get("data_source") or "")
+    return str(_data(run).get("source") or run.result.data_source or "")
 
 
 def same_data(a: RunRecord, b: RunRecord) -> bool:
@@ -115,7 +116,7 @@ def verdict(runs: list[RunRecord], label=lambda r: r.label) -> Verdict:
 
 def _baseline_caveat(run: RunRecord, rmse: float) -> str:
     """'But the seasonal naive forecast does better still (RMSE 0.15 against 0.18).' or ''."""
-    test = (run.summary.get("metrics") or {}).get("test") or {}
+    test = run.result.test_metrics
     baselines = []
     for name, scores in test.items():
         value = (scores or {}).get("rmse") if isinstance(scores, dict) else None

@@ -27,10 +27,10 @@ import gzip
 import json
 from pathlib import Path
 
-import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from rnnlab import artefacts
 from rnnlab.errors import RnnlabError
 from rnnlab.report_charts import MAX_HEATMAP_CELLS, Chart, build_charts, shown_epochs
 from rnnlab.report_data import data_facts
@@ -49,8 +49,8 @@ def build_html(store: Store, run_id: str, *, compress: bool = True) -> str:
     """The run's report as HTML text (see the module docstring). `compress=False` puts plotly.js
     in as it is (4.8 MB), for browsers without DecompressionStream."""
     run = store.get_run(run_id)
-    pred = _read_csv(store, run.id, "predictions.csv")
-    forecast = _read_csv(store, run.id, "forecast.csv")
+    pred = artefacts.read_csv(store.artefact(run.id, artefacts.PREDICTIONS))
+    forecast = artefacts.read_csv(store.artefact(run.id, artefacts.FORECAST))
     facts = data_facts(run)
     charts = build_charts(store, run, pred, forecast, facts)
     body = [
@@ -169,13 +169,3 @@ pre { background: #f5f5f5; border: 1px solid #e5e5e5; padding: 12px; overflow-x:
   font-size: 12.5px; line-height: 1.4; }
 details { margin: 12px 0; } summary { cursor: pointer; font-weight: bold; }
 """
-
-
-def _read_csv(store: Store, run_id: str, name: str) -> pd.DataFrame | None:
-    path = store.artefact(run_id, name)
-    if not path.is_file():
-        return None
-    try:
-        return pd.read_csv(path)
-    except (OSError, ValueError):
-        return None

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from rnnlab import figures
+from rnnlab.artefacts import FREE_RUN, ONE_STEP
 from rnnlab.store import LOSS_COLUMNS, RunRecord, Store
 
 if TYPE_CHECKING:
@@ -34,10 +35,10 @@ def build_charts(store: Store, run: RunRecord, pred: pd.DataFrame | None,
     charts: dict[str, Chart] = {}
     if facts is not None and facts.chart is not None:
         charts["data"] = facts.chart
-    target = run.summary.get("target") or run.config.get("data", {}).get("target")
+    target = run.result.target or run.config.get("data", {}).get("target")
     if pred is not None and not pred.empty and {"kind", "step", "actual", "model"} <= set(pred):
         _prediction_charts(charts, pred, target, forecast)
-    test = (run.summary.get("metrics") or {}).get("test")
+    test = run.result.test_metrics
     if test:
         charts["metrics"] = Chart("metrics", figures.metrics_bar_figure(test),
                                   "The test error of the model beside the baselines'.")
@@ -53,17 +54,17 @@ def build_charts(store: Store, run: RunRecord, pred: pd.DataFrame | None,
 def _prediction_charts(charts: dict[str, Chart], pred: pd.DataFrame, target: str | None,
                        forecast: pd.DataFrame | None) -> None:
     kinds = set(pred["kind"].astype(str))
-    if "one-step-ahead" in kinds:
+    if ONE_STEP in kinds:
         charts["pred_one"] = Chart("pred_one", figures.predictions_figure(
-            pred, "one-step-ahead", 1, target=target),
+            pred, ONE_STEP, 1, target=target),
             "Each forecast is made from the true past values, so errors never pile up. The "
             "baselines not drawn are in the legend: click one to show it.")
         charts["resid_one"] = Chart("resid_one", figures.residuals_figure(
-            pred, "one-step-ahead", 1, target=target), "Actual minus predicted, over time.")
-    if "free-running" in kinds:
-        rows = pred[pred["kind"] == "free-running"].assign(step=1)
+            pred, ONE_STEP, 1, target=target), "Actual minus predicted, over time.")
+    if FREE_RUN in kinds:
+        rows = pred[pred["kind"] == FREE_RUN].assign(step=1)
         charts["pred_free"] = Chart("pred_free", figures.predictions_figure(
-            rows, "free-running", 1, target=target),
+            rows, FREE_RUN, 1, target=target),
             "From the start of the test part the model sees only its own forecasts, so errors "
             "can grow.")
     if forecast is not None and not forecast.empty and {"timestamp", "forecast"} <= set(forecast):
@@ -75,7 +76,7 @@ def _prediction_charts(charts: dict[str, Chart], pred: pd.DataFrame, target: str
 
 
 def _history(pred: pd.DataFrame, target: str | None) -> pd.Series | None:
-    rows = pred[(pred["kind"] == "one-step-ahead") & (pred["step"] == 1)]
+    rows = pred[(pred["kind"] == ONE_STEP) & (pred["step"] == 1)]
     if "split" in rows:
         rows = rows[rows["split"] == "test"]
     if rows.empty:

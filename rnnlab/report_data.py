@@ -29,21 +29,22 @@ def data_facts(run: RunRecord) -> DataFacts:
     """The data as the run saw it: read again from its file when that is still there."""
     facts = DataFacts()
     cfg = run.config.get("data") or {}
-    source = cfg.get("source") or run.summary.get("data_source")
+    result = run.result
+    source = cfg.get("source") or result.data_source
     facts.rows.append(("Data", source_words(source)))
     if cfg.get("test_source"):
         facts.rows.append(("Test data", source_words(cfg["test_source"])))
-    target = run.summary.get("target") or cfg.get("target")
+    target = result.target or cfg.get("target")
     if target:
         facts.rows.append(("Forecast", str(target)))
     if cfg.get("features"):
         facts.rows.append(("Other inputs", ", ".join(map(str, cfg["features"]))))
-    transform = run.summary.get("transform") or cfg.get("transform")
+    transform = result.transform or cfg.get("transform")
     if transform:
         facts.rows.append(("What the network learns", TRANSFORM_LABELS.get(transform, transform)))
-    season = run.summary.get("season", cfg.get("season"))
+    season = result.season if result.has("season") else cfg.get("season")
     facts.rows.append(("Season", f"{season} rows" if season else "none given"))
-    trange = run.summary.get("train_range")
+    trange = result.train_range
     if isinstance(trange, dict) and trange.get("min") is not None:
         facts.rows.append(("Range of the training values",
                            f"{num(trange['min'])} to {num(trange.get('max'))}"))

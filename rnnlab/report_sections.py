@@ -26,24 +26,23 @@ def header_html(run: RunRecord) -> str:
 
 
 def summary_html(run: RunRecord) -> str:
-    s = run.summary
+    s = run.result
     rows = [("Status", f"{run.status.value}, {run.epochs_done} of {run.epochs_total} epochs")]
     if run.created_at:
         rows.append(("Created", time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at))))
     if run.elapsed is not None:
         rows.append(("Training time", format_duration(run.elapsed)))
-    if s.get("seconds_per_epoch"):
-        rows.append(("Time per epoch", f"{s['seconds_per_epoch']:.2f} s"))
-    if s.get("params"):
-        rows.append(("Trainable parameters", f"{int(s['params']):,}"))
+    if s.seconds_per_epoch:
+        rows.append(("Time per epoch", f"{s.seconds_per_epoch:.2f} s"))
+    if s.params:
+        rows.append(("Trainable parameters", f"{int(s.params):,}"))
     out = []
-    for line in (s.get("headline"), s.get("sentence") if s.get("sentence") != s.get("headline")
-                 else None):
+    for line in (s.headline, s.sentence if s.sentence != s.headline else None):
         if line:
-            out.append(f'<p class="headline">{esc(line)}</p>' if line == s.get("headline")
+            out.append(f'<p class="headline">{esc(line)}</p>' if line == s.headline
                        else f"<p>{esc(line)}</p>")
-    if s.get("message"):
-        out.append(f"<p>{esc(s['message'])}</p>")
+    if s.message:
+        out.append(f"<p>{esc(s.message)}</p>")
     if run.error:
         out.append(f'<p class="bad">Error: {esc(run.error)}</p>')
     out.append(kv_table(rows))
@@ -93,7 +92,7 @@ def _metrics_table(split_metrics: dict, split: str) -> str:
 
 
 def scores_html(store: Store, run: RunRecord, charts: dict[str, Chart]) -> str:
-    metrics = run.summary.get("metrics") or {}
+    metrics = run.result.metrics or {}
     out = []
     if not metrics.get("test"):
         out.append('<p class="note">This run has no test scores (only a run that finished '
@@ -112,8 +111,7 @@ def scores_html(store: Store, run: RunRecord, charts: dict[str, Chart]) -> str:
             out.append(chart_div(charts["metrics"]))
     if metrics.get("val"):
         out.append("<h3>Validation part</h3>" + _metrics_table(metrics["val"], "val"))
-    notes = [*(run.summary.get("notes") or []),
-             *(run.summary.get("baseline_notes") or {}).values()]
+    notes = run.result.all_notes
     if notes:
         out.append("<ul>" + "".join(f'<li class="note">{esc(n)}</li>' for n in notes) + "</ul>")
     out.append(_coach_html(store, run))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rnnlab import cells
 from rnnlab import samples
 from rnnlab.config import CELL_LABELS, TRANSFORM_LABELS, RunConfig
 
@@ -46,7 +47,7 @@ def settings_words(cfg: RunConfig) -> list[tuple[str, list[str]]]:
 def _network_words(m) -> list[str]:
     window = (f"It sees the last {m.lookback} steps and predicts the next "
               + ("value." if m.horizon == 1 else f"{m.horizon} values at once."))
-    if m.cell == "esn":
+    if not cells.get(m.cell).stacked:
         return [f"An echo state network: a fixed random reservoir of {m.reservoir_size} units "
                 f"(spectral radius {m.spectral_radius:g}, leak rate {m.leak_rate:g}, input "
                 f"scaling {m.input_scaling:g}); only the linear readout is fitted, with ridge "
@@ -79,7 +80,7 @@ def _network_words(m) -> list[str]:
 
 
 def _training_words(t, m) -> list[str]:
-    if m.cell == "esn":
+    if cells.get(m.cell).fitted:
         return [f"Fitted in one pass (no epochs of gradient descent); seed {t.seed}."]
     lines = [f"Up to {t.epochs} epochs in batches of {t.batch_size}.",
              f"{OPTIMIZER_WORDS.get(t.optimizer, t.optimizer)} with learning rate "

@@ -7,10 +7,10 @@ queues an interrupted or cancelled run again, to continue from its last epoch ch
 
 from __future__ import annotations
 
-import json
 import os
 
-from rnnlab import lifecycle
+from rnnlab import artefacts, lifecycle
+from rnnlab import cells
 from rnnlab.errors import CheckpointError, RnnlabError
 from rnnlab.executors import Executor
 from rnnlab.process_executor import LocalProcessExecutor
@@ -19,14 +19,7 @@ from rnnlab.store import RESUMABLE, RunStatus, Store
 
 def checkpoint_epoch(store: Store, run_id: str) -> int | None:
     """The epoch of the run's last checkpoint, or None when there is no usable one."""
-    meta = store.artefact(run_id, "checkpoint.json")
-    if not meta.is_file() or not store.artefact(run_id, "checkpoint.keras").is_file():
-        return None
-    try:
-        epoch = json.loads(meta.read_text())["epoch"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return int(epoch) if isinstance(epoch, int) and epoch >= 0 else None
+    return artefacts.checkpoint_epoch(store.run_dir(run_id))
 
 
 def cancel(store: Store, run_id: str) -> RunStatus:
@@ -48,15 +41,14 @@ def resume(store: Store, run_id: str) -> int:
         raise RnnlabError(f"Run {run_id} is {run.status.value}; only interrupted or cancelled runs "
                           "can be resumed. Submit a new run to train again.")
     epoch = checkpoint_epoch(store, run_id)
-    esn = run.config.get("model", {}).get("cell") == "esn"
+    esn = cells.of(run.config.get("model", {}).get("cell")).fitted   # no epochs to resume
     if epoch is None and run.epochs_done > 0 and not esn:
         raise CheckpointError(f"Run {run_id} has {run.epochs_done} epoch(s) but no readable "
                               f"checkpoint in {store.run_dir(run_id)}, so it cannot continue. "
                               "Submit the same config as a new run instead.")
     from_epoch = 0 if esn or epoch is None else epoch
-    summary = {**run.summary, "resume": from_epoch > 0}
-    summary.pop("message", None)
-    if not lifecycle.requeue(store, run_id, summary=summary,
+    summary = run.result.with_values(resume=from_epoch > 0).drop("message")
+    if not lifecycle.requeue(store, run_id, summary=summary.to_dict(),
                             cancel_requested=0, finished_at=None, error=None, traceback=None):
         raise RnnlabError(f"Run {run_id} changed status while resuming it; look at it again "
                           "with `rnnlab show` and retry.")
@@ -89,7 +81,8 @@ def recover(store: Store, executor: Executor | None = None) -> list[str]:
             continue
         message = (f"Interrupted at epoch {run.epochs_done} of {run.epochs_total}: its process "
                    f"({run.worker_label}) is gone. Resume it to continue from its last checkpoint.")
-        if lifecycle.interrupt(store, run.id, summary={**run.summary, "message": message}):
+        summary = run.result.with_values(message=message).to_dict()
+        if lifecycle.interrupt(store, run.id, summary=summary):
             store.add_event(run.id, "interrupted", message)
             marked.append(run.id)
     return marked

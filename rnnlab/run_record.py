@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from rnnlab.errors import RunNotFound
 from rnnlab.lifecycle import RunStatus
+from rnnlab.summary import RunSummary
 
 RUN_ID_RE = re.compile(r"^r[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 GROUP_ID_RE = re.compile(r"^g[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -38,7 +39,7 @@ class RunRecord:
     data_sha256: str
     epochs_total: int
     epochs_done: int
-    summary: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)   # as stored; `result` reads it typed
     error: str | None = None
     traceback: str | None = None
     cancel_requested: bool = False
@@ -49,6 +50,11 @@ class RunRecord:
     room: str = ""            # the room code of the link it was queued from ('' for none)
     repeat_of: str = ""       # the finished run whose results answer this one ('' when trained)
     worker: str | None = None  # the worker's handle (`rnnlab.executors.WorkerHandle`); a pid as text
+
+    @property
+    def result(self) -> RunSummary:
+        """The summary, typed (`rnnlab.summary`)."""
+        return RunSummary.from_dict(self.summary)
 
     @property
     def progress(self) -> float:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from rnnlab import lifecycle, repeats
+from rnnlab.artefacts import LOG
 from rnnlab.errors import ConfigError, RnnlabError, RunNotFound, StoreError
 from rnnlab.executors import Executor, WorkerEnd, log_tail, make_executor
 from rnnlab.process_executor import LocalProcessExecutor
@@ -163,13 +164,13 @@ class Runner:
                   "to continue from its last checkpoint." if disk_full else
                   "Resume it to continue from its last checkpoint.")
         message = f"Interrupted at epoch {run.epochs_done} of {run.epochs_total}: {reason}. {advice}"
-        summary = {**run.summary, "message": message}
+        summary = run.result.with_values(message=message).to_dict()
         if lifecycle.interrupt(self.store, run.id, summary=summary):
             self.store.add_event(run.id, "interrupted", message)
 
     def _log_tail(self, run_id: str) -> str:
         try:
-            return log_tail(self.store.artefact(run_id, "log.txt"))
+            return log_tail(self.store.artefact(run_id, LOG))
         except (OSError, RnnlabError):
             return ""
 
@@ -201,7 +202,7 @@ class Runner:
             return
         try:
             handle = self.executor.start(self.store, run_id,
-                                         resume=bool(run.summary.get("resume")),
+                                         resume=bool(run.result.resume),
                                          threads=self.threads_per_worker)
         except Exception as exc:  # the runner goes on; the run says what went wrong
             self._fail(run, f"The worker could not start: {exc}", traceback.format_exc())

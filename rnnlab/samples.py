@@ -91,6 +91,11 @@ def sample_for(path: str | Path) -> Sample | None:
     return SAMPLES.get(resolved.name)
 
 
+# A source as a run's config names it (a path on the machine that queued it) -> this machine's
+# copy of that file: filled by a worker on another machine (`rnnlab.ray_executor`), else empty.
+LOCAL_COPIES: dict[str, Path] = {}
+
+
 def resolve_source(source: str | Path) -> Path:
     """A sample name or the path of an existing file -> its Path; DataError otherwise."""
     text = str(source).strip()
@@ -99,6 +104,8 @@ def resolve_source(source: str | Path) -> Path:
                         f"({', '.join(SAMPLES)}) or give the path of a CSV, Excel or Parquet file.")
     if _lookup(text) is not None:  # a sample name always means the sample, wherever we run
         return sample_path(text)
+    if text in LOCAL_COPIES:       # a worker on another machine: its copy of the head's file
+        return LOCAL_COPIES[text]
     path = Path(text).expanduser()
     if path.is_dir():
         raise DataError(f"{text!r} is a folder, not a file. "

@@ -3,7 +3,7 @@ MAPE, R² and the skill against the naive forecast (1 - RMSE / RMSE of naive).""
 
 from __future__ import annotations
 
-from rnnlab.evaluate import PREDICTORS
+from rnnlab.predictors import PREDICTORS
 
 METRIC_COLUMNS = {"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "r2": "R²"}
 

@@ -167,7 +167,7 @@ class Store(Telemetry, Database):
         sets, args = [], []
         for key, value in values.items():
             if key == "summary":
-                value = json.dumps(value, sort_keys=True, default=float)
+                value = summary_json(value)
             elif key == "cancel_requested":
                 value = int(bool(value))
             sets.append(_OWN_PID if key == "pid" and isinstance(value, int) else f"{key} = ?")
@@ -190,7 +190,7 @@ class Store(Telemetry, Database):
             if key not in _RUN_FIELDS:
                 raise ValueError(f"unknown run field: {key}")
             if key == "summary":
-                value = json.dumps(value, sort_keys=True, default=float)
+                value = summary_json(value)
             sets.append(f"{key} = ?")
             args.append(value)
         marks = ",".join("?" * len(from_statuses))
@@ -258,7 +258,7 @@ class Store(Telemetry, Database):
             run = record(row)
             if same_settings(run.config) != key:
                 continue
-            if run.status == RunStatus.DONE and run.summary.get("engine") != engine:
+            if run.status == RunStatus.DONE and run.result.engine != engine:
                 continue
             return run
         return None
@@ -283,14 +283,14 @@ class Store(Telemetry, Database):
                 os.link(item, target)
             except OSError:
                 shutil.copy2(item, target)
-        summary = {**source.summary, "repeat_of": source_id}
+        summary = source.result.with_values(repeat_of=source_id)
         now = time.time()
         with self._tx() as db:
             cur = db.execute("UPDATE runs SET status = 'done', started_at = ?, finished_at = ?, "
                              "epochs_done = ?, epochs_total = ?, summary = ?, repeat_of = ? "
                              "WHERE id = ? AND status = 'queued'",
                              (now, now, source.epochs_done, source.epochs_total,
-                              json.dumps(summary, sort_keys=True, default=float), source_id,
+                              summary_json(summary), source_id,
                               check_run_id(run_id)))
             if cur.rowcount != 1:
                 return False
@@ -380,6 +380,12 @@ ORDER BY
                           WHERE w.status = 'queued' AND w.owner = q.owner)),
   q.created_at, q.id
 """
+
+
+def summary_json(summary) -> str:
+    """A run's summary (a RunSummary or its dict) as the runs table keeps it."""
+    stored = summary.to_dict() if hasattr(summary, "to_dict") else summary
+    return json.dumps(stored, sort_keys=True, default=float)
 
 
 def same_settings(config: dict) -> str:

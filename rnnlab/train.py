@@ -11,7 +11,7 @@ Files in the run folder:
   checkpoint.keras  the model after the last finished epoch, with the optimizer state
   checkpoint.json   {"epoch": k, "iterations": optimizer steps so far}
   model.keras       the final model (best weights when early stopping), loadable without rnnlab
-  model.npz         the echo state network instead, when cell == "esn"
+  model.npz         the echo state network instead (a cell fitted in one pass, rnnlab.cells)
 
 Keras (on JAX or TensorFlow, see `rnnlab.backend`) is imported inside functions only.
 """
@@ -19,7 +19,6 @@ Keras (on JAX or TensorFlow, see `rnnlab.backend`) is imported inside functions 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import time
@@ -30,14 +29,13 @@ from typing import Any, Callable
 import numpy as np
 
 from rnnlab import backend
+from rnnlab import cells
 from rnnlab.config import RunConfig
 from rnnlab.errors import CheckpointError, DataError
-from rnnlab.nn.checkpoint import (CHECKPOINT, CHECKPOINT_META, EpochWriter, atomic_keras_save,
-                                  checkpoint_view)
+from rnnlab.artefacts import (CHECKPOINT, CHECKPOINT_META, ESN_FILE, MODEL_FILE,  # noqa: F401
+                              read_checkpoint_meta)
+from rnnlab.nn.checkpoint import EpochWriter, atomic_keras_save, checkpoint_view
 from rnnlab.store import RunStatus, Store
-
-MODEL_FILE = "model.keras"
-ESN_FILE = "model.npz"
 PROBE_SIZE = 32                 # windows in the gradient-through-time probe batch
 CHUNK_SECONDS = 1.0             # aim for a cancel check at least this often
 PLAIN_FLOPS = 25e9              # training throughput of one CPU job, FLOP/s, graph mode
@@ -68,7 +66,7 @@ def train_run(store: Store, run_id: str, run_cfg: RunConfig, prepared, *,
     if store.cancel_requested(run_id):
         return TrainOutcome(RunStatus.CANCELLED, store.get_run(run_id).epochs_done,
                             "Cancelled before training started.")
-    if run_cfg.model.cell == "esn":
+    if cells.get(run_cfg.model.cell).fitted:
         return _train_esn(store, run_id, run_cfg, prepared)
     return _train_keras(store, run_id, run_cfg, prepared, resume, progress)
 
@@ -342,16 +340,14 @@ def load_checkpoint(model, run_dir: Path, steps_per_epoch: int) -> int:
 
 def _read_checkpoint_meta(run_dir: Path) -> dict:
     path = run_dir / CHECKPOINT_META
-    if not path.is_file():
-        raise CheckpointError(f"This run has no checkpoint to resume from ({path} is missing): it "
-                              "stopped before its first epoch ended. Start the run again.")
     try:
-        meta = json.loads(path.read_text())
-        int(meta["epoch"]), int(meta["iterations"])
-    except (ValueError, KeyError, TypeError) as exc:
+        return read_checkpoint_meta(run_dir)
+    except FileNotFoundError:
+        raise CheckpointError(f"This run has no checkpoint to resume from ({path} is missing): it "
+                              "stopped before its first epoch ended. Start the run again.") from None
+    except ValueError as exc:
         raise CheckpointError(f"The checkpoint record {path} is damaged ({exc}). "
                               "Start the run again.") from None
-    return meta
 
 
 def _checkpoint_epoch(meta: dict, iterations: int, steps_per_epoch: int, path: Path) -> int:

@@ -9,6 +9,7 @@ an `RnnlabError` that says what is wrong and what to change.
 
 from __future__ import annotations
 
+from rnnlab import cells
 from rnnlab.config import RunConfig
 from rnnlab.data import Prepared, prepare
 from rnnlab.errors import ConfigError
@@ -45,11 +46,31 @@ def effective_batch_size(run_cfg: RunConfig, n_windows: int) -> int:
 def batch_note(run_cfg: RunConfig, n_windows: int) -> str | None:
     """A note for the run when its batch is larger than the training windows (ESN: never)."""
     batch = run_cfg.train.batch_size
-    if run_cfg.model.cell == "esn" or batch <= n_windows:
+    if cells.get(run_cfg.model.cell).fitted or batch <= n_windows:
         return None                  # an echo state network fits all windows at once
     return (f"The batch size {batch:,} is larger than the {n_windows:,} training windows, so it "
             f"trains on batches of {n_windows:,} (every window, once per epoch). A smaller batch, "
             f"such as {suggest_batch_size(n_windows)}, usually learns more per epoch.")
+
+
+def loop_note(run_cfg: RunConfig, fast_loops: bool) -> str | None:
+    """A note for the run when some of its layers leave rnnlab's fast loops for Keras' own,
+    slower one (recurrent dropout, the backward half of a bidirectional layer: see
+    `cells.own_loop_note`); None when the run has no fast loops to leave (`fast_loops` False:
+    TensorFlow, a GPU, RNNLAB_FAST_KERNELS=0) or keeps them in every layer."""
+    return cells.own_loop_note(run_cfg.model) if fast_loops else None
+
+
+def fast_loops_expected() -> bool:
+    """Whether a worker is to train with rnnlab's fast loops, as far as the web process can
+    tell without loading JAX: JAX chosen or installed, RNNLAB_FAST_KERNELS not off."""
+    from rnnlab import backend
+    from rnnlab.nn import kernels
+
+    try:
+        return backend.wanted() == "jax" and kernels.wanted()
+    except ConfigError:          # a bad RNNLAB_BACKEND: the worker says so when it starts
+        return False
 
 
 def window_bytes(prepared: Prepared) -> int:

@@ -37,10 +37,12 @@ import time
 import traceback
 from pathlib import Path
 
-from rnnlab import backend, lifecycle
+from rnnlab import artefacts, backend, lifecycle
+from rnnlab.artefacts import FREE_RUN, ONE_STEP
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError, RunNotFound, StoreError
 from rnnlab.store import RunStatus, Store, StoreFull, storage_error
+from rnnlab.summary import RunSummary
 
 HEARTBEAT_SECONDS = 2.0
 HUNG_AFTER = 600.0           # seconds without progress before the heartbeat stops
@@ -48,10 +50,6 @@ HUNG_ENV = "RNNLAB_HUNG_AFTER"
 CLASSICAL_ENV = "RNNLAB_CLASSICAL"   # "0": no classical baseline (exponential smoothing)
 FORECAST_STEPS = 30          # steps forecast past the end of the data (at least the horizon)
 FREE_RUNNING_MAX_STEPS = 500  # a free-running test trajectory longer than this is cut
-ONE_STEP, FREE_RUN = "one-step-ahead", "free-running"
-PREDICTION_COLUMNS = ["split", "kind", "timestamp", "step", "actual", "model", "naive",
-                      "seasonal_naive", "mean", "origin", "linear_ar", "anchor",
-                      "lower_80", "upper_80", "lower_95", "upper_95"]
 
 
 class Heartbeat:
@@ -110,8 +108,8 @@ def execute(store: Store, run_id: str, *, resume: bool = False, prepared=None) -
                 return _execute(store, run_id, resume=resume, prepared=prepared,
                                 progress=heart.progress)
             except KeyboardInterrupt:
-                return _finish(store, run_id, RunStatus.CANCELLED,
-                               {"message": "Stopped from the keyboard. Resume it to continue."})
+                return _finish(store, run_id, RunStatus.CANCELLED, RunSummary(
+                    message="Stopped from the keyboard. Resume it to continue."))
         except BaseException as exc:  # the one place that catches everything
             return _fail(store, run_id, exc)
 
@@ -137,11 +135,12 @@ def _execute(store: Store, run_id: str, *, resume: bool, prepared,
     run = store.get_run(run_id)
     cfg = RunConfig.from_dict(run.config)
     store.update_run(run_id, pid=os.getpid(), error=None, traceback=None, finished_at=None)
-    store.artefact(run_id, "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    store.artefact(run_id, artefacts.CONFIG).write_text(json.dumps(cfg.to_dict(), indent=2))
     if not resume:  # a resumed run's event comes from training, with the epoch it resumes from
         store.add_event(run_id, "started", f"Started (pid {os.getpid()}).")
     if store.cancel_requested(run_id):
-        return _finish(store, run_id, RunStatus.CANCELLED, {"message": "Cancelled before training."})
+        return _finish(store, run_id, RunStatus.CANCELLED,
+                       RunSummary(message="Cancelled before training."))
     evaluating = cfg.from_model is not None and cfg.from_model.action == "evaluate"
     if prepared is None:
         if cfg.from_model is not None:  # an uploaded model: its own columns, transform, scaler
@@ -167,29 +166,30 @@ def _execute(store: Store, run_id: str, *, resume: bool, prepared,
     progress()
     summary = _base_summary(store, run_id, cfg, prepared, outcome)
     if evaluating:
-        summary.pop("notes", None)                      # a batch size does not apply
-        summary["params"] = comeback.param_count(outcome.model)
-        summary["from_model"] = outcome.message
+        summary.drop("notes")                           # a batch size does not apply
+        summary.set(params=comeback.param_count(outcome.model), from_model=outcome.message)
     if outcome.status == RunStatus.DONE:
-        summary.update(_evaluate_and_write(store, run_id, cfg, prepared, outcome,
-                                           summary.get("notes", [])))
+        _evaluate_and_write(store, run_id, cfg, prepared, outcome, summary)
     return _finish(store, run_id, RunStatus(outcome.status), summary)
 
 
-def _base_summary(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) -> dict:
+def _base_summary(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) -> RunSummary:
     """What every finished run reports, evaluated or not."""
     seconds = [s for s in store.curves(run_id, ("seconds",))["seconds"] if s is not None]
-    summary = {"target": prepared.target, "data_source": cfg.data.source,
-               "data_sha256": prepared.data_sha256, "epochs_done": outcome.epochs_done,
-               "seconds_per_epoch": sum(seconds) / len(seconds) if seconds else None,
-               "params": _param_count(cfg, prepared), "engine": _engine()}
+    summary = RunSummary().set(
+        target=prepared.target, data_source=cfg.data.source, data_sha256=prepared.data_sha256,
+        epochs_done=outcome.epochs_done,
+        seconds_per_epoch=sum(seconds) / len(seconds) if seconds else None,
+        params=_param_count(cfg, prepared), engine=_engine())
     if outcome.message:
-        summary["message"] = outcome.message
-    from rnnlab.validate import batch_note
+        summary.set(message=outcome.message)
+    from rnnlab.nn import kernels
+    from rnnlab.validate import batch_note, loop_note
 
-    note = batch_note(cfg, len(prepared.X_train))
-    if note:
-        summary["notes"] = [note]
+    notes = [note for note in (batch_note(cfg, len(prepared.X_train)),
+                               loop_note(cfg, bool(kernels.KERAS_OWN))) if note]
+    if notes:
+        summary.set(notes=notes)
     return summary
 
 
@@ -208,8 +208,9 @@ def _param_count(cfg: RunConfig, prepared) -> int:
 
 
 def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, outcome,
-                        summary_notes: list[str]) -> dict:
-    """Score val and test against the baselines; write predictions.csv and forecast.csv."""
+                        summary: RunSummary) -> None:
+    """Score val and test against the baselines; write predictions.csv and forecast.csv; add
+    the scores to the summary."""
     from rnnlab import evaluate
 
     predict = _predictor(run_id, outcome)
@@ -227,21 +228,22 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
     bands = _intervals(prepared, predict, results.get("val"))
     if bands is not None:
         frames = [_with_bands(frame, bands) for frame in frames]
-    _write_csv(store.artefact(run_id, "predictions.csv"), frames)
+    artefacts.write_predictions(store.artefact(run_id, artefacts.PREDICTIONS), frames)
     _write_forecast(store, run_id, prepared, predict, bands)
     from rnnlab.bundle import write_bundle
 
     write_bundle(store.run_dir(run_id), cfg, prepared)   # the model for new data, in its units
     train_target = prepared.values[:prepared.n_train, 0]
-    return {"metrics": {split: ev.metrics for split, ev in results.items()},
-            "skill_vs_naive": test.skill_vs_naive, "sentence": test.verdict,
-            "best_baseline": test.best_baseline, "skill_vs_best": test.skill_vs_best,
-            "headline": test.headline, "transform": prepared.transform.kind,
-            "season": prepared.season,
-            "train_range": {"min": float(train_target.min()), "max": float(train_target.max())},
-            "kind": test.kind, "baseline_notes": test.baseline_notes,
-            "notes": summary_notes + test.notes + notes,
-            **({"intervals": _interval_summary(bands, frames)} if bands is not None else {})}
+    summary.set(metrics={split: ev.metrics for split, ev in results.items()},
+                skill_vs_naive=test.skill_vs_naive, sentence=test.verdict,
+                best_baseline=test.best_baseline, skill_vs_best=test.skill_vs_best,
+                headline=test.headline, transform=prepared.transform.kind,
+                season=prepared.season,
+                train_range={"min": float(train_target.min()), "max": float(train_target.max())},
+                kind=test.kind, baseline_notes=test.baseline_notes,
+                notes=(summary.notes or []) + test.notes + notes)
+    if bands is not None:
+        summary.set(intervals=_interval_summary(bands, frames))
 
 
 def _intervals(prepared, predict, val):
@@ -348,67 +350,36 @@ def _free_running_frame(prepared, predict):
                           "step": step + 1, "actual": traj.actual, "model": traj.values,
                           "naive": target[start - 1],
                           "mean": float(target[:prepared.n_train].mean())})
-    m = prepared.season
-    if m and start - m >= 0:
-        frame["seasonal_naive"] = target[start + step - m * (step // m + 1)]
+    seasonal = evaluate.seasonal_naive_path(target, start, steps, prepared.season)
+    if seasonal is not None:
+        frame["seasonal_naive"] = seasonal
     frame["origin"] = prepared.index[start - 1]
     return frame
-
-
-def _write_csv(path: Path, frames: list) -> None:
-    """Write the prediction rows in the documented column order, timestamps as ISO text."""
-    import pandas as pd
-
-    frame = pd.concat(frames, ignore_index=True)
-    for col in PREDICTION_COLUMNS:
-        if col not in frame:
-            frame[col] = None
-    for col in ("timestamp", "origin"):
-        frame[col] = [_when(v) for v in frame[col]]
-    frame[PREDICTION_COLUMNS].to_csv(path, index=False)
 
 
 def _write_forecast(store: Store, run_id: str, prepared, predict, bands=None) -> None:
     """forecast.csv: the next steps past the end of the data, free-running, with the
     intervals' lower_/upper_ columns when there are any."""
     import numpy as np
-    import pandas as pd
 
     from rnnlab import evaluate
     from rnnlab.intervals import label
 
     steps = max(prepared.horizon, FORECAST_STEPS)
     index, values = evaluate.forecast_beyond(prepared, predict, steps)
-    frame = pd.DataFrame({"timestamp": [_when(v) for v in index], "forecast": values})
+    widths = {}
     for level in (bands.levels if bands is not None else ()):
         width = bands.free_running[level][:steps]
-        width = np.where(np.isfinite(width), width, np.nan)
-        frame[f"lower_{label(level)}"] = values - width
-        frame[f"upper_{label(level)}"] = values + width
-    frame.to_csv(store.artefact(run_id, "forecast.csv"), index=False)
+        widths[label(level)] = np.where(np.isfinite(width), width, np.nan)
+    artefacts.write_forecast(store.artefact(run_id, artefacts.FORECAST),
+                             artefacts.forecast_frame(index, values, widths))
 
 
-def _when(value) -> str | int:
-    """A timestamp as ISO text, a position as an int."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    try:
-        import numpy as np
-
-        if isinstance(value, np.datetime64):
-            import pandas as pd
-
-            return pd.Timestamp(value).isoformat()
-        return int(value)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _finish(store: Store, run_id: str, status: RunStatus, summary: dict) -> RunStatus:
+def _finish(store: Store, run_id: str, status: RunStatus, summary: RunSummary) -> RunStatus:
     """Write the summary and final status together (finished_at set)."""
     try:
-        if lifecycle.finish(store, run_id, status, summary=summary):
-            store.add_event(run_id, status.value, summary.get("message") or f"Run {status.value}.")
+        if lifecycle.finish(store, run_id, status, summary=summary.to_dict()):
+            store.add_event(run_id, status.value, summary.message or f"Run {status.value}.")
     except RunNotFound:  # deleted while it ran
         pass
     return status

@@ -13,7 +13,8 @@ import pandas as pd
 
 from rnnlab.config import RunConfig, preset
 from rnnlab.store import RunStatus, Store
-from rnnlab.worker import FREE_RUN, ONE_STEP, PREDICTION_COLUMNS
+from rnnlab.summary import RunSummary
+from rnnlab.artefacts import FREE_RUN, ONE_STEP, PREDICTION_COLUMNS
 from statuses import set_status
 
 EVIL_NAME = "<script>alert('x')</script> & \"quotes\""
@@ -40,14 +41,15 @@ def summary(test_actual: np.ndarray, test_model: np.ndarray, naive: np.ndarray) 
             "linear_ar": scores(naive * 0.5 + test_model * 0.5),
             "mean": scores(np.full_like(test_actual, test_actual.mean()))}
     skill = 1 - test["model"]["rmse"] / test["naive"]["rmse"]
-    return {"target": "Open", "data_source": "google_stock_price_train.csv", "epochs_done": 0,
-            "seconds_per_epoch": 0.8, "params": 71051, "metrics": {"test": test},
-            "skill_vs_naive": skill, "best_baseline": "naive",
-            "headline": f"The model's error is {1 - skill:.2f}× the naive forecast's <b>bold</b>.",
-            "sentence": "It does better than repeating the last value.",
-            "transform": "none", "season": None, "train_range": {"min": 279.1, "max": 816.7},
-            "kind": "one-step-ahead", "baseline_notes": {},
-            "notes": ["A note with <img src=x onerror=alert(1)> in it."]}
+    return RunSummary().set(
+        target="Open", data_source="google_stock_price_train.csv", epochs_done=0,
+        seconds_per_epoch=0.8, params=71051, metrics={"test": test},
+        skill_vs_naive=skill, best_baseline="naive",
+        headline=f"The model's error is {1 - skill:.2f}× the naive forecast's <b>bold</b>.",
+        sentence="It does better than repeating the last value.",
+        transform="none", season=None, train_range={"min": 279.1, "max": 816.7},
+        kind="one-step-ahead", baseline_notes={},
+        notes=["A note with <img src=x onerror=alert(1)> in it."]).to_dict()
 
 
 def make_run(store: Store, *, epochs: int = 100, name: str = EVIL_NAME,

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnlab import classroom, figures, lessons, ui
+from rnnlab.artefacts import ONE_STEP, PREDICTIONS
 from rnnlab.groups import skill
 from rnnlab.store import RunRecord, RunStatus
 
@@ -101,12 +102,12 @@ def projector_ui(rows: list[classroom.StudentRow], runs: list[RunRecord]) -> Non
     score = skill(run)
     st.markdown(f"**{ui.md(student)}** · {ui.md(run.name or run.id)}"
                 + (f" · skill vs naive {score:+.3f}" if score is not None else ""))
-    pred = ui.read_csv_artefact(run.id, "predictions.csv")
+    pred = ui.read_csv_artefact(run.id, PREDICTIONS)
     if pred is None or pred.empty or "kind" not in pred:
         st.info("This run has no predictions to draw.", icon=":material/info:")
     else:
-        target = run.summary.get("target") or run.config.get("data", {}).get("target")
-        fig = figures.predictions_figure(pred, "one-step-ahead", 1, target=target)
+        target = run.result.target or run.config.get("data", {}).get("target")
+        fig = figures.predictions_figure(pred, ONE_STEP, 1, target=target)
         fig.update_layout(height=PROJECTOR_HEIGHT)
         ui.chart(fig, "board_projector_chart")
     ui.page_link("results", "Open this run on the Results page", icon=":material/query_stats:",

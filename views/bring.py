@@ -165,7 +165,8 @@ def start(brought, raw: bytes, make) -> None:
     """Queue the run; a problem with the file or the store is shown as its message."""
     try:
         run_cfg = make()
-        run_id, _ = comeback.register(ui.store(), brought, raw, run_cfg)
+        run_id, _ = comeback.register(ui.store(), brought, raw, run_cfg, owner=ui.owner(),
+                                       room=ui.room())
     except ui.RnnlabError as exc:
         st.error(f"The run could not start: {ui.md(exc)}", icon=":material/block:")
         st.stop()

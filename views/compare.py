@@ -137,7 +137,7 @@ def table_ui(runs: list[RunRecord], epochs: dict[str, list[dict]]) -> None:
     settings = settings.rename(columns=setting_words(list(settings.columns)))
     rows = []
     for run in runs:
-        test = run.summary.get("metrics", {}).get("test", {}).get("model", {})
+        test = run.result.scores("test", "model")
         last = epochs[run.id][-1] if epochs[run.id] else {}
         rows.append({"Run": short_label(run), "Status": run.status.value,
                      "Data": f"{ui.source_label(ranking.source_of(run))} → "
@@ -146,7 +146,7 @@ def table_ui(runs: list[RunRecord], epochs: dict[str, list[dict]]) -> None:
                      "Test RMSE": test.get("rmse"), "Test MAE": test.get("mae"),
                      "Skill vs naive": ranking.skill(run),
                      "Last validation loss": last.get("val_loss"),
-                     "Parameters": run.summary.get("params")})
+                     "Parameters": run.result.params})
     table = pd.DataFrame(rows).set_index("Run")
     for col in NUMBER_COLUMNS:
         table[col] = pd.to_numeric(table[col], errors="coerce")  # None -> NaN, shown as —

@@ -14,7 +14,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from rnnlab import cells
 from rnnlab import figures, lessons, ui
+from rnnlab.artefacts import FREE_RUN, ONE_STEP, PREDICTIONS
 from rnnlab.errors import ConfigError
 from rnnlab.lessons import Lesson
 from rnnlab.store import RunRecord, RunStatus
@@ -110,7 +112,8 @@ def lesson_epochs() -> int | None:
 def lesson_plan(lesson: Lesson, quick_epochs: int | None) -> str:
     """What pressing Run queues, in words: '3 runs of 12 epochs each on Long-memory series'."""
     configs = lesson.configs(quick_epochs)
-    epochs = sorted({cfg.train.epochs for _, cfg in configs if cfg.model.cell != "esn"})
+    epochs = sorted({cfg.train.epochs for _, cfg in configs
+                     if not cells.get(cfg.model.cell).fitted})
     count = f"{len(configs)} run{'s' * (len(configs) != 1)}"
     each = f" of {epochs[0]} epoch{'s' * (epochs[0] != 1)}" if len(epochs) == 1 else ""
     sources = {ui.source_label(cfg.data.source) for _, cfg in configs}
@@ -262,7 +265,7 @@ def runs_ui(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
 
 def message_ui(run: RunRecord) -> None:
     """Why a run stopped, when it did not finish normally."""
-    message = run.summary.get("message") or run.error
+    message = run.result.message or run.error
     if run.status == RunStatus.DIVERGED:
         st.warning(f"Diverged after {run.epochs_done} of {run.epochs_total} epochs: "
                    f"{ui.md(message or 'the loss became NaN.')}", icon=":material/bolt:")
@@ -281,23 +284,23 @@ def predictions(run: RunRecord | None):
     """A run's predictions.csv, or None before it has one."""
     if run is None:
         return None
-    pred = ui.read_csv_artefact(run.id, "predictions.csv")
+    pred = ui.read_csv_artefact(run.id, PREDICTIONS)
     return None if pred is None or pred.empty else pred
 
 
-def prediction_rows(pred: pd.DataFrame, kind: str = "one-step-ahead",
+def prediction_rows(pred: pd.DataFrame, kind: str = ONE_STEP,
                     split: str = "test") -> pd.DataFrame:
     """One trajectory of predictions.csv: the first step of each teacher-forced window, or the
     free-running run (its steps renumbered 1 so the figures draw it as one line)."""
     rows = pred[(pred["kind"] == kind) & (pred["split"] == split)]
-    if kind == "free-running":
+    if kind == FREE_RUN:
         return rows.assign(step=1)
     return rows[rows["step"].astype(int) == 1]
 
 
 def target_of(run: RunRecord) -> str | None:
     """The forecast column's name, for the charts' axes."""
-    return run.summary.get("target") or run.config.get("data", {}).get("target")
+    return run.result.target or run.config.get("data", {}).get("target")
 
 
 # -- the lesson's chart, by its view ------------------------------------------------------------
@@ -329,8 +332,8 @@ def types_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
             fig.update_layout(title_text="Many-to-one: the next value, from the real past")
             ui.chart(fig, "learn_types_one_step")
         with right:
-            rows = prediction_rows(pred_one, "free-running")
-            fig = figures.predictions_figure(rows, "free-running", target=target)
+            rows = prediction_rows(pred_one, FREE_RUN)
+            fig = figures.predictions_figure(rows, FREE_RUN, target=target)
             fig.update_layout(title_text="One-to-many: one seed window, then its own outputs")
             ui.chart(fig, "learn_types_free")
     if pred_many is not None:
@@ -344,7 +347,7 @@ def unrolled_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
     m = cfg.model
     left, right = st.columns(2)
     with left:
-        n_layers = 1 if m.cell == "esn" else m.n_layers
+        n_layers = cells.layers(m)
         ui.chart(figures.unrolled_diagram(m.cell, n_layers, m.lookback, m.horizon),
                  "learn_unrolled_diagram")
     run = runs.get(label)
@@ -396,8 +399,8 @@ def gradients_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
 
 def seconds_per_epoch(run: RunRecord, epochs: list[dict]) -> float | None:
     """The run's mean seconds per epoch: from its summary once finished, else from its epochs."""
-    if run.summary.get("seconds_per_epoch") is not None:
-        return float(run.summary["seconds_per_epoch"])
+    if run.result.seconds_per_epoch is not None:
+        return float(run.result.seconds_per_epoch)
     seconds = [e["seconds"] for e in epochs if e.get("seconds") is not None]
     return sum(seconds) / len(seconds) if seconds else None
 
@@ -406,12 +409,12 @@ def lesson_table(runs: dict[str, RunRecord], epochs: dict[str, list[dict]]) -> p
     """One row per lesson run: status, epochs, seconds per epoch, test RMSE and skill vs naive."""
     rows = []
     for label, run in runs.items():
-        test = run.summary.get("metrics", {}).get("test", {}).get("model", {})
+        result = run.result
         rows.append({"run": label, "status": ui.STATUS_WORDS.get(run.status, run.status.value),
                      "epochs": f"{run.epochs_done}/{run.epochs_total}",
                      "seconds per epoch": seconds_per_epoch(run, epochs.get(run.id, [])),
-                     "test RMSE": test.get("rmse"),
-                     "skill vs naive": run.summary.get("skill_vs_naive")})
+                     "test RMSE": result.test_rmse(),
+                     "skill vs naive": result.skill_vs_naive})
     table = pd.DataFrame(rows, columns=["run", "status", "epochs", "seconds per epoch",
                                         "test RMSE", "skill vs naive"])
     for col in ("seconds per epoch", "test RMSE", "skill vs naive"):
@@ -461,9 +464,9 @@ def lag_view(lesson: Lesson, runs: dict[str, RunRecord]) -> None:
 
 def verdict_ui(run: RunRecord) -> None:
     """Model and naive error, and the skill, as big numbers and one sentence."""
-    test = run.summary.get("metrics", {}).get("test", {})
-    model, naive = test.get("model", {}).get("rmse"), test.get("naive", {}).get("rmse")
-    skill = run.summary.get("skill_vs_naive")
+    result = run.result
+    model, naive = result.test_rmse("model"), result.test_rmse("naive")
+    skill = result.skill_vs_naive
     a, b, c = st.columns(3)
     a.metric("Model error (test RMSE)", ui.fmt_number(model),
              help="Root mean squared error on the test part, in the data's units.")
@@ -471,7 +474,7 @@ def verdict_ui(run: RunRecord) -> None:
              help="The same for “tomorrow equals today”.")
     c.metric("Skill vs naive", "—" if skill is None else f"{skill:+.0%}",
              help="1 − model RMSE ÷ naive RMSE. Below 0: repeating the last value does better.")
-    sentence = ui.skill_sentence(run.summary)
+    sentence = ui.skill_sentence(result)
     if sentence:
         st.markdown(f"**{sentence}**")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rnnlab import codegen, figures, model_info, ui
+from rnnlab import cells, codegen, figures, model_info, ui, validate
 from rnnlab import config as cfgmod
 
 INIT_LABELS = {"glorot_uniform": "Glorot uniform (Keras default for inputs)",
@@ -79,7 +79,7 @@ def network_ui() -> str:
                      "(forgets fast, gradients vanish); LSTM and GRU have gates that keep "
                      "memories longer; an echo state network keeps a fixed random reservoir "
                      "and only learns its read-out.")
-    if cell == "esn":
+    if not cells.get(cell).stacked:
         return cell
     bind(c2.number_input, "model_layers", "model", "n_layers", "Layers", min_value=1,
          max_value=cfgmod.MAX_LAYERS, step=1,
@@ -99,6 +99,7 @@ def network_ui() -> str:
          help="Dropout on the state carried from one step to the next. Regularises memory; it "
               "also makes training slower.")
     if ui.classroom():
+        own_loop_caption()
         return cell
     bind(c3.toggle, "model_bidirectional", "model", "bidirectional", "Bidirectional",
          help="Also read each window backwards and join both readings. Can help with "
@@ -110,7 +111,21 @@ def network_ui() -> str:
               "network. The gradient views then include the line's share in the input's "
               "gradient.")
     ui.advice_caption(c3, "model", "linear_skip", "linear_skip")
+    own_loop_caption()
     return cell
+
+
+def own_loop_caption() -> None:
+    """Say when recurrent dropout or a bidirectional layer leaves rnnlab's fast loops for
+    Keras' own, slower one (rnnlab.cells knows which cells have fast loops)."""
+    if not validate.fast_loops_expected():
+        return
+    try:
+        note = cells.own_loop_note(cfgmod.ModelConfig(**ui.config_dict()["model"]))
+    except (ui.RnnlabError, TypeError):   # a setting out of range: the page says so below
+        return
+    if note:
+        st.caption(note)
 
 
 def esn_ui() -> None:
@@ -262,7 +277,7 @@ def summary_ui(model_cfg: cfgmod.ModelConfig) -> None:
 
 def diagram_ui(model_cfg: cfgmod.ModelConfig) -> None:
     """The stacked network unrolled over its window."""
-    n_layers = 1 if model_cfg.cell == "esn" else model_cfg.n_layers
+    n_layers = cells.layers(model_cfg)
     fig = figures.unrolled_diagram(model_cfg.cell, n_layers, model_cfg.lookback,
                                    model_cfg.horizon)
     ui.chart(fig, "model_diagram")
@@ -293,12 +308,12 @@ def main() -> None:
     settings, overview = st.columns([3, 2], gap="large")
     with settings:
         st.subheader("Network")
-        cell = network_ui()
-        if cell == "esn":
+        cell = cells.get(network_ui())
+        if "reservoir_size" in cell.settings:      # an echo state network's
             esn_ui()
         st.subheader("Window")
         window_ui()
-        if cell != "esn":
+        if not cell.fitted:
             if not ui.classroom():
                 with st.expander("Initial weights and penalties"):
                     init_ui()

@@ -8,19 +8,22 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
+from rnnlab import cells
 from rnnlab import codegen, coach, figures, jobs, samples, ui
+from rnnlab.artefacts import (BUNDLE_FILE, FORECAST, FREE_RUN, MODEL_FILE, ONE_STEP,
+                              PREDICTIONS)
 from rnnlab.intervals import coverage_sentence
 from rnnlab import config as cfgmod
 from rnnlab.store import LOSS_COLUMNS, RunRecord, RunStatus
 from rnnlab.ui import group_ui
 
-KIND_LABELS = {"one-step-ahead": "One step ahead (each forecast sees the true past)",
-               "free-running": "Free-running (the model feeds its own forecasts back)"}
+KIND_LABELS = {ONE_STEP: "One step ahead (each forecast sees the true past)",
+               FREE_RUN: "Free-running (the model feeds its own forecasts back)"}
 
 
 def status_ui(run: RunRecord) -> None:
     """What happened to the run, in words; a failed run's traceback in an expander."""
-    message = run.summary.get("message") or run.error
+    message = run.result.message or run.error
     done = f"after {run.epochs_done} of {run.epochs_total} epochs"
     if run.status == RunStatus.FAILED:
         st.error(f"This run failed {done}: {ui.md(run.error or 'no message was recorded.')}",
@@ -66,11 +69,12 @@ def from_model_ui(run: RunRecord) -> str | None:
 
 def verdict_ui(run: RunRecord) -> None:
     """The model against the naive forecast, in one sentence, and the metrics table."""
-    test = run.summary.get("metrics", {}).get("test")
+    result = run.result
+    test = result.test_metrics
     if not test:
         return
-    headline = run.summary.get("headline")
-    sentence = ui.skill_sentence(run.summary)
+    headline = result.headline
+    sentence = ui.skill_sentence(result)
     if headline or sentence:
         st.markdown(f"#### {ui.md(headline or sentence)}")
     st.caption("The baselines are simple forecasts any model must beat: naive (the next value "
@@ -79,17 +83,15 @@ def verdict_ui(run: RunRecord) -> None:
                "smoothing. Skill vs naive = 1 − RMSE of the predictor ÷ RMSE of naive: above 0 "
                "beats naive, below 0 is worse.")
     metrics_table_ui(test, "results_metrics")
-    covered = coverage_sentence(run.summary)
+    covered = coverage_sentence(result)
     if covered:
         st.caption(f":material/straighten: {ui.md(covered)} A well-judged interval covers about "
                    "its level; far less means the model is surer than it should be.")
     with st.expander("What these scores mean"):
         st.markdown(METRIC_GLOSSARY)
-    notes = [*(run.summary.get("notes") or []),
-             *(run.summary.get("baseline_notes") or {}).values()]
-    for note in notes:
+    for note in result.all_notes:
         st.caption(f":material/info: {ui.md(note)}")
-    val = run.summary.get("metrics", {}).get("val")
+    val = result.split_metrics("val")
     if val:
         with st.expander("The same scores on the validation part"):
             metrics_table_ui(val, "results_metrics_val")
@@ -159,7 +161,7 @@ def metrics_table_ui(split_metrics: dict, key: str) -> None:
 
 def predictions_ui(run: RunRecord, pred: pd.DataFrame) -> None:
     """Predicted vs actual on the test span, with the naive baseline; one-step or free-running."""
-    target = run.summary.get("target") or run.config.get("data", {}).get("target")
+    target = run.result.target or run.config.get("data", {}).get("target")
     kinds = [k for k in KIND_LABELS if k in set(pred["kind"])]
     left, right = st.columns([3, 1])
     kind = left.radio("Which predictions", kinds, key="results_kind", horizontal=True,
@@ -169,7 +171,7 @@ def predictions_ui(run: RunRecord, pred: pd.DataFrame) -> None:
                            "part the model only sees its own forecasts, so errors can grow.")
     rows, step = pred[pred["kind"] == kind], 1
     horizon = int(run.config.get("model", {}).get("horizon", 1))
-    if kind == "free-running":
+    if kind == FREE_RUN:
         rows = rows.assign(step=1)  # one trajectory: every row is the next step of the same run
     elif horizon > 1:
         step = int(right.number_input(
@@ -222,7 +224,7 @@ def damaged_ui(run: RunRecord, name: str, exc: BaseException) -> None:
 
 def band_choice(run: RunRecord, container) -> str | None:
     """The prediction interval to draw ("80", "95") or None, from the levels the run has."""
-    levels = (run.summary.get("intervals") or {}).get("levels") or {}
+    levels = run.result.interval_levels
     usable = [k for k, v in sorted(levels.items(), key=lambda kv: kv[1]["level"])
               if any(w is not None for w in v.get("one_step") or [])]
     if not usable:
@@ -239,24 +241,24 @@ def band_choice(run: RunRecord, container) -> str | None:
 
 def forecast_ui(run: RunRecord, pred: pd.DataFrame) -> None:
     """The forecast beyond the end of the data."""
-    forecast = read_artefact_table(run, "forecast.csv", FORECAST_COLUMNS, ("forecast",))
+    forecast = read_artefact_table(run, FORECAST, FORECAST_COLUMNS, ("forecast",))
     if forecast is None or forecast.empty:
         return
-    rows = pred[(pred["kind"] == "one-step-ahead") & (pred["step"] == 1)]
+    rows = pred[(pred["kind"] == ONE_STEP) & (pred["step"] == 1)]
     if "split" in rows:
         rows = rows[rows["split"] == "test"]
-    target = run.summary.get("target") or "value"
+    target = run.result.target or "value"
     try:
         history = pd.Series(rows["actual"].to_numpy(dtype=float),
                             index=_index(rows["timestamp"]), name=target)
     except DAMAGED as exc:
-        damaged_ui(run, "predictions.csv", exc)
+        damaged_ui(run, PREDICTIONS, exc)
         return
     band = st.session_state.get("results_band")
     band = None if band == "none" else band
     ui.chart(figures.forecast_figure(history, forecast.assign(
         timestamp=_index(forecast["timestamp"])), band=band), "results_forecast_chart")
-    level = ((run.summary.get("intervals") or {}).get("levels") or {}).get(band or "") or {}
+    level = run.result.interval_levels.get(band or "") or {}
     measured = level.get("free_running_measured")
     if band and f"lower_{band}" in forecast and measured is not None and measured < len(forecast):
         st.caption(f":material/straighten: The validation rows measure the {band} % band for "
@@ -316,7 +318,7 @@ def downloads_ui(run: RunRecord) -> None:
     st.subheader("Downloads")
     c1, c2, c3 = st.columns(3)
     # The files are read when a button is clicked, not on every run of the page.
-    model = artefact_reader(run.id, "model.keras")
+    model = artefact_reader(run.id, MODEL_FILE)
     c1.download_button("Model (.keras)", model or b"", file_name=f"{run.id}.keras",
                        mime="application/octet-stream", key="results_dl_model",
                        disabled=model is None, on_click="ignore",
@@ -324,7 +326,7 @@ def downloads_ui(run: RunRecord) -> None:
                             "reads and predicts scaled, transformed values: for forecasts in your "
                             "units use the model for new data."
                        if model else "This run has no saved model.")
-    bundle = artefact_reader(run.id, "bundle.zip")
+    bundle = artefact_reader(run.id, BUNDLE_FILE)
     c2.download_button("Model for new data (.zip)", bundle or b"", file_name=f"{run.id}-model.zip",
                        mime="application/zip", key="results_dl_bundle", disabled=bundle is None,
                        on_click="ignore",
@@ -339,13 +341,13 @@ def downloads_ui(run: RunRecord) -> None:
                        on_click="ignore",
                        help="A plain Python script that rebuilds and retrains this run.")
     c4, c5, c6 = st.columns(3)
-    preds = artefact_reader(run.id, "predictions.csv")
+    preds = artefact_reader(run.id, PREDICTIONS)
     c4.download_button("Predictions (.csv)", preds or b"", file_name=f"{run.id}-predictions.csv",
                        mime="text/csv", key="results_dl_predictions", disabled=preds is None,
                        on_click="ignore",
                        help="Every prediction in your data's units next to the actual value "
                             "and the baselines.")
-    forecast = artefact_reader(run.id, "forecast.csv")
+    forecast = artefact_reader(run.id, FORECAST)
     c5.download_button("Forecast (.csv)", forecast or b"", file_name=f"{run.id}-forecast.csv",
                        mime="text/csv", key="results_dl_forecast", disabled=forecast is None,
                        on_click="ignore",
@@ -382,12 +384,17 @@ DATA_SETTINGS = [
     ("data", "season", "Season length (rows)", {None: "none"}),
     ("data", "transform", "What the network learns", cfgmod.TRANSFORM_LABELS),
 ]
-RNN_SETTINGS = [
+# the network's and the training's, each shown when it applies to the run's cell (rnnlab.cells)
+CELL_SETTINGS = [
     ("model", "cell", "Cell", cfgmod.CELL_LABELS), ("model", "n_layers", "Layers", None),
     ("model", "units", "Units per layer", None), ("model", "dropout", "Dropout", None),
     ("model", "recurrent_dropout", "Recurrent dropout", None),
     ("model", "bidirectional", "Bidirectional", YES_NO),
     ("model", "linear_skip", "Linear path", YES_NO),
+    ("model", "reservoir_size", "Reservoir size", None),
+    ("model", "spectral_radius", "Spectral radius", None),
+    ("model", "leak_rate", "Leak rate", None), ("model", "input_scaling", "Input scaling", None),
+    ("model", "ridge", "Ridge penalty", None),
     ("model", "lookback", "Lookback (steps)", None), ("model", "horizon", "Horizon (steps)", None),
     ("model", "kernel_initializer", "Initial input weights", None),
     ("model", "recurrent_initializer", "Initial recurrent weights", None),
@@ -402,14 +409,6 @@ RNN_SETTINGS = [
     ("train", "early_stopping_patience", "Early stopping (patience, epochs)", {0: "off"}),
     ("train", "seed", "Random seed", None),
     ("train", "track_gradients", "Gradients recorded", YES_NO),
-]
-ESN_SETTINGS = [
-    ("model", "cell", "Cell", cfgmod.CELL_LABELS),
-    ("model", "reservoir_size", "Reservoir size", None),
-    ("model", "spectral_radius", "Spectral radius", None), ("model", "leak_rate", "Leak rate", None),
-    ("model", "input_scaling", "Input scaling", None), ("model", "ridge", "Ridge penalty", None),
-    ("model", "lookback", "Lookback (steps)", None), ("model", "horizon", "Horizon (steps)", None),
-    ("train", "seed", "Random seed", None),
 ]
 PART_WORDS = {"data": "Data", "model": "Network", "train": "Training"}
 
@@ -446,7 +445,7 @@ def settings_table(config: dict) -> pd.DataFrame:
     the default; files named by their file name, never by their place on the server."""
     defaults = cfgmod.RunConfig().to_dict()
     cell = (config.get("model") or {}).get("cell")
-    fields = DATA_SETTINGS + (ESN_SETTINGS if cell == "esn" else RNN_SETTINGS)
+    fields = DATA_SETTINGS + [f for f in CELL_SETTINGS if cells.applies(cell, f[0], f[1])]
     data = config.get("data") or {}
     rows = []
     for section, name, label, shown in fields:
@@ -548,16 +547,16 @@ def main() -> None:
         group_section_ui(run)
     status_ui(run)
     evaluated = from_model_ui(run) == "evaluate"
-    pred = read_artefact_table(run, "predictions.csv", PRED_COLUMNS, PRED_NUMBERS)
+    pred = read_artefact_table(run, PREDICTIONS, PRED_COLUMNS, PRED_NUMBERS)
     if pred is not None and not pred.empty:
         verdict_ui(run)
         coach_ui(run)
-        for name, draw in (("predictions.csv", predictions_ui), ("forecast.csv", forecast_ui)):
+        for name, draw in ((PREDICTIONS, predictions_ui), (FORECAST, forecast_ui)):
             try:
                 draw(run, pred)
             except DAMAGED as exc:  # readable, but with values the charts cannot use
                 damaged_ui(run, name, exc)
-    elif pred is None and ui.store().artefact(run.id, "predictions.csv").is_file():
+    elif pred is None and ui.store().artefact(run.id, PREDICTIONS).is_file():
         verdict_ui(run)        # damaged (said above): the scores come from the store
         coach_ui(run)
     elif run.status == RunStatus.DONE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rnnlab import cells
 from rnnlab import config as cfgmod
 from rnnlab import classroom, coach, figures, groups, jobs, ui
 from rnnlab.store import LOSS_COLUMNS, RESUMABLE, RunRecord, RunStatus
@@ -17,7 +18,8 @@ def setup_text(run_cfg: cfgmod.RunConfig) -> str:
     """The setup in one line: data, network, window, epochs."""
     m, t, d = run_cfg.model, run_cfg.train, run_cfg.data
     cell = cfgmod.CELL_LABELS[m.cell]
-    net = f"echo state network ({m.reservoir_size} neurons)" if m.cell == "esn" else \
+    stacked = cells.get(m.cell).stacked
+    net = f"echo state network ({m.reservoir_size} neurons)" if not stacked else \
         f"{m.n_layers} × {cell}({', '.join(map(str, m.units_per_layer))})"
     return (f"**{ui.md(ui.source_label(d.source))}** → {ui.md(d.target or 'default column')} · {net} · "
             f"lookback {m.lookback}, horizon {m.horizon} · {t.epochs} epochs of batch "
@@ -238,7 +240,7 @@ def run_row(run: RunRecord, places: dict[str, str] | None = None) -> None:
         if run.status == RunStatus.FAILED and run.error:
             st.caption(f":material/error: {ui.md(run.error)}")
         elif run.status == RunStatus.DIVERGED:
-            message = run.summary.get("message") or run.error or "The loss became NaN."
+            message = run.result.message or run.error or "The loss became NaN."
             st.caption(f":material/bolt: {ui.md(message)}")
     if st.session_state.get("runs_confirm_delete") == run.id:
         confirm_delete_ui(run)

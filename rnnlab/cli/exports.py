@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import TextIO
 
+from rnnlab import artefacts
 from rnnlab.config import RunConfig
 from rnnlab.errors import ConfigError, RnnlabError
 from rnnlab.store import RunRecord, Store
@@ -28,8 +29,8 @@ def cmd_export(args, store: Store, out: TextIO, err: TextIO) -> int:
                               data_sha256=run.data_sha256 or None)
         _write(Path(args.script), text)
         print(f"script       {args.script}", file=out)
-    for flag, names in (("model", ("model.keras", "model.npz")),
-                        ("predictions", ("predictions.csv",)), ("forecast", ("forecast.csv",))):
+    for flag, names in (("model", artefacts.MODEL_FILES), ("predictions", (artefacts.PREDICTIONS,)),
+                        ("forecast", (artefacts.FORECAST,))):
         target = getattr(args, flag)
         if target:
             _copy_artefact(store, run, names, Path(target))

@@ -50,6 +50,6 @@ def _from_model_here(store: Store, brought, raw: bytes, cfg: RunConfig, doing: s
           f"{Path(cfg.data.source).name}.", file=err, flush=True)
     run = execute_here(store, run_id, err, prepared=prepared)
     print_result(run, out)
-    if run.summary.get("from_model"):
-        print(run.summary["from_model"], file=out)
+    if run.result.from_model:
+        print(run.result.from_model, file=out)
     return exit_for(run, err)

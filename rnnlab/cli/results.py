@@ -9,35 +9,35 @@ from rnnlab.cli.exits import EXIT_INTERRUPTED, EXIT_RUN_FAILED
 from rnnlab.cli.tables import indent, num, progress_text, signed, table
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.evaluate import PREDICTORS
+from rnnlab.predictors import TABLE_LABELS
 from rnnlab.store import RunRecord, RunStatus, Store
 
-BASELINE_LABELS = {**PREDICTORS, "model": "model"}
+BASELINE_LABELS = TABLE_LABELS   # the model as "model", each baseline by its label
 
 
 def print_result(run: RunRecord, out: TextIO, *, header: bool = True) -> None:
     """The run's test scores, model vs baselines, and the sentence that says what they mean."""
-    summary = run.summary
+    summary = run.result
     if header:
         extra = []
-        if summary.get("seconds_per_epoch"):
-            extra.append(f"{summary['seconds_per_epoch']:.2f} s/epoch")
-        if summary.get("params"):
-            extra.append(f"{summary['params']:,} parameters")
+        if summary.seconds_per_epoch:
+            extra.append(f"{summary.seconds_per_epoch:.2f} s/epoch")
+        if summary.params:
+            extra.append(f"{summary.params:,} parameters")
         print(f"\nRun {run.id} {run.status.value}: {run.epochs_done}/{run.epochs_total} epochs"
               + (f", {', '.join(extra)}" if extra else "") + ".", file=out)
-    test = summary.get("metrics", {}).get("test")
+    test = summary.test_metrics
     if not test:
-        if summary.get("message"):
-            print(summary["message"], file=out)
+        if summary.message:
+            print(summary.message, file=out)
         return
     print(indent(result_table(test)), file=out)
     from rnnlab.intervals import coverage_sentence
 
-    for line in (summary.get("headline"), summary.get("sentence"), coverage_sentence(summary)):
+    for line in (summary.headline, summary.sentence, coverage_sentence(summary)):
         if line:
             print(line, file=out)
-    for note in summary.get("notes") or []:
+    for note in summary.notes or []:
         print(note, file=out)
 
 

@@ -30,7 +30,7 @@ def cmd_list(args, store: Store, out: TextIO, err: TextIO) -> int:
     for run in runs:
         rows.append([run.id, run.status.value, progress_text(run), duration(run.elapsed),
                      duration(run.eta), num(model_test_score(run, "rmse")),
-                     signed(run.summary.get("skill_vs_naive")), run.name]
+                     signed(run.result.skill_vs_naive), run.name]
                     + ([run.group_id] if grouped else []))
     print(table(rows, align="lllrrrrll"[:len(rows[0])]), file=out)
     if grouped:
@@ -53,8 +53,8 @@ def cmd_show(args, store: Store, out: TextIO, err: TextIO) -> int:
     lines = [f"run       {run.id}" + (f"  {run.name}" if run.name else ""),
              f"status    {run.status.value}, epoch {progress_text(run)}, elapsed "
              f"{duration(run.elapsed)}" + (f", ETA {duration(run.eta)}" if run.eta else "")]
-    if run.summary.get("message"):
-        lines.append(f"message   {run.summary['message']}")
+    if run.result.message:
+        lines.append(f"message   {run.result.message}")
     if run.error:
         lines.append(f"error     {run.error}")
     if run.group_id:
@@ -68,7 +68,7 @@ def cmd_show(args, store: Store, out: TextIO, err: TextIO) -> int:
     lines.append(f"folder    {store.run_dir(run.id)}")
     print("\n".join(lines), file=out)
     print("\nconfig\n" + indent(json.dumps(run.config, indent=2, sort_keys=True)), file=out)
-    if run.summary.get("metrics"):
+    if run.result.metrics:
         print("\nresult", file=out)
         print_result(run, out, header=False)
     _print_coach(store, run.id, out)
@@ -136,7 +136,7 @@ def _continue_here(store: Store, run_id: str, where: str, out: TextIO, err: Text
     store.add_event(run_id, "foreground", "Continued in the foreground by `rnnlab resume --here`.")
     print(f"Run {run_id}: continuing {where} (Ctrl-C stops it; `rnnlab resume {run_id}` "
           "continues).", file=err, flush=True)
-    resume = bool(store.get_run(run_id).summary.get("resume"))
+    resume = bool(store.get_run(run_id).result.resume)
     run = execute_here(store, run_id, err, resume=resume)
     print_result(run, out)
     return exit_for(run, err)

@@ -42,4 +42,4 @@ def progress_text(run: RunRecord) -> str:
 
 
 def model_test_score(run: RunRecord, key: str) -> float | None:
-    return ((run.summary.get("metrics") or {}).get("test") or {}).get("model", {}).get(key)
+    return run.result.metric("test", "model", key)

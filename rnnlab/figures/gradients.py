@@ -10,15 +10,17 @@ import re
 import numpy as np
 import plotly.graph_objects as go
 
+from rnnlab import cells
 from rnnlab.errors import ConfigError
 from rnnlab.figures.axes import _epoch_dtick, _floats, _fmt, _log_axis, _log_ticks, _positive
 from rnnlab.figures.spec import _empty, _figure, _line, _Spec
 from rnnlab.figures.style import COLORS, HEAT_SCALE, HINT_OPACITY, RELATIVE_SCALE
 
 
-# Keras weight names in words: what each weight multiplies.
-WEIGHT_WORDS = {"kernel": "input weights", "recurrent_kernel": "recurrent weights",
-                "bias": "bias"}
+# Keras weight names in words: what each weight multiplies (rnnlab.cells' tensors).
+WEIGHT_WORDS = cells.tensor_words()
+# a recurrent layer's name: a cell's key, or Keras' "rnn", then its number
+_RECURRENT_LAYER = re.compile(rf"({'|'.join(map(re.escape, (*cells.KEYS, 'rnn')))})(?:_(\d+))?")
 LAYER_WORDS = {"dense": "output layer", "linear_skip": "straight-line path"}
 
 
@@ -30,7 +32,7 @@ def tensor_label(name: str) -> str:
     if len(parts) < 2 or parts[-1] not in WEIGHT_WORDS:
         return str(name)
     layer, middle, weight = parts[0], parts[1:-1], WEIGHT_WORDS[parts[-1]]
-    found = re.fullmatch(r"(simple_rnn|gru|lstm|esn|rnn)(?:_(\d+))?", layer)
+    found = _RECURRENT_LAYER.fullmatch(layer)
     if found:
         layer = f"layer {found.group(2) or 1}"
     elif layer in LAYER_WORDS:

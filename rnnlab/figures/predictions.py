@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from rnnlab.artefacts import FREE_RUN, ONE_STEP
 from rnnlab.errors import ConfigError
 from rnnlab.figures.axes import _as_x, _fmt, _when
 from rnnlab.figures.spec import _empty, _figure, _hline, _line, _Spec, _vline
@@ -49,7 +50,7 @@ def _pick(pred: pd.DataFrame, kind: str, step: int, split: str | None) -> pd.Dat
 def _kind_words(kind: str, step: int) -> tuple[str, str]:
     """Title words and a plain explanation for a prediction kind."""
     ahead = "" if step == 1 else f", {step} steps ahead"
-    if kind == "free-running":
+    if kind == FREE_RUN:
         return (f"Free-running forecast{ahead}",
                 "The model feeds its own predictions back in: errors can build up")
     return (f"One-step-ahead predictions{ahead}",
@@ -65,7 +66,7 @@ def _no_predictions(title: str, y_title: str) -> go.Figure:
     return _empty(title, "No predictions for this choice", "time", y_title)
 
 
-def predictions_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int = 1, *,
+def predictions_figure(pred: pd.DataFrame, kind: str = ONE_STEP, step: int = 1, *,
                        split: str | None = "test", target: str | None = None,
                        band: str | None = None) -> go.Figure:
     """Actual vs model vs naive baseline (seasonal naive and mean in the legend), in data units;
@@ -91,7 +92,7 @@ def predictions_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: i
     return spec.figure()
 
 
-def residuals_figure(pred: pd.DataFrame, kind: str = "one-step-ahead", step: int = 1, *,
+def residuals_figure(pred: pd.DataFrame, kind: str = ONE_STEP, step: int = 1, *,
                      split: str | None = "test", target: str | None = None) -> go.Figure:
     """Errors over time (actual − prediction) for the model, and the naive baseline to compare."""
     words, _ = _kind_words(kind, step)
@@ -191,7 +192,7 @@ def _window_rows(pred: pd.DataFrame, split: str) -> pd.DataFrame:
     steps 1..H)."""
     if pred is None or pred.empty or "kind" not in pred:
         return pd.DataFrame(columns=["timestamp", "step", "actual", "model", "window"])
-    rows = pred[pred["kind"] == "one-step-ahead"]
+    rows = pred[pred["kind"] == ONE_STEP]
     if "split" in rows:
         rows = rows[rows["split"] == split]
     rows = rows.assign(step=rows["step"].astype(int),

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 
+from rnnlab.artefacts import ONE_STEP
 from rnnlab.figures.bptt import bptt_calculator_figure
 from rnnlab.figures.data import series_figure
 from rnnlab.figures.gradients import step_norm_figure, tensor_heatmap, through_time_heatmap
@@ -22,7 +23,7 @@ def warm_up() -> None:
     first-use costs (it makes the validators of each trace type, and imports its colour scales,
     the first time they are used) once at start-up instead of on a user's first visit."""
     days = pd.date_range("2024-01-01", periods=4, freq="D")
-    pred = pd.DataFrame({"split": "test", "kind": "one-step-ahead", "step": 1,
+    pred = pd.DataFrame({"split": "test", "kind": ONE_STEP, "step": 1,
                          "timestamp": days.strftime("%Y-%m-%d"), "actual": [1.0, 2.0, 3.0, 4.0],
                          "model": [1.1, 2.1, 2.9, 4.2], "naive": [1.0, 1.0, 2.0, 3.0]})
     epochs = [dict(epoch=1, train_loss=1.0, val_loss=1.2), dict(epoch=2, train_loss=0.5,

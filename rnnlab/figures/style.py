@@ -8,16 +8,10 @@ read on a light and on a dark background alike.
 
 from __future__ import annotations
 
-from rnnlab.evaluate import PREDICTORS
+from rnnlab.predictors import LEGEND_LABELS, LINE_COLORS, LINE_STYLES  # noqa: F401
 
 COLORS = {
-    "actual": "#737373",      # mid grey: at least 3.5:1 against white and against near-black
-    "model": "#1f77b4",
-    "naive": "#ff7f0e",
-    "seasonal_naive": "#2ca02c",
-    "linear_ar": "#9467bd",
-    "anchor": "#8c564b",
-    "mean": "#a6a6a6",
+    **LINE_COLORS,            # the actual values and each predictor (`rnnlab.predictors`)
     "clip": "#d62728",
     "grid": "#e5e5e5",
 }
@@ -25,27 +19,9 @@ SPLIT_COLORS = {"train": "#6a5acd", "val": "#c51b7d", "test": "#01857a"}
 SPLIT_LABELS = {"train": "train", "val": "validation", "test": "test"}
 RUN_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
               "#17becf", "#bcbd22", "#7f7f7f"]
-# How each prediction column is drawn, keyed like `evaluate.PREDICTORS` with the actual values
-# first: colour, dash, and whether it is shown at first (else in the legend only).
-LINE_STYLES = {
-    "actual": (COLORS["actual"], "solid", True),
-    "model": (COLORS["model"], "solid", True),
-    "naive": (COLORS["naive"], "dash", True),
-    "seasonal_naive": (COLORS["seasonal_naive"], "dot", False),
-    "linear_ar": (COLORS["linear_ar"], "dashdot", False),
-    "anchor": (COLORS["anchor"], "longdash", False),
-    "mean": (COLORS["mean"], "solid", False),
-}
-# Each line's name in a legend: the predictor's own label (`evaluate.PREDICTORS`), shortened
-# where a legend entry wants fewer words.
-LINE_LABELS = {
-    "actual": "actual",
-    **PREDICTORS,
-    "model": "model",
-    "seasonal_naive": "seasonal naive",
-    "anchor": "exponential smoothing",
-    "mean": "mean (train)",
-}
+# How each prediction column is drawn (colour, dash, shown at first) and its word in a legend:
+# the one predictor table, `rnnlab.predictors`.
+LINE_LABELS = LEGEND_LABELS
 HEAT_SCALE = "Viridis"
 RELATIVE_SCALE = [[0.0, "#2166ac"], [0.25, "#67a9cf"], [0.45, "#d1e5f0"], [0.5, "#f7f7f7"],
                   [0.55, "#fddbc7"], [0.75, "#ef8a62"], [1.0, "#b2182b"]]   # weaker … stronger

@@ -8,7 +8,7 @@ import numbers
 
 import plotly.graph_objects as go
 
-from rnnlab.config import CELL_LABELS
+from rnnlab import cells
 from rnnlab.errors import ConfigError
 from rnnlab.figures.spec import _STAND_IN_TEMPLATE, _figure, _with_template
 
@@ -44,8 +44,9 @@ def _unrolled_layout(cell: str, n_layers: int, lookback: int, horizon: int,
                      max_steps_drawn: int) -> str:
     """The diagram's layout as JSON, built and validated once per shape of network (it has a
     hundred boxes, arrows and labels, so validating it costs more than any other figure)."""
-    label = "Reservoir" if cell == "esn" else CELL_LABELS.get(cell, cell)
-    short = {"simple_rnn": "RNN", "esn": "ESN"}.get(cell, label)   # fits in a box
+    spec = cells.BY_KEY.get(cell)
+    label = spec.diagram_label if spec else cell
+    short = spec.short if spec else label   # fits in a box
     columns = _drawn_columns(lookback, max_steps_drawn)
     out_x = len(columns) + 0.6
     sketch = _Sketch()

@@ -10,17 +10,14 @@ back on resume). Importing this module loads no Keras; its functions take it fro
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import weakref
 from pathlib import Path
 
 from rnnlab import backend
+from rnnlab.artefacts import CHECKPOINT, write_checkpoint_meta
 from rnnlab.store import Store
-
-CHECKPOINT = "checkpoint.keras"
-CHECKPOINT_META = "checkpoint.json"
 
 
 class EpochWriter:
@@ -94,7 +91,12 @@ class EpochWriter:
                 through = gradients.through_time(twin, *self.probe, jit=False)
             self.store.add_epoch(self.run_id, epoch, **row, through_time=through)
             atomic_keras_save(twin, self.run_dir / CHECKPOINT)
-            _write_checkpoint_meta(self.run_dir, epoch, iterations)
+            write_checkpoint_meta(self.run_dir, epoch, iterations)
+            sent = getattr(self.store, "files_changed", None)   # a remote worker's store client
+            if sent is not None:                                # sends them to the head
+                from rnnlab.artefacts import CHECKPOINT_META
+
+                sent(self.run_id, (CHECKPOINT, CHECKPOINT_META))
         except BaseException as exc:  # handed to the training thread by wait()
             self._error = exc
 
@@ -138,11 +140,4 @@ def atomic_keras_save(keras_model, path: Path) -> None:
     """Save a .keras file under a temporary name, then rename it into place."""
     tmp = path.with_name(f".{path.stem}-partial.keras")
     keras_model.save(tmp)
-    os.replace(tmp, path)
-
-
-def _write_checkpoint_meta(run_dir: Path, epoch: int, iterations: int) -> None:
-    path = run_dir / CHECKPOINT_META
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps({"epoch": int(epoch), "iterations": int(iterations)}))
     os.replace(tmp, path)

@@ -47,6 +47,7 @@ from __future__ import annotations
 import os
 
 KERAS_OWN = {}   # Keras' backend functions before install(): "lstm", "gru", "dropout"
+COVERED = ("lstm", "gru")   # the cells these loops run: rnnlab.cells' `fast_loop` entries
 
 
 def wanted() -> bool:

@@ -12,11 +12,11 @@ standard Keras functional model, for files that must load anywhere without rnnla
 
 from __future__ import annotations
 
-from rnnlab import backend
+from rnnlab import backend, cells
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.errors import ConfigError
-from rnnlab.model_info import (CELL_CLASSES, FLATTEN_NAME, INPUT_NAME, LINEAR_NAME,
-                               OUTPUT_NAME, SUM_NAME, dropout_name, recurrent_name)
+from rnnlab.model_info import (FLATTEN_NAME, INPUT_NAME, LINEAR_NAME, OUTPUT_NAME, SUM_NAME,
+                               dropout_name, recurrent_name)
 from rnnlab.nn.tracking import GradientTrackingModel
 
 keras = backend.keras()     # on JAX this also plugs in rnnlab.nn.kernels' LSTM and GRU loops
@@ -28,7 +28,7 @@ def build_model(model_cfg: ModelConfig, train_cfg: TrainConfig, n_features: int,
 
     jit_compile (XLA) and steps_per_execution are chosen per run by `rnnlab.train.execution_plan`.
     """
-    if model_cfg.cell not in CELL_CLASSES:
+    if cells.get(model_cfg.cell).keras_class is None:
         raise ConfigError(f"cell={model_cfg.cell!r} is not a Keras recurrent cell; an echo state "
                           "network is trained by rnnlab.nn.esn, not build_model.")
     if not isinstance(n_features, int) or n_features < 1:
@@ -71,7 +71,7 @@ def start_linear_skip(model, x, y) -> None:
 def _recurrent_layer(model_cfg: ModelConfig, index: int):
     """Recurrent layer `index` (1-based), wrapped in Bidirectional when asked."""
     i = index - 1
-    layer_cls = getattr(keras.layers, CELL_CLASSES[model_cfg.cell])
+    layer_cls = getattr(keras.layers, cells.get(model_cfg.cell).keras_class)
     penalty = _penalty(model_cfg.l1, model_cfg.l2)
     name = recurrent_name(model_cfg.cell, index)
     layer = layer_cls(

@@ -127,9 +127,9 @@ def run_score(run: RunRecord, epochs: list[dict]) -> tuple[float | None, str]:
     Only runs that finished normally are ranked (a failed or diverged run has no score)."""
     if run.status != RunStatus.DONE:
         return None, ""
-    test = run.summary.get("metrics", {}).get("test", {}).get("model", {})
-    if test.get("rmse") is not None:
-        return float(test["rmse"]), "test RMSE"
+    rmse = run.result.test_rmse()
+    if rmse is not None:
+        return float(rmse), "test RMSE"
     losses = [e.get("val_loss") for e in epochs if e.get("val_loss") is not None]
     if losses:
         return float(losses[-1]), "last validation loss"

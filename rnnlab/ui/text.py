@@ -15,6 +15,7 @@ from rnnlab.errors import RnnlabError
 from rnnlab.evaluate import format_number
 from rnnlab.scores import METRIC_COLUMNS, metrics_rows
 from rnnlab.store import format_duration
+from rnnlab.summary import RunSummary, run_summary
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#+\-!|~$:&])")
 
@@ -44,12 +45,12 @@ def fmt_seconds(seconds: float | None) -> str:
 fmt_number = format_number   # a metric for a table: significant digits, '—' when missing
 
 
-def skill_sentence(summary: dict) -> str | None:
+def skill_sentence(summary: dict | RunSummary) -> str | None:
     """The model's error compared with the naive forecast, in words."""
-    if summary.get("sentence"):
-        return summary["sentence"]
-    test = summary.get("metrics", {}).get("test", {})
-    model, naive = test.get("model", {}).get("rmse"), test.get("naive", {}).get("rmse")
+    summary = run_summary(summary)
+    if summary.sentence:
+        return summary.sentence
+    model, naive = summary.test_rmse("model"), summary.test_rmse("naive")
     if model is None or not naive:
         return None
     ratio = model / naive

@@ -46,3 +46,16 @@ def test_importing_the_pages_draws_nothing():
     # a Streamlit call outside `streamlit run` warns that the app must be run with it
     assert "ScriptRunContext" not in proc.stderr and "streamlit run" not in proc.stderr, \
         proc.stderr[-3000:]
+
+
+def test_every_lesson_view_a_lesson_may_name_has_a_renderer_on_the_learn_page():
+    """The lesson files' `view` names (checked by rnnlab.lessons) and the Learn page's renderers
+    are the same set, and every built-in lesson names one of them."""
+    from rnnlab import lessons
+    from views import learn
+
+    assert set(lessons.VIEWS) == set(learn.VIEWS)
+    assert all(callable(render) for render in learn.VIEWS.values())
+    found = lessons.load_lessons()
+    assert len(found) >= 9
+    assert {lesson.view for lesson in found.values()} <= set(learn.VIEWS)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers_train import one_thread
-from rnnlab import jobs, worker
+from rnnlab import artefacts, jobs, worker
 from rnnlab.config import RunConfig
 from rnnlab.lessons import get_lesson, start_lesson
 from rnnlab.store import RunStatus
@@ -107,20 +107,20 @@ def assert_predictions(store, run, cfg: RunConfig, prepared) -> pd.DataFrame:
     """predictions.csv: one-step-ahead rows for val (if any) and test, horizon steps each, and a
     free-running trajectory over the test part; forecast.csv past the end of the data."""
     pred = pd.read_csv(store.artefact(run.id, "predictions.csv"))
-    assert list(pred.columns) == worker.PREDICTION_COLUMNS, run.name
+    assert list(pred.columns) == artefacts.PREDICTION_COLUMNS, run.name
     horizon = cfg.model.horizon
-    expected_kinds = {("test", worker.ONE_STEP), ("test", worker.FREE_RUN)}
+    expected_kinds = {("test", artefacts.ONE_STEP), ("test", artefacts.FREE_RUN)}
     if prepared.n_val:
-        expected_kinds.add(("val", worker.ONE_STEP))
+        expected_kinds.add(("val", artefacts.ONE_STEP))
     assert set(map(tuple, pred[["split", "kind"]].drop_duplicates().values)) == expected_kinds
     for split, n_windows in (("val", len(prepared.t_val)), ("test", len(prepared.t_test))):
-        rows = pred[(pred.split == split) & (pred.kind == worker.ONE_STEP)]
+        rows = pred[(pred.split == split) & (pred.kind == artefacts.ONE_STEP)]
         assert len(rows) == n_windows * horizon, (run.name, split)
         if n_windows:
             counts = rows.groupby("step").size()
             assert list(counts.index) == list(range(1, horizon + 1)), (run.name, split)
             assert set(counts) == {n_windows}, (run.name, split)
-    free = pred[pred.kind == worker.FREE_RUN]
+    free = pred[pred.kind == artefacts.FREE_RUN]
     assert list(free.step) == list(range(1, min(prepared.n_test, worker.FREE_RUNNING_MAX_STEPS) + 1))
     assert np.isfinite(pred[["actual", "model", "naive", "mean"]].to_numpy(float)).all(), run.name
     forecast = pd.read_csv(store.artefact(run.id, "forecast.csv"))
@@ -150,7 +150,7 @@ def test_rnn_types_many_to_one_and_many_to_many_through_the_runner(store):
     horizons = {}
     for label, (run, cfg) in runs.items():
         pred = assert_trained(store, run, cfg, 2)
-        horizons[label] = sorted(pred[pred.kind == worker.ONE_STEP].step.unique())
+        horizons[label] = sorted(pred[pred.kind == artefacts.ONE_STEP].step.unique())
     assert horizons["many-to-one (next value)"] == [1]
     assert horizons["many-to-many (next 10 values)"] == list(range(1, 11))
 
@@ -231,7 +231,7 @@ def test_stock_quick(store):
     pred = assert_trained(store, run, cfg, 1)
     assert sorted(store.through_time(run.id)) == ["input", "layer_1", "layer_2", "layer_3"]
     assert set(pred.split) == {"test"}                  # no validation part; January 2017 is the test
-    assert len(pred[pred.kind == worker.ONE_STEP]) == 20
+    assert len(pred[pred.kind == artefacts.ONE_STEP]) == 20
 
 
 # -- lessons 3 and 4 in full: their point -----------------------------------------------------------

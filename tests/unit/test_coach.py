@@ -11,7 +11,8 @@ from rnnlab import coach
 from rnnlab.config import RunConfig
 from rnnlab.errors import ConfigError
 from rnnlab.store import RunStatus, Store
-from rnnlab.worker import FREE_RUN, ONE_STEP, PREDICTION_COLUMNS, _write_csv
+from rnnlab.artefacts import FREE_RUN, ONE_STEP, PREDICTION_COLUMNS
+from rnnlab.artefacts import write_predictions as _write_csv
 from statuses import set_status
 
 N_TEST, EPOCHS, LOOKBACK = 120, 40, 30

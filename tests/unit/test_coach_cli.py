@@ -8,7 +8,8 @@ import pandas as pd
 from rnnlab import cli
 from rnnlab.config import RunConfig
 from rnnlab.store import RunStatus
-from rnnlab.worker import ONE_STEP, PREDICTION_COLUMNS, _write_csv
+from rnnlab.artefacts import ONE_STEP, PREDICTION_COLUMNS
+from rnnlab.artefacts import write_predictions as _write_csv
 from statuses import set_status
 
 

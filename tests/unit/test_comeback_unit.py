@@ -304,3 +304,18 @@ def test_the_module_keeps_keras_out_of_the_web_process():
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr[-500:]
+
+
+def test_a_brought_model_run_records_who_queued_it_and_keeps_to_the_cap(tmp_path, store,
+                                                                         monkeypatch):
+    blob = make(tmp_path)
+    brought = comeback.inspect_upload("m.zip", blob)
+    cfg = comeback.evaluate_config(brought, "airline_passengers.csv")
+    run_id, _ = comeback.register(store, brought, blob, cfg, owner="Ada", room="R7")
+    run = store.get_run(run_id)
+    assert (run.owner, run.room) == ("Ada", "R7")
+    monkeypatch.setenv("RNNLAB_MAX_QUEUED_PER_USER", "1")
+    with pytest.raises(jobs.QueueFull, match="Ada"):
+        comeback.register(store, brought, blob, cfg, owner="Ada", room="R7")
+    other, _ = comeback.register(store, brought, blob, cfg, owner="Grace", room="R7")
+    assert store.get_run(other).owner == "Grace"

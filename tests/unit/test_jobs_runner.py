@@ -368,7 +368,7 @@ def test_concurrency_and_executor_settings(store, monkeypatch):
     monkeypatch.setenv("RNNLAB_EXECUTOR", "inprocess")
     assert isinstance(jobs.make_executor(), jobs.InProcessExecutor)
     with pytest.raises(ConfigError, match="RNNLAB_EXECUTOR must be one of process, inprocess"):
-        jobs.make_executor("ray")
+        jobs.make_executor("slurm")
 
 
 def test_get_runner_is_one_per_home(store, tmp_path):
@@ -475,4 +475,4 @@ def test_an_executor_of_ones_own_by_module_and_class(monkeypatch):
     with pytest.raises(ConfigError, match="has no Executor subclass called 'Store'"):
         jobs.make_executor("rnnlab.store:Store")
     with pytest.raises(ConfigError, match="or package.module:Class"):
-        jobs.make_executor("ray")
+        jobs.make_executor("slurm")

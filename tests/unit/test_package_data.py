@@ -8,7 +8,6 @@ the test environment's packages) loads every sample and every lesson from there.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from rnnlab import lessons, samples
+from wheels import build_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,22 +31,7 @@ print(json.dumps({"sample_dir": str(samples.SAMPLE_DIR), "rows": found,
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    # built from a copy of what the package is made of, so that a build/ folder left by an
-    # earlier build in the checkout cannot add files the package list would leave out
-    src = tmp_path_factory.mktemp("src")
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        if (ROOT / name).exists():
-            shutil.copy(ROOT / name, src / name)
-    shutil.copytree(ROOT / "rnnlab", src / "rnnlab",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                           str(out), str(src)], capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 and "Could not find a version" in done.stderr:
-        pytest.skip("no package index to build the wheel with here")
-    assert done.returncode == 0, done.stderr[-3000:]
-    (path,) = out.glob("rnnlab-*.whl")
-    return path
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def test_the_wheel_holds_every_sample_and_lesson(wheel):

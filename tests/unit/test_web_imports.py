@@ -8,7 +8,8 @@ import pytest
 
 WEB_SIDE = ["rnnlab.config", "rnnlab.store", "rnnlab.errors", "rnnlab.data", "rnnlab.samples",
             "rnnlab.windows", "rnnlab.figures", "rnnlab.evaluate", "rnnlab.jobs", "rnnlab.codegen",
-            "rnnlab.lessons", "rnnlab.model_info", "rnnlab.cli", "rnnlab.ui", "rnnlab.validate"]
+            "rnnlab.lessons", "rnnlab.model_info", "rnnlab.cli", "rnnlab.ui", "rnnlab.validate",
+            "rnnlab.cells"]
 
 
 @pytest.mark.parametrize("module", WEB_SIDE)
