@@ -206,7 +206,7 @@ class RayExecutor(Executor):
                 shared[source] = ("data", sha, path.name)
         bundle = (config.get("from_model") or {}).get("bundle")
         if bundle:
-            from rnnlab.comeback_keep import kept_path
+            from rnnlab.comeback.keep import kept_path
 
             path = kept_path(store, bundle)
             if path.is_file():
@@ -473,7 +473,7 @@ def run_remote(service, run_id: str, *, resume: bool, shared: dict[str, tuple],
 
 def _place_model(client, sha: str, bundle: str) -> None:
     """A kept model where `comeback_keep.kept_path` looks for it under the client's home."""
-    from rnnlab.comeback_keep import kept_path
+    from rnnlab.comeback.keep import kept_path
 
     target = kept_path(client, bundle)
     if target.is_file():

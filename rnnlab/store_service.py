@@ -225,7 +225,7 @@ class StoreClient:
     # -- the run's folder, here
     def run_dir(self, run_id: str) -> Path:
         """The run's scratch folder on this node (made when missing)."""
-        from rnnlab.run_record import check_run_id
+        from rnnlab.store.record import check_run_id
 
         path = self.runs_dir / check_run_id(run_id)
         path.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ LITERALS = (artefacts.CONFIG, artefacts.CHECKPOINT, artefacts.CHECKPOINT_META,
             artefacts.BUNDLE_FILE, artefacts.LOG, artefacts.ONE_STEP, artefacts.FREE_RUN)
 # Quoted names that are not a run folder's files: the members of a Keras model file, and the
 # file names a generated script suggests to its reader.
-ELSEWHERE = {("rnnlab/comeback_check.py", artefacts.CONFIG),
+ELSEWHERE = {("rnnlab/comeback/check.py", artefacts.CONFIG),
              ("rnnlab/codegen.py", artefacts.MODEL_FILE)}
 
 STORED = {   # a summary as a worker of this version stores it (a real run, rounded)

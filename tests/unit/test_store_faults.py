@@ -129,7 +129,7 @@ def test_a_read_only_store_becomes_writable_once_fixed(tmp_path, monkeypatch):
     store = Store(home)
     assert store.read_only
     monkeypatch.undo()
-    monkeypatch.setattr("rnnlab.store_db.WRITABLE_RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr("rnnlab.store.db.WRITABLE_RECHECK_SECONDS", 0.0)
     assert store.writable() and not store.read_only
     store.create_run({"after": 1})
     assert len(store.list_runs()) == 3

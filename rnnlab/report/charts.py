@@ -14,7 +14,7 @@ from rnnlab.artefacts import FREE_RUN, ONE_STEP
 from rnnlab.store import LOSS_COLUMNS, RunRecord, Store
 
 if TYPE_CHECKING:
-    from rnnlab.report_data import DataFacts
+    from rnnlab.report.data import DataFacts
 
 MAX_HEATMAP_CELLS = 12_000   # a gradient heatmap in the file keeps at most about this many cells
 

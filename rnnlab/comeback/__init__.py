@@ -26,10 +26,10 @@ is a `ModelRefused` saying what the file is and which file to upload instead.
 The web process imports this module: Keras is imported inside the worker-side functions only
 (`evaluation`, `start_from`).
 
-This module makes the new run (its settings, `register`); the pieces: `rnnlab.comeback_model`
-(the limits, `ModelRefused`, `Brought`), `rnnlab.comeback_check` (the checks of an upload),
-`rnnlab.comeback_keep` (kept uploads), `rnnlab.comeback_prepare` (the model's preprocessing)
-and `rnnlab.comeback_keras` (the worker's side).
+This module makes the new run (its settings, `register`); the pieces: `rnnlab.comeback.model`
+(the limits, `ModelRefused`, `Brought`), `rnnlab.comeback.check` (the checks of an upload),
+`rnnlab.comeback.keep` (kept uploads), `rnnlab.comeback.prepare` (the model's preprocessing)
+and `rnnlab.comeback.keras_side` (the worker's side).
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ import os
 import time
 from pathlib import Path
 
-from rnnlab.comeback_check import inspect_file, inspect_upload
-from rnnlab.comeback_keep import keep, kept_path, load_kept
-from rnnlab.comeback_keras import evaluation, param_count, start_from
-from rnnlab.comeback_model import MAX_MODEL_BYTES, MAX_MODEL_MB, Brought, ModelRefused
-from rnnlab.comeback_prepare import prepare, prepare_with
+from rnnlab.comeback.check import inspect_file, inspect_upload
+from rnnlab.comeback.keep import keep, kept_path, load_kept
+from rnnlab.comeback.keras_side import evaluation, param_count, start_from
+from rnnlab.comeback.model import MAX_MODEL_BYTES, MAX_MODEL_MB, Brought, ModelRefused
+from rnnlab.comeback.prepare import prepare, prepare_with
 from rnnlab.config import DataConfig, ModelConfig, RunConfig
 from rnnlab.errors import ConfigError
 from rnnlab.store import Store

@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from rnnlab.store_db import gc_paused
+from rnnlab.store.db import gc_paused
 
 CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "grad_norm_mean",
                  "grad_norm_max")

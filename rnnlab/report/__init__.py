@@ -12,9 +12,9 @@ encoded (about 1.9 MB instead of 4.8 MB), and unpacked by the browser
 `<script type="application/json">` block. Every piece of user text (run, file and column names,
 messages) is escaped with `html.escape`.
 
-The pieces: `rnnlab.report_data` (what the data was), `rnnlab.report_words` (the settings in
-sentences), `rnnlab.report_charts`, `rnnlab.report_sections` (each section's HTML) and
-`rnnlab.report_html` (escaping and the small HTML pieces); this module puts the page together.
+The pieces: `rnnlab.report.data` (what the data was), `rnnlab.report.words` (the settings in
+sentences), `rnnlab.report.charts`, `rnnlab.report.sections` (each section's HTML) and
+`rnnlab.report.html` (escaping and the small HTML pieces); this module puts the page together.
 
 pandas, numpy and Plotly only: the web process builds it, so no TensorFlow.
 """
@@ -32,10 +32,10 @@ import plotly.io as pio
 
 from rnnlab import artefacts
 from rnnlab.errors import RnnlabError
-from rnnlab.report_charts import MAX_HEATMAP_CELLS, Chart, build_charts, shown_epochs
-from rnnlab.report_data import data_facts
-from rnnlab.report_html import charts_html, esc, section
-from rnnlab.report_sections import (data_html, events_html, gradients_intro, header_html,
+from rnnlab.report.charts import MAX_HEATMAP_CELLS, Chart, build_charts, shown_epochs
+from rnnlab.report.data import data_facts
+from rnnlab.report.html import charts_html, esc, section
+from rnnlab.report.sections import (data_html, events_html, gradients_intro, header_html,
                                     script_html, scores_html, script_text, settings_html,
                                     summary_html)
 from rnnlab.store import Store

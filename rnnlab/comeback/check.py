@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab import cells
-from rnnlab.comeback_model import (CODE_LAYERS, DOWNLOAD_FIX, ESN_FILE, FORMAT, MAX_MEMBERS,
+from rnnlab.comeback.model import (CODE_LAYERS, DOWNLOAD_FIX, ESN_FILE, FORMAT, MAX_MEMBERS,
                                    MAX_MODEL_BYTES, MAX_MODEL_MB, MAX_SETTINGS_BYTES,
                                    MAX_UNPACKED_BYTES, MODEL_FILE, SETTINGS_FILE, Brought,
                                    ModelRefused, damaged, megabytes, not_ours)

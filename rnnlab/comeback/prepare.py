@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.comeback_keep import load_kept
-from rnnlab.comeback_model import Brought
+from rnnlab.comeback.keep import load_kept
+from rnnlab.comeback.model import Brought
 from rnnlab.config import DataConfig, RunConfig
 from rnnlab.errors import DataError
 from rnnlab.store import Store

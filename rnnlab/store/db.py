@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from rnnlab import store_schema
+from rnnlab.store import schema as store_schema
 from rnnlab.errors import StoreError
-from rnnlab.store_faults import (StoreCorrupt, StoreFull, StoreReadOnly, corrupt_message,
+from rnnlab.store.faults import (StoreCorrupt, StoreFull, StoreReadOnly, corrupt_message,
                                  is_corrupt, is_not_writable, read_only_message, short_reason,
                                  storage_error)
 

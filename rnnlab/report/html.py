@@ -7,7 +7,7 @@ import html
 from typing import Any
 
 from rnnlab.evaluate import format_number
-from rnnlab.report_charts import Chart
+from rnnlab.report.charts import Chart
 
 CHART_CLASS = "rnnlab-chart"
 

@@ -9,10 +9,10 @@ import time
 from rnnlab import coach, codegen, samples
 from rnnlab.config import CELL_LABELS, RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.report_charts import Chart
-from rnnlab.report_data import DataFacts
-from rnnlab.report_html import chart_div, esc, kv_table, num, raw
-from rnnlab.report_words import settings_words
+from rnnlab.report.charts import Chart
+from rnnlab.report.data import DataFacts
+from rnnlab.report.html import chart_div, esc, kv_table, num, raw
+from rnnlab.report.words import settings_words
 from rnnlab.scores import METRIC_COLUMNS, metrics_rows
 from rnnlab.store import RunRecord, Store, format_duration
 

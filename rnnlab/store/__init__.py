@@ -3,11 +3,11 @@
 The store is the truth: workers write to it, pages and the CLI read from it. Where it lives:
 `RNNLAB_HOME`, else `./.rnnlab` in the working folder. Its parts:
 
-- `rnnlab.store_db`: connections (one per thread), transactions, reads, a read-only store;
-- `rnnlab.store_schema`: the tables and the migration of an older store;
-- `rnnlab.store_faults`: a full disk, an unwritable folder, a damaged file, in plain words;
-- `rnnlab.store_telemetry`: what a run records as it trains (epochs, traces, events);
-- `rnnlab.run_record`: a run as read back (`RunRecord`) and the ids of runs and groups;
+- `rnnlab.store.db`: connections (one per thread), transactions, reads, a read-only store;
+- `rnnlab.store.schema`: the tables and the migration of an older store;
+- `rnnlab.store.faults`: a full disk, an unwritable folder, a damaged file, in plain words;
+- `rnnlab.store.telemetry`: what a run records as it trains (epochs, traces, events);
+- `rnnlab.store.record`: a run as read back (`RunRecord`) and the ids of runs and groups;
 - here: `Store`, with the runs themselves (queue, groups, repeats, status, folders).
 
 A run's status changes only through `rnnlab.lifecycle`, whose verbs call `Store.transition`
@@ -28,13 +28,13 @@ from typing import Any
 from rnnlab import lifecycle
 from rnnlab.errors import RunNotFound, StoreError
 from rnnlab.lifecycle import RESUMABLE, RunStatus  # noqa: F401
-from rnnlab.run_record import (GROUP_ID_RE, RunRecord, check_group_id,  # noqa: F401
+from rnnlab.store.record import (GROUP_ID_RE, RunRecord, check_group_id,  # noqa: F401
                                check_run_id, format_duration, new_group_id, new_run_id, record)
-from rnnlab.store_db import Database, default_home  # noqa: F401
-from rnnlab.store_faults import (DISK_FULL, StoreCorrupt, StoreFull,  # noqa: F401
+from rnnlab.store.db import Database, default_home  # noqa: F401
+from rnnlab.store.faults import (DISK_FULL, StoreCorrupt, StoreFull,  # noqa: F401
                                  StoreReadOnly, storage_error)
-from rnnlab.store_schema import CHILD_TABLES, SCHEMA_VERSION  # noqa: F401
-from rnnlab.store_telemetry import CURVE_COLUMNS, LOSS_COLUMNS, Telemetry  # noqa: F401
+from rnnlab.store.schema import CHILD_TABLES, SCHEMA_VERSION  # noqa: F401
+from rnnlab.store.telemetry import CURVE_COLUMNS, LOSS_COLUMNS, Telemetry  # noqa: F401
 
 GROUP_KINDS = ("seeds", "sweep", "backtest")   # how a group's runs differ: "seeds" (the same
 # setup, seed + 0..N-1), "sweep" (a grid of settings, × seeds), "backtest" (origins rolling forward)

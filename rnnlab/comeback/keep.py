@@ -10,8 +10,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from rnnlab.comeback_check import inspect_file, read_member
-from rnnlab.comeback_model import MAX_MODEL_BYTES, MODELS_DIR, Brought, ModelRefused
+from rnnlab.comeback.check import inspect_file, read_member
+from rnnlab.comeback.model import MAX_MODEL_BYTES, MODELS_DIR, Brought, ModelRefused
 from rnnlab.errors import ConfigError
 from rnnlab.store import Store
 

@@ -9,9 +9,9 @@ import pandas as pd
 
 from rnnlab import figures
 from rnnlab.config import TRANSFORM_LABELS, RunConfig
-from rnnlab.report_charts import Chart
-from rnnlab.report_html import num
-from rnnlab.report_words import source_words
+from rnnlab.report.charts import Chart
+from rnnlab.report.html import num
+from rnnlab.report.words import source_words
 from rnnlab.store import RunRecord
 
 

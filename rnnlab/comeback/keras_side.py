@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.comeback_keep import load_kept, model_bytes
-from rnnlab.comeback_model import DOWNLOAD_FIX, ESN_FILE, MODEL_FILE, Brought, ModelRefused
+from rnnlab.comeback.keep import load_kept, model_bytes
+from rnnlab.comeback.model import DOWNLOAD_FIX, ESN_FILE, MODEL_FILE, Brought, ModelRefused
 from rnnlab.config import RunConfig
 from rnnlab.store import RunStatus, Store
 
