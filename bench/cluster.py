@@ -37,7 +37,7 @@ def config(epochs: int, i: int) -> RunConfig:
 def one_batch(executor, runs: int, concurrency: int, epochs: int) -> dict:
     """Submit `runs` runs to a fresh store, work the queue with `executor`; the figures."""
     from rnnlab import jobs
-    from rnnlab.runner import Runner
+    from rnnlab.jobs.runner import Runner
     from rnnlab.store import RunStatus, Store
 
     class Runner1(Runner):
@@ -74,13 +74,13 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("RNNLAB_CLASSICAL", "0")
 
-    from rnnlab.process_executor import LocalProcessExecutor
+    from rnnlab.jobs.process import LocalProcessExecutor
 
     local = one_batch(LocalProcessExecutor(), args.runs, args.concurrency, args.epochs)
 
     import ray
 
-    from rnnlab.ray_executor import NAMESPACE, RayExecutor
+    from rnnlab.jobs.ray_cluster import NAMESPACE, RayExecutor
 
     t = time.perf_counter()
     address = os.environ.get("RNNLAB_RAY_ADDRESS") or None

@@ -85,7 +85,7 @@ def answer(store, run_id: str, source_id: str) -> bool:
 
 def record_worker(store, run_id: str, handle: str | int | None) -> bool:
     """Note the worker of a running run (running -> running): the handle its executor gave
-    (`rnnlab.executors.WorkerHandle`; a pid as text is kept as a number), or a process id."""
+    (`rnnlab.jobs.executors.WorkerHandle`; a pid as text is kept as a number), or a process id."""
     return store.transition(run_id, (S.RUNNING,), S.RUNNING, pid=handle)
 
 

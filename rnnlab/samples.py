@@ -92,7 +92,7 @@ def sample_for(path: str | Path) -> Sample | None:
 
 
 # A source as a run's config names it (a path on the machine that queued it) -> this machine's
-# copy of that file: filled by a worker on another machine (`rnnlab.ray_executor`), else empty.
+# copy of that file: filled by a worker on another machine (`rnnlab.jobs.ray_cluster`), else empty.
 LOCAL_COPIES: dict[str, Path] = {}
 
 

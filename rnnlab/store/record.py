@@ -49,7 +49,7 @@ class RunRecord:
     owner: str = ""           # the name its session gave ('' outside a classroom)
     room: str = ""            # the room code of the link it was queued from ('' for none)
     repeat_of: str = ""       # the finished run whose results answer this one ('' when trained)
-    worker: str | None = None  # the worker's handle (`rnnlab.executors.WorkerHandle`); a pid as text
+    worker: str | None = None  # the worker's handle (`rnnlab.jobs.executors.WorkerHandle`); a pid as text
 
     @property
     def result(self) -> RunSummary:

@@ -9,7 +9,7 @@
     events        the run's event log
 
 A run's worker is recorded in `runs.pid`: a local process id, or the handle its executor gave
-(`rnnlab.executors.WorkerHandle`), stored as text when it is not a number.
+(`rnnlab.jobs.executors.WorkerHandle`), stored as text when it is not a number.
 """
 
 from __future__ import annotations

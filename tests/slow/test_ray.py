@@ -28,7 +28,7 @@ pytest.importorskip("ray")
 
 from rnnlab import jobs  # noqa: E402
 from rnnlab.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
-from rnnlab.runner import Runner  # noqa: E402
+from rnnlab.jobs.runner import Runner  # noqa: E402
 from rnnlab.store import RunStatus, Store  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
@@ -192,7 +192,7 @@ def cluster(tmp_path_factory):
         _reset_ray_auth()                 # Ray read RAY_AUTH_* when it was imported
         patch.setenv("RNNLAB_RAY_ADDRESS", cluster.address)
         patch.setenv("RNNLAB_CLASSICAL", "0")
-        from rnnlab.ray_executor import connect
+        from rnnlab.jobs.ray_cluster import connect
 
         connect()
         deadline = time.monotonic() + 120
@@ -243,7 +243,7 @@ def wait_for(predicate, timeout: float, what: str, every: float = 0.1):
 
 
 def _runner(store: Store, concurrency: int = 2) -> Runner:
-    from rnnlab.ray_executor import RayExecutor
+    from rnnlab.jobs.ray_cluster import RayExecutor
 
     return OneThreadRunner(store, concurrency=concurrency, executor=RayExecutor(),
                            tick_seconds=0.2)
@@ -319,7 +319,7 @@ def test_six_runs_on_the_cluster_finish_done_with_every_epoch(six_runs, cluster)
 
 
 def test_a_cancelled_remote_run_ends_cancelled_and_a_new_runner_finds_its_worker(cluster, store):
-    from rnnlab.ray_executor import actor_state
+    from rnnlab.jobs.ray_cluster import actor_state
 
     run_id = jobs.submit(store, tiny(200, units=8), check_data=False, reuse=False)
     first = _runner(store, concurrency=1)
@@ -381,7 +381,7 @@ def test_the_pages_show_a_remote_run_as_they_show_a_local_one(six_runs, monkeypa
     from apphelpers import open_page, plotly_specs
 
     store, ids, _ = six_runs
-    from rnnlab.executors import InProcessExecutor
+    from rnnlab.jobs.executors import InProcessExecutor
 
     local_id = jobs.submit(store, tiny(2, name="local"), check_data=False, reuse=False)
     local = OneThreadRunner(store, concurrency=1, executor=InProcessExecutor())

@@ -9,7 +9,7 @@ import time
 
 from rnnlab import jobs, lifecycle
 from rnnlab.config import RunConfig
-from rnnlab.executors import Executor, WorkerEnd, local_pid
+from rnnlab.jobs.executors import Executor, WorkerEnd, local_pid
 from rnnlab.jobs import Runner
 from rnnlab.store import RunStatus
 

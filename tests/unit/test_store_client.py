@@ -1,4 +1,4 @@
-"""The store service and its client (rnnlab.store_service), with a direct call for transport: what
+"""The store service and its client (rnnlab.jobs.store_service), with a direct call for transport: what
 a worker on another machine sends to the head, and what it gets back. No Ray needed."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rnnlab import lifecycle, samples
 from rnnlab.config import RunConfig
 from rnnlab.errors import ConfigError, RunNotFound, StoreError
 from rnnlab.store import RunStatus
-from rnnlab.store_service import StoreClient, StoreService
+from rnnlab.jobs.store_service import StoreClient, StoreService
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_the_ray_executor_is_chosen_by_name_without_importing_ray(monkeypatch):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60).stdout.split()
     assert out in (["RayExecutor", "False"], ["ConfigError"])
-    from rnnlab import ray_executor
+    from rnnlab.jobs import ray_cluster as ray_executor
 
     monkeypatch.setattr(ray_executor, "ray_installed", lambda: False)
     with pytest.raises(ConfigError, match=r"pip install 'rnnlab\[ray\]'"):

@@ -5,15 +5,15 @@ Lifecycle: `queued -> running -> done | diverged | failed | cancelled | interrup
 
 - `submit` checks a `RunConfig` and its data, then adds a queued run. It never imports
   TensorFlow and never trains in the caller's process. A run that repeats another (the same
-  settings, data and seed) is answered from its results (`rnnlab.repeats`).
+  settings, data and seed) is answered from its results (`rnnlab.jobs.repeats`).
 - `submit_seeds`, `submit_sweep` and `submit_backtest` queue a group of runs in one action;
   every config is checked before any run is queued.
 - `check_turns` caps the runs one person may have waiting (RNNLAB_MAX_QUEUED_PER_USER).
 
 The rest of the job system has its own modules, and its names can be imported from here too:
-the runner (`rnnlab.runner`: `Runner`, `get_runner`), where workers run (`rnnlab.executors`:
-the `Executor` interface, `InProcessExecutor`, `make_executor`; `rnnlab.process_executor`:
-`LocalProcessExecutor`), and what is done to a queued run (`rnnlab.run_actions`: `cancel`,
+the runner (`rnnlab.jobs.runner`: `Runner`, `get_runner`), where workers run (`rnnlab.jobs.executors`:
+the `Executor` interface, `InProcessExecutor`, `make_executor`; `rnnlab.jobs.process`:
+`LocalProcessExecutor`), and what is done to a queued run (`rnnlab.jobs.actions`: `cancel`,
 `resume`, `delete`, `recover`).
 """
 
@@ -22,16 +22,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rnnlab import repeats
+from rnnlab.jobs import repeats
 from rnnlab.config import RunConfig
 from rnnlab.errors import ConfigError, RnnlabError
-from rnnlab.executors import (EXECUTORS, Executor, InProcessExecutor,  # noqa: F401
+from rnnlab.jobs.executors import (EXECUTORS, Executor, InProcessExecutor,  # noqa: F401
                               WorkerEnd, make_executor, pid_alive)
-from rnnlab.process_executor import (SPARE_ENV, LocalProcessExecutor,  # noqa: F401
+from rnnlab.jobs.process import (SPARE_ENV, LocalProcessExecutor,  # noqa: F401
                                      _is_worker_of)
-from rnnlab.repeats import engine  # noqa: F401
-from rnnlab.run_actions import cancel, checkpoint_epoch, delete, recover, resume  # noqa: F401
-from rnnlab.runner import Runner, default_concurrency, get_runner, wake_runners  # noqa: F401
+from rnnlab.jobs.repeats import engine  # noqa: F401
+from rnnlab.jobs.actions import cancel, checkpoint_epoch, delete, recover, resume  # noqa: F401
+from rnnlab.jobs.runner import Runner, default_concurrency, get_runner, wake_runners  # noqa: F401
 from rnnlab.store import RunStatus, Store
 
 _wake_runners = wake_runners   # the name rnnlab.comeback calls it by

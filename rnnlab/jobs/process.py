@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnlab.artefacts import LOG
-from rnnlab.executors import Executor, WorkerEnd, WorkerHandle, local_pid, log_tail
+from rnnlab.jobs.executors import Executor, WorkerEnd, WorkerHandle, local_pid, log_tail
 from rnnlab.store import Store
 
 THREAD_VARS = ("RNNLAB_TF_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",

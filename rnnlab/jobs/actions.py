@@ -12,8 +12,8 @@ import os
 from rnnlab import artefacts, lifecycle
 from rnnlab import cells
 from rnnlab.errors import CheckpointError, RnnlabError
-from rnnlab.executors import Executor
-from rnnlab.process_executor import LocalProcessExecutor
+from rnnlab.jobs.executors import Executor
+from rnnlab.jobs.process import LocalProcessExecutor
 from rnnlab.store import RESUMABLE, RunStatus, Store
 
 

@@ -1,6 +1,6 @@
 """The run store for workers on other machines: a service on the head, a client in the worker.
 
-A worker on a Ray node (`rnnlab.ray_executor`) never opens the SQLite file or the run store's
+A worker on a Ray node (`rnnlab.jobs.ray_cluster`) never opens the SQLite file or the run store's
 folder. It talks to a `StoreService` on the head, the machine that holds RNNLAB_HOME, through a
 `StoreClient` that has the methods the worker calls on a `Store` (get_run, heartbeat, add_epoch,
 add_event, cancel_requested, curves, update_run, transition, truncate_after, shrink_journal...).
@@ -18,7 +18,7 @@ add_event, cancel_requested, curves, update_run, transition, truncate_after, shr
   (`fetch_data`); the samples come with the package.
 
 Both classes are plain Python: the transport is a function `call(method, *args, **kwargs)`
-(a Ray actor call in `rnnlab.ray_executor`, a direct call in the tests).
+(a Ray actor call in `rnnlab.jobs.ray_cluster`, a direct call in the tests).
 """
 
 from __future__ import annotations

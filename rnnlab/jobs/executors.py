@@ -1,6 +1,6 @@
 """Where a run's worker runs: the Executor interface, the in-process executor, executors by name.
 
-The runner (`rnnlab.runner`) decides which run starts and when; an executor only runs a worker
+The runner (`rnnlab.jobs.runner`) decides which run starts and when; an executor only runs a worker
 for it and answers for that worker. The interface:
 
     start(store, run_id, *, resume, threads) -> WorkerHandle | None
@@ -25,12 +25,12 @@ for it and answers for that worker. The interface:
         Get ready for the next start (every tick), and let go of resources at the end.
 
 Handles: the process executor's is the worker's pid as text ("4242"); the in-process executor's
-is a token of its own ("thread:1a2b3c4d5e6f"). The Ray executor's (`rnnlab.ray_executor`) is
+is a token of its own ("thread:1a2b3c4d5e6f"). The Ray executor's (`rnnlab.jobs.ray_cluster`) is
 "ray:" and its worker actor's id; it answers `alive` and `owns` from the actor's state and
 `stop` by killing the actor.
 
-`make_executor` picks one by name: RNNLAB_EXECUTOR is "process" (`rnnlab.process_executor`),
-"inprocess", "ray" (`rnnlab.ray_executor`), or "package.module:Class" for an Executor of one's
+`make_executor` picks one by name: RNNLAB_EXECUTOR is "process" (`rnnlab.jobs.process`),
+"inprocess", "ray" (`rnnlab.jobs.ray_cluster`), or "package.module:Class" for an Executor of one's
 own.
 """
 
@@ -156,7 +156,7 @@ class InProcessExecutor(Executor):
 def make_executor(name: str | None = None) -> Executor:
     """An executor by name; default from `RNNLAB_EXECUTOR`: "process", "inprocess", or
     "package.module:Class" for an Executor of your own (made with no arguments)."""
-    from rnnlab.process_executor import LocalProcessExecutor
+    from rnnlab.jobs.process import LocalProcessExecutor
 
     name = (name or os.environ.get("RNNLAB_EXECUTOR") or "process").strip()
     if ":" in name:
@@ -165,7 +165,7 @@ def make_executor(name: str | None = None) -> Executor:
     if name.lower() in known:
         return known[name.lower()]()
     if name.lower() == "ray":   # a Ray cluster (rnnlab[ray]); Ray is imported when a run starts
-        from rnnlab.ray_executor import RayExecutor
+        from rnnlab.jobs.ray_cluster import RayExecutor
 
         return RayExecutor()
     raise ConfigError(f"RNNLAB_EXECUTOR must be one of {', '.join(EXECUTORS)}, or "

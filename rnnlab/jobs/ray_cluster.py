@@ -6,7 +6,7 @@ runs on this machine, else started). The actor reserves `threads` CPUs (and `RNN
 of a GPU when set) and runs the same worker code as a local process (`rnnlab.worker`), with a
 `StoreClient` in place of the `Store`: the worker never opens the SQLite file or the run store's
 folder; its rows and files reach the head through a `StoreService` actor placed on this machine
-(`rnnlab.store_service`).
+(`rnnlab.jobs.store_service`).
 
 Handles are "ray:" and the actor's id. The actors are detached and named (namespace "rnnlab"):
 they outlive the runner that started them, and a restarted runner finds them through the handle
@@ -36,7 +36,7 @@ from typing import Any
 
 from rnnlab.artefacts import LOG
 from rnnlab.errors import ConfigError
-from rnnlab.executors import Executor, WorkerEnd, WorkerHandle, log_tail
+from rnnlab.jobs.executors import Executor, WorkerEnd, WorkerHandle, log_tail
 from rnnlab.store import RunStatus, Store
 
 NAMESPACE = "rnnlab"
@@ -93,7 +93,7 @@ def store_service(home: Path):
     ray = connect()
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    from rnnlab.store_service import StoreService
+    from rnnlab.jobs.store_service import StoreService
 
     node = ray.get_runtime_context().get_node_id()
     actor = ray.remote(StoreService).options(
@@ -216,7 +216,7 @@ class RayExecutor(Executor):
         return shared
 
     def _sha(self, path: Path) -> str:
-        from rnnlab.store_service import sha256_of
+        from rnnlab.jobs.store_service import sha256_of
 
         stat = path.stat()
         key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
@@ -440,7 +440,7 @@ def run_remote(service, run_id: str, *, resume: bool, shared: dict[str, tuple],
     removed once everything is on the head.
     """
     from rnnlab import backend, samples, worker
-    from rnnlab.store_service import StoreClient, prune_cache
+    from rnnlab.jobs.store_service import StoreClient, prune_cache
 
     root = scratch or scratch_root()
     client = StoreClient(call or ray_call(service), root)

@@ -1,7 +1,7 @@
 """The job runner: takes queued runs from the store and starts their workers; watches them.
 
 - A `Runner` takes queued runs in fair order and starts one worker per run through an
-  `Executor` (`rnnlab.executors`), up to a concurrency limit counted from the store (so runs
+  `Executor` (`rnnlab.jobs.executors`), up to a concurrency limit counted from the store (so runs
   started by an earlier runner, or trained in the foreground by the CLI, count too), and the
   executor's capacity when it has one.
 - It records the handle the executor gives for each worker in the store. A run whose worker
@@ -24,11 +24,12 @@ import weakref
 from pathlib import Path
 from typing import Callable
 
-from rnnlab import lifecycle, repeats
+from rnnlab import lifecycle
+from rnnlab.jobs import repeats
 from rnnlab.artefacts import LOG
 from rnnlab.errors import ConfigError, RnnlabError, RunNotFound, StoreError
-from rnnlab.executors import Executor, WorkerEnd, log_tail, make_executor
-from rnnlab.process_executor import LocalProcessExecutor
+from rnnlab.jobs.executors import Executor, WorkerEnd, log_tail, make_executor
+from rnnlab.jobs.process import LocalProcessExecutor
 from rnnlab.store import DISK_FULL, RunRecord, RunStatus, Store
 
 try:  # POSIX only; elsewhere every runner is active (one per home is then the user's care)
