@@ -1,11 +1,11 @@
 """Which Keras backend trains the runs, chosen before Keras is first imported.
 
-Keras runs on JAX or on TensorFlow. On this kind of CPU the tutorial's stacked LSTM trains
-about 1.5 times as fast on JAX (on one core where TensorFlow takes two), and Keras on JAX
-imports and builds a model sooner, so a new run shows its first loss sooner
-(bench/train_speed.py, bench/first_loss.py). JAX is used when it is installed; `RNNLAB_BACKEND=tensorflow`
-(or `jax`) chooses. Both paths are tested: the training step, the gradient meter and the
-gradient-through-time probe have a version for each.
+Keras runs on JAX or on TensorFlow. On a CPU the tutorial's stacked LSTM trains faster on JAX
+(on one core where TensorFlow takes two), and a new run shows its first loss sooner: the
+figures are in bench/RESULTS.md ("Training speed", "Time to first loss point";
+bench/train_speed.py, bench/first_loss.py). JAX is used when it is installed;
+`RNNLAB_BACKEND=tensorflow` (or `jax`) chooses. Both paths are tested: the training step, the
+gradient meter and the gradient-through-time probe have a version for each.
 
 `use()` must run before the first `import keras` of the process; the engine's entry points
 call it. Once Keras is loaded the choice is fixed, and `use()` reports what Keras runs on.
@@ -92,9 +92,9 @@ def cache_compiled(folder) -> None:
 
     A run shaped like an earlier one (a lesson run again, thirty students starting the same
     preset) then loads its compiled steps instead of compiling them, and shows its first loss
-    about 3 s sooner (bench/first_loss.py). Even the small compiles count: the weight
-    initialisers of a 2-layer LSTM alone are 19 compiles, 1.3 s. The oldest entries go once
-    the folder passes COMPILE_CACHE_BYTES (a few hundred KB per model shape).
+    sooner (bench/first_loss.py: "the same config again in that store"). Even the small
+    compiles count: the weight initialisers of a 2-layer LSTM alone are many. The oldest
+    entries go once the folder passes COMPILE_CACHE_BYTES (a few hundred KB per model shape).
     """
     if wanted() != "jax" or "jax" in sys.modules:
         return

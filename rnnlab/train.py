@@ -169,9 +169,9 @@ def execution_plan(run_cfg: RunConfig, n_windows: int, n_features: int,
 
     One training step costs about 6 FLOP per parameter, time step and window. Chunks of batches
     last about CHUNK_SECONDS, the cancel latency; within a chunk no callback runs, which on JAX
-    saves about 15 % of an epoch of the tutorial's model (bench/train_speed.py).
+    saves a part of each epoch (bench/train_speed.py runs with this plan).
 
-    On JAX every step is compiled by XLA. On TensorFlow, XLA halves the time of an epoch but
+    On JAX every step is compiled by XLA. On TensorFlow, XLA shortens an epoch but
     compiles for seconds first, so it is used when the run would take over XLA_WORTH_SECONDS
     without it; RNNLAB_JIT=1 or 0 forces it on or off there.
     """

@@ -1,13 +1,13 @@
 """Faster LSTM and GRU loops and cheaper dropout masks for Keras on JAX.
 
 Keras' LSTM on a CPU has no fused kernel: on JAX it differentiates a `lax.scan` over the
-time steps, and each step runs as several small compiled kernels. A profile of the tutorial's
-4 × LSTM(50) showed where an epoch went, per layer and batch of 32 windows:
+time steps, and each step runs as several small compiled kernels. In a profile of the
+tutorial's 4 × LSTM(50), an epoch went mostly to two things:
 
 - the four gates were split *before* their activations, so every step ran one kernel per gate
-  (the elementwise part of a step cost 20 µs where its 32×50 @ 50×200 product cost 8 µs);
+  (the elementwise part of a step cost more than its matrix product);
 - autodiff's backward step recomputed gate slices in four kernels, concatenated them, and
-  added each step's 50×200 recurrent-kernel gradient inside the loop.
+  added each step's recurrent-kernel gradient inside the loop.
 
 This loop computes the same LSTM (Keras' gate order i, f, g, o; `sigmoid` and `tanh`) with:
 
@@ -17,21 +17,20 @@ This loop computes the same LSTM (Keras' gate order i, f, g, o; `sigmoid` and `t
   computed for all steps at once before the loop, and both kernels' gradients come from one
   product after it, where autodiff added a recurrent-kernel gradient at every step.
 
-In a pure-JAX copy of the tutorial's training step on this machine, an epoch took 0.80–0.88 s
-with Keras' loop, 0.61 s with this forward and backward pass, and 0.54 s once the backward
-loop ran unit-major and the two kernels' gradients became one product.
+The backward loop runs unit-major and the two kernels' gradients become one product.
+`bench/train_speed.py` measures an epoch of the tutorial's model through these loops against
+Keras' own, in the same run (bench/RESULTS.md, "Training speed").
 
 The GRU loop (Keras' reset_after=True form) is built the same way; its backward loop carries
 only d(h), every gate gradient being d(h) times a factor known from the forward pass. The
-tutorial's model with GRU cells: 0.57 s an epoch through rnnlab, against 0.86 s with Keras'
-own GRU loop. The results are those of Keras' own loops to float32 rounding:
+results are those of Keras' own loops to float32 rounding:
 `tests/slow/test_kernels.py` checks outputs and every gradient against them.
 
-Dropout masks: Keras draws them with JAX's threefry generator, 0.63 ms for one (32, 60, 50)
-mask on this machine, four masks a step in the tutorial's model (0.06–0.08 s of a 0.55 s
-epoch). `dropout` draws them from a counter-based hash (murmur3's 32-bit finaliser applied to
-each element's index mixed with the step's seed): 0.07 ms. Keras' seed generator still gives
-each call its seed, so a run stays reproducible from its seed.
+Dropout masks: Keras draws them with JAX's threefry generator, a noticeable share of a step
+in the tutorial's model, which draws four masks a step. `dropout` draws them from a cheaper
+counter-based hash (murmur3's 32-bit finaliser applied to each element's index mixed with the
+step's seed). Keras' seed generator still gives each call its seed, so a run stays
+reproducible from its seed.
 
 `install()` plugs them into Keras: the loops as its backend LSTM and GRU (the hooks Keras offers
 for cuDNN), the masks as its backend dropout. Keras keeps building, saving and exporting the

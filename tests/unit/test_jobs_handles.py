@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from rnnlab import jobs, lifecycle
 from rnnlab.config import RunConfig
 from rnnlab.jobs.executors import Executor, WorkerEnd, local_pid
@@ -159,3 +161,12 @@ def test_recover_asks_the_executor_about_handles_it_cannot_read_as_pids(store):
     assert jobs.recover(store) == [gone]
     assert store.get_run(unknown).status == RunStatus.RUNNING
     assert jobs.recover(store, TaskExecutor()) == [unknown]
+
+
+def test_the_ray_executor_without_ray_installed_says_how_to_get_it(monkeypatch):
+    from rnnlab.errors import ConfigError
+    from rnnlab.jobs import executors, ray_cluster
+
+    monkeypatch.setattr(ray_cluster, "ray_installed", lambda: False)
+    with pytest.raises(ConfigError, match=r"needs Ray.*pip install 'rnnlab\[ray\]'"):
+        executors.make_executor("ray")
