@@ -19,7 +19,7 @@ BENCHES = [
     ("page_render", "Page render over a real `streamlit run`, 200 runs stored (20 groups among them)"),
     ("data_scale", "Data scale: 1,000,000 rows × 5 columns"),
     ("store_bench", "Run store: 10,000 epoch rows, reads while a worker writes"),
-    ("load", "Load: simulated users polling the Train page while 2 runs train"),
+    ("load", "Load: a class on the pages at a browser's cadence while 2 runs train"),
     ("lessons", "Lessons: wall time of each, at full epochs"),
     ("forecast_quality", "Forecast quality: the defaults on real series against honest baselines"),
 ]

@@ -78,6 +78,8 @@ class Session:
     def __init__(self, server: Server):
         self.server = server
         self.ws = None
+        self.fragments: dict[str, float] = {}   # the current page's self-refreshing fragments
+        self.page_hash = ""
 
     async def connect(self) -> None:
         """Open the websocket and wait for the first run (the default page) to finish."""
@@ -86,10 +88,25 @@ class Session:
         await self.run_page("")
 
     async def run_page(self, url_path: str, query: str = "") -> tuple[float, int]:
-        """Ask for a script run of a page; (seconds until script_finished, deltas received)."""
+        """Ask for a script run of a page; (seconds until script_finished, deltas received).
+        The page's self-refreshing fragments (`st.fragment(run_every=...)`) are recorded in
+        `self.fragments` (fragment id -> seconds between refreshes), as a browser tab keeps
+        them, and the page's script hash in `self.page_hash`."""
         msg = BackMsg()
         msg.rerun_script.query_string = query
         msg.rerun_script.page_name = url_path
+        self.fragments = {}
+        return await self._until_finished(msg)
+
+    async def run_fragment(self, fragment_id: str) -> tuple[float, int]:
+        """One automatic refresh of a fragment of the current page, as the browser sends it."""
+        msg = BackMsg()
+        msg.rerun_script.page_script_hash = self.page_hash
+        msg.rerun_script.fragment_id = fragment_id
+        msg.rerun_script.is_auto_rerun = True
+        return await self._until_finished(msg)
+
+    async def _until_finished(self, msg: BackMsg) -> tuple[float, int]:
         start = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         deltas = 0
@@ -99,6 +116,15 @@ class Session:
             fwd.ParseFromString(raw)
             kind = fwd.WhichOneof("type")
             deltas += kind == "delta"
+            if kind == "auto_rerun":
+                self.fragments[fwd.auto_rerun.fragment_id] = fwd.auto_rerun.interval
+            elif kind == "stop_auto_rerun":
+                for fragment_id in fwd.stop_auto_rerun.fragment_ids:
+                    self.fragments.pop(fragment_id, None)
+            elif kind == "navigation" and fwd.navigation.page_script_hash:
+                self.page_hash = fwd.navigation.page_script_hash
+            elif kind == "new_session" and fwd.new_session.page_script_hash:
+                self.page_hash = fwd.new_session.page_script_hash
             if kind == "script_finished":
                 return time.perf_counter() - start, deltas
 

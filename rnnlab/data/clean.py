@@ -47,6 +47,7 @@ class LoadedData:
     dropped_columns: dict[str, str] = field(default_factory=dict)  # name -> why it was left out
     source_name: str = ""
     sample: Sample | None = None
+    missing: dict[str, int] = field(default_factory=dict)   # column -> values missing before filling
 
 
 class _Cleaner:
@@ -58,6 +59,7 @@ class _Cleaner:
         self.decimal_comma = decimal_comma
         self.dropped: dict[str, str] = dict(table.attrs.get("dropped", {}))
         self.onehot_names: list[str] = []
+        self.missing: dict[str, int] = {}
 
     def run(self, date_column: str | None) -> LoadedData:
         """All cleaning steps in order."""
@@ -78,7 +80,7 @@ class _Cleaner:
                           categorical_columns=list(texts.columns),
                           default_target=self._default_target(numeric), frequency=frequency,
                           report=self.report, sha256="", onehot_columns=list(onehot.columns),
-                          dropped_columns=self.dropped)
+                          dropped_columns=self.dropped, missing=dict(self.missing))
 
     def _drop_empty_columns(self, frame: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
         """Columns whose only values sat in rows left out (e.g. rows without a date) are dropped."""
@@ -301,6 +303,7 @@ class _Cleaner:
             frame[self.onehot_names] = frame[self.onehot_names].ffill().bfill()
         counts = frame.isna().sum()
         counts = counts[counts > 0]
+        self.missing = {str(col): int(n) for col, n in counts.items()}
         if counts.empty:
             return frame
         listing = _preview([f"{col} {n:,}" for col, n in counts.items()], 10)

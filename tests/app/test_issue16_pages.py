@@ -252,3 +252,16 @@ def test_a_run_just_started_is_the_one_results_opens(home, store):
     _via_sidebar(at, "views/train.py")
     _via_sidebar(at)
     assert at.selectbox(key="results_run").value == done
+
+
+def test_the_missing_values_figure_counts_every_column_from_the_loaders_data(home):
+    """12 columns with gaps: the Data page's figure sums all of them (the cleaning report's
+    sentence lists only the first ten), from the counts the loader keeps as data."""
+    n = 60
+    rows = ["date," + ",".join(f"c{j}" for j in range(12))]
+    for i, d in enumerate(pd.date_range("2024-01-01", periods=n, freq="D")):
+        rows.append(f"{d:%Y-%m-%d}," + ",".join("" if i == j + 3 else f"{i + j}"
+                                                for j in range(12)))
+    at = _upload("\n".join(rows) + "\n")
+    (shown,) = [m.value for m in at.metric if m.label == "Missing values"]
+    assert shown == "12"

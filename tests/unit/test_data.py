@@ -116,6 +116,7 @@ def test_messy_file_report_and_cleaning():
         "Missing values per column: id 1, price 2, volume 2; filled them by straight lines between "
         "neighbouring values (at the start or end, the nearest value).",
     ]
+    assert loaded.missing == {"id": 1, "price": 2, "volume": 2}   # as data, not only a sentence
     frame = loaded.frame
     assert loaded.numeric_columns == ["id", "price", "volume"]
     assert loaded.default_target == "price"                      # "id" is a row id, not data
@@ -435,3 +436,23 @@ def test_importing_data_does_not_import_tensorflow():
     code = ("import sys, rnnlab.data; "
             "sys.exit(any(m in sys.modules for m in ('tensorflow', 'keras')))")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_missing_values_are_counted_per_column_before_filling(tmp_path):
+    """The counts are data in the result (every column, not the report's first ten), and equal
+    pandas' own count on the table as read, with the added rows of missing days counted too."""
+    n = 40
+    dates = pd.date_range("2021-01-01", periods=n, freq="D")
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame({f"c{i}": rng.normal(size=n) for i in range(12)})
+    for i, col in enumerate(table.columns):
+        table.loc[rng.choice(n, size=i + 1, replace=False), col] = np.nan
+    table.insert(0, "date", dates.strftime("%Y-%m-%d"))
+    table = table.drop(index=[5, 6])                          # two missing days
+    path = tmp_path / "gaps.csv"
+    table.to_csv(path, index=False)
+    loaded = load(path)
+    expected = table.set_index(pd.to_datetime(table["date"])).drop(columns="date") \
+        .reindex(dates).isna().sum()
+    assert loaded.missing == {c: int(v) for c, v in expected.items() if v}
+    assert len(loaded.missing) == 12 and loaded.frame.notna().all().all()
