@@ -131,11 +131,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
         store = Store(Path(tmp) / "home")
         add_runs(store, 20)
         with Server(store.home, env={"RNNLAB_CONCURRENCY": "2"}) as server:
-            ids = [jobs.submit(store, TRAINING) for _ in range(2)]
+            asyncio.run(_class(server, 1, 1.0))      # the first page run starts the runner
+            # two seeds: the same settings twice would be one run and its repeat
+            ids = [jobs.submit(store, TRAINING.replace(train={"seed": seed}))
+                   for seed in (1, 2)]
             deadline = time.time() + 180
             while min(_epochs(store, ids)) < 3:       # both running, past their compiles
                 if time.time() > deadline:
-                    raise RuntimeError("the two training runs did not start within 180 s")
+                    runs = [store.get_run(i) for i in ids]
+                    raise RuntimeError("the two training runs did not start within 180 s: "
+                                       + "; ".join(f"{r.status.value}, {r.epochs_done} epochs"
+                                                   for r in runs))
                 time.sleep(0.5)
             start = _epochs(store, ids)
             time.sleep(args.quiet)

@@ -118,7 +118,7 @@ def board_fragment(room: str, prefix: str) -> None:
     """The sentence, the table, the chart and the projector, refreshed while runs train."""
     active = any(r.room == room for r in ui.store().list_runs(ui.ACTIVE))
 
-    @st.fragment(run_every=FAST_POLL if active else SLOW_POLL)
+    @st.fragment(run_every=ui.poll_every(FAST_POLL if active else SLOW_POLL))
     def refresh() -> None:
         try:               # a fragment's reruns are not guarded by app.py
             runs = classroom.room_runs(ui.store().list_runs(), room, prefix)

@@ -97,7 +97,7 @@ def charts_ui(run_ids: list[str], stat: str, series: str, same_scale: bool,
     live = any(run.status in ui.ACTIVE for run in runs_now)
     first = [(runs_now, through_time)]
 
-    @st.fragment(run_every=LIVE_POLL if live else None)
+    @st.fragment(run_every=ui.poll_every(LIVE_POLL) if live else None)
     def refresh() -> None:
         runs, traces = first.pop() if first else ([s.get_run(r) for r in run_ids], {})
         figs = [run_figures(run, stat, series, traces.get(run.id), relative) for run in runs]

@@ -218,7 +218,7 @@ def live_ui(lesson: Lesson, runs_now: dict[str, RunRecord]) -> None:
     active = any(r.status in ui.ACTIVE for r in runs_now.values())
     first = [runs_now]  # the page's own reading, for the first drawing; refreshes read again
 
-    @st.fragment(run_every=LIVE_POLL if active else None)
+    @st.fragment(run_every=ui.poll_every(LIVE_POLL) if active else None)
     def refresh() -> None:
         runs = first.pop() if first else lessons.lesson_runs(ui.store(), lesson,
                                                              owner=ui.owner())

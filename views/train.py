@@ -413,7 +413,7 @@ def live_fragment() -> None:
     """Runs list and live charts in one fragment that refreshes itself (no full-page reruns)."""
     active = any(r.status in ui.ACTIVE for r in ui.store().list_runs(ui.ACTIVE, limit=1))
 
-    @st.fragment(run_every=FAST_POLL if active else SLOW_POLL)
+    @st.fragment(run_every=ui.poll_every(FAST_POLL if active else SLOW_POLL))
     def refresh() -> None:
         try:            # a fragment's reruns are not guarded by app.py
             every = ui.store().list_runs()

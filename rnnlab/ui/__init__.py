@@ -33,7 +33,8 @@ from .identity import (CLASSROOM_KEY, NAME_WIDGET, TRUE_WORDS, classroom, classr
 from .links import SETUP_PARAM, apply_query_params, notices, remember_setup
 from .pages import PAGE_TABLE, PAGES, SECTIONS, Page, page_link, share_caption
 from .presets import lesson_presets, preset_config, use_preset
-from .process import concurrency, password_gate, prepare_process, runner, store
+from .process import (concurrency, open_sessions, password_gate, poll_every, prepare_process,
+                      runner, store)
 from .runs import (ACTIVE, FINISHED, STATUS_ICONS, STATUS_WORDS, best_run, read_csv_artefact,
                    run_label, run_picker_ui, run_score)
 from .session import (bound, config_dict, get_value, on_value, seed, set_config, set_value,
@@ -47,7 +48,8 @@ from .uploads import UPLOAD_DISK_FULL, save_upload
 __all__ = [
     "ACTIVE", "advice_caption", "apply_query_params", "best_run", "bound", "chart", "classroom",
     "CLASSROOM_CSS", "CLASSROOM_KEY", "classroom_note", "concurrency", "config_dict",
-    "ensure_advice", "FINISHED", "fmt_number", "fmt_seconds", "get_value", "guarded",
+    "ensure_advice", "open_sessions", "poll_every", "FINISHED", "fmt_number", "fmt_seconds",
+    "get_value", "guarded",
     "identity_notices", "lesson_presets", "load_data", "MAX_COLOUR_TICKS", "md", "metrics_table",
     "mine_first", "name_needed", "name_prompt", "NAME_WIDGET", "NARROW_METRICS_CSS", "notices",
     "on_value", "owner", "Page", "page_link", "PAGE_TABLE", "PAGES", "password_gate",

@@ -126,3 +126,26 @@ def password_gate() -> None:
                  "`streamlit run serve.py` (same options as `streamlit run app.py`).",
                  icon=":material/lock:")
     st.stop()
+
+
+SESSIONS_AT_BASE = 5   # up to this many open pages, live views refresh at their own pace
+
+
+def open_sessions() -> int:
+    """Browser tabs connected to this server now (1 outside a running server)."""
+    try:
+        from streamlit.runtime import Runtime
+
+        if Runtime.exists():
+            return max(1, int(Runtime.instance()._session_mgr.num_active_sessions()))
+    except Exception:      # a Streamlit without this count: behave as for one tab
+        pass
+    return 1
+
+
+def poll_every(base: float) -> float:
+    """Seconds between refreshes of a live view: `base` while a few pages are open, slower in
+    proportion beyond SESSIONS_AT_BASE (30 open pages: 6 times), so that a class's refreshes
+    cost the one web process what five people's do and the training runs keep their pace
+    (bench/load.py)."""
+    return base * max(1.0, open_sessions() / SESSIONS_AT_BASE)

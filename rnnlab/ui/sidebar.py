@@ -9,9 +9,12 @@ import streamlit as st
 from rnnlab.store import RunStatus
 
 from .identity import CLASSROOM_KEY, name_ui
+from .process import poll_every
 from .runs import FINISHED, status_counts
 from .session import config_dict
 from .text import md, source_label
+
+STATUS_POLL = 3.0   # seconds between refreshes of the runs count, with a few pages open
 
 
 def sidebar() -> Any:
@@ -20,7 +23,9 @@ def sidebar() -> Any:
     change it: a page that stops early, e.g. on a refused upload, keeps the first filling)."""
     with st.sidebar:
         slot = st.empty()
-        _run_status_fragment()
+        # a fragment's pace is fixed when it is defined: defined on each page run, it follows
+        # how many pages are open now (`poll_every`)
+        st.fragment(run_every=poll_every(STATUS_POLL))(_run_status)()
         name_ui()
         st.toggle("Classroom mode", key=CLASSROOM_KEY,
                   help="For a class on a projector: lesson text in large print, and the "
@@ -39,8 +44,7 @@ def sidebar_dataset(slot: Any) -> None:
         st.markdown(f":material/dataset: **{md(source_label(data.get('source')))}**{target}")
 
 
-@st.fragment(run_every=3)
-def _run_status_fragment() -> None:
+def _run_status() -> None:
     counts = status_counts()
     running, queued = counts.get(RunStatus.RUNNING, 0), counts.get(RunStatus.QUEUED, 0)
     done = sum(counts.get(s, 0) for s in FINISHED)
