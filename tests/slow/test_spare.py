@@ -42,8 +42,10 @@ def test_the_next_run_goes_to_the_spare_worker(store, spare_runner):
     run = store.get_run(run_id)
     assert run.status == RunStatus.DONE, _log(store, run_id)
     assert [row["epoch"] for row in store.epochs(run_id)] == [1, 2]
-    assert f"run {run_id}: done" in _log(store, run_id)  # its output went to the run's log
+    # the worker records the final status, then ends; its last output reaches the log as it
+    # exits (a file is flushed on exit), so the log is read once the process has ended
     assert spare.proc.wait(timeout=WAIT) == 0
+    assert f"run {run_id}: done" in _log(store, run_id)  # its output went to the run's log
 
 
 def test_stopping_the_runner_ends_its_spare(store, spare_runner):
