@@ -7,7 +7,8 @@ and every 10 s opens another page (Results, Compare, Gradients, each followed by
 Students arrive spread over the first few seconds.
 
 Figures, for 1 and N students: p50 and p95 of page opens, of fragment refreshes and of both,
-errors, and the load average. Baseline in the same run: the two runs' epoch rate with nobody on
+errors, the web process's CPU time per second of wall time (1.0 = one core), and the load
+average. Baseline in the same run: the two runs' epoch rate with nobody on
 the pages; with the class on, each run's rate is given as a ratio of it.
 
 Goal: with 30 students p95 of every request <= 1 s, 0 errors, and both runs' epoch rate within
@@ -36,7 +37,9 @@ from rnnlab.store import RunStatus, Store  # noqa: E402
 
 USERS = (1, 30)
 SECONDS = 45.0              # each class size is on the pages this long
-QUIET_SECONDS = 20.0        # the epoch rate with no users is measured this long
+QUIET_SECONDS = 20.0        # the epoch rate with no users is measured this long, before and
+                            # after each class size
+SETTLE = 20.0               # seconds after both runs started before measuring (the spare loads)
 PAGE_EVERY = 10.0           # a student opens another page this often
 ARRIVAL_SPREAD = 5.0        # students arrive over this many seconds
 TOUR = ("results", "train", "compare", "train", "gradients", "train")
@@ -111,14 +114,15 @@ def _ms(values: list[float], q: float) -> float:
     return percentile([v * 1000 for v in values], q)
 
 
-def _row(users: int, times: Times, rates: list[float], quiet: list[float]) -> dict:
+def _row(users: int, times: Times, rates: list[float], quiet: list[float],
+         web_cpu: float, load: float) -> dict:
     both = times.pages + times.fragments
     ratios = [r / q if q else float("nan") for r, q in zip(rates, quiet)]
     return {"students": users, "page_opens": len(times.pages),
             "page_p95_ms": _ms(times.pages, 95), "refreshes": len(times.fragments),
             "refresh_p95_ms": _ms(times.fragments, 95), "all_p50_ms": _ms(both, 50),
             "all_p95_ms": _ms(both, 95), "errors": len(times.errors),
-            "load_avg_1min": round(os.getloadavg()[0], 2),
+            "web_cpu_share": round(web_cpu, 2), "load_avg_1min": round(load, 2),
             "epochs_per_min": " / ".join(f"{r:.0f}" for r in rates),
             "epoch_rate_vs_quiet": " / ".join(f"{r:.2f}" for r in ratios)}
 
@@ -130,7 +134,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "home")
         add_runs(store, 20)
-        with Server(store.home, env={"RNNLAB_CONCURRENCY": "2"}) as server:
+        env = {"RNNLAB_CONCURRENCY": "2"}
+        if args.nice is not None:
+            env["RNNLAB_WORKER_NICE"] = str(args.nice)
+        with Server(store.home, env=env) as server:
             asyncio.run(_class(server, 1, 1.0))      # the first page run starts the runner
             # two seeds: the same settings twice would be one run and its repeat
             ids = [jobs.submit(store, TRAINING.replace(train={"seed": seed}))
@@ -143,21 +150,35 @@ def main(argv: list[str] | None = None) -> list[dict]:
                                        + "; ".join(f"{r.status.value}, {r.epochs_done} epochs"
                                                    for r in runs))
                 time.sleep(0.5)
-            start = _epochs(store, ids)
-            time.sleep(args.quiet)
-            quiet = _rates(start, _epochs(store, ids), args.quiet)
-            rows = [{"students": 0, "page_opens": "", "page_p95_ms": "", "refreshes": "",
-                     "refresh_p95_ms": "", "all_p50_ms": "", "all_p95_ms": "", "errors": "",
-                     "load_avg_1min": round(os.getloadavg()[0], 2),
-                     "epochs_per_min": " / ".join(f"{r:.0f}" for r in quiet),
-                     "epoch_rate_vs_quiet": "1.00 / 1.00"}]
+            time.sleep(SETTLE)                        # the spare worker loads meanwhile
+
+            def quiet_window() -> list[float]:
+                start = _epochs(store, ids)
+                time.sleep(args.quiet)
+                return _rates(start, _epochs(store, ids), args.quiet)
+
+            windows = [quiet_window()]
+            classes = []
             for users in users_list:
-                before, t0 = _epochs(store, ids), time.perf_counter()
+                before, t0, cpu0 = _epochs(store, ids), time.perf_counter(), server.cpu_seconds()
                 times = asyncio.run(_class(server, users, args.seconds))
-                rates = _rates(before, _epochs(store, ids), time.perf_counter() - t0)
-                rows.append(_row(users, times, rates, quiet))
+                wall = time.perf_counter() - t0
+                rates = _rates(before, _epochs(store, ids), wall)
+                classes.append((users, times, rates, (server.cpu_seconds() - cpu0) / wall,
+                                os.getloadavg()[0]))
+                windows.append(quiet_window())
                 if times.errors:
                     print(f"{users} students: first error: {times.errors[0]}")
+            quiet_all = [sum(w) / len(windows) for w in zip(*windows)]
+            rows = [{"students": 0, "page_opens": "", "page_p95_ms": "", "refreshes": "",
+                     "refresh_p95_ms": "", "all_p50_ms": "", "all_p95_ms": "", "errors": "",
+                     "web_cpu_share": "", "load_avg_1min": "",
+                     "epochs_per_min": " / ".join(f"{r:.0f}" for r in quiet_all),
+                     "epoch_rate_vs_quiet": "1.00 / 1.00"}]
+            for k, (users, times, rates, web_cpu, load) in enumerate(classes):
+                # the baseline of each class: the quiet windows just before and just after it
+                quiet = [(a + b) / 2 for a, b in zip(windows[k], windows[k + 1])]
+                rows.append(_row(users, times, rates, quiet, web_cpu, load))
             statuses = [store.get_run(i).status for i in ids]
             for run_id in ids:
                 jobs.cancel(store, run_id)
@@ -180,6 +201,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--users", type=int, nargs="+", help=f"class sizes (default {USERS})")
     parser.add_argument("--seconds", type=float, default=SECONDS)
     parser.add_argument("--quiet", type=float, default=QUIET_SECONDS)
+    parser.add_argument("--nice", type=int, default=None,
+                        help="the workers' RNNLAB_WORKER_NICE (default: the worker's own)")
     parser.add_argument("--no-record", action="store_true", help="print only")
     return parser
 

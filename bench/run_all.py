@@ -20,6 +20,7 @@ BENCHES = [
     ("data_scale", "Data scale: 1,000,000 rows × 5 columns"),
     ("store_bench", "Run store: 10,000 epoch rows, reads while a worker writes"),
     ("load", "Load: a class on the pages at a browser's cadence while 2 runs train"),
+    ("lesson_rush", "Lesson rush: a class of 30 presses Run on one lesson within a minute"),
     ("lessons", "Lessons: wall time of each, at full epochs"),
     ("forecast_quality", "Forecast quality: the defaults on real series against honest baselines"),
 ]

@@ -64,6 +64,11 @@ class Server:
         """The server's base address."""
         return f"http://127.0.0.1:{self.port}"
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far, seconds."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """The server process's current resident memory, MB."""
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():

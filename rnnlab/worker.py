@@ -48,6 +48,8 @@ HEARTBEAT_SECONDS = 2.0
 HUNG_AFTER = 600.0           # seconds without progress before the heartbeat stops
 HUNG_ENV = "RNNLAB_HUNG_AFTER"
 CLASSICAL_ENV = "RNNLAB_CLASSICAL"   # "0": no classical baseline (exponential smoothing)
+NICE_ENV = "RNNLAB_WORKER_NICE"
+NICE = 10                    # a worker's CPU priority below the web pages' (Unix niceness)
 FORECAST_STEPS = 30          # steps forecast past the end of the data (at least the horizon)
 FREE_RUNNING_MAX_STEPS = 500  # a free-running test trajectory longer than this is cut
 
@@ -472,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.standby == bool(args.run_id):
         parser.error("give either a run id or --standby")
     try:
+        yield_cpu()
         store = Store(args.home)
         backend.cache_compiled(store.home / COMPILE_CACHE)
         if args.standby:
@@ -480,6 +483,39 @@ def main(argv: list[str] | None = None) -> int:
     except RnnlabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def niceness() -> int:
+    """RNNLAB_WORKER_NICE: how far a worker process lowers its CPU priority, 0 (not at all) to
+    19; NICE by default, and for a value that is not a whole number in that range (the run's
+    log says so: a typo in a setting must not cost a class its runs)."""
+    raw = os.environ.get(NICE_ENV, "").strip()
+    try:
+        value = int(raw) if raw else NICE
+    except ValueError:
+        value = -1
+    if 0 <= value <= 19:
+        return value
+    print(f"note: {NICE_ENV} must be a whole number from 0 (the web pages' priority) to 19 "
+          f"(the lowest); received {raw!r}, so the worker uses {NICE}.", flush=True)
+    return NICE
+
+
+def yield_cpu() -> None:
+    """Lower this worker process's CPU priority (Unix niceness, `niceness()`).
+
+    A training run takes every cycle it is given; the web process answers 30 students in
+    bursts. Below the web process in priority, a worker still gets the whole CPU when nobody is
+    on the pages, and the pages answer at once when somebody is (bench/RESULTS.md, "Load").
+    Only worker processes call this (`main`): the in-process executor's threads share the
+    caller's process and priority.
+    """
+    steps = niceness()
+    if steps and hasattr(os, "nice"):
+        try:
+            os.nice(steps)
+        except OSError:  # not allowed here: train at the priority we have
+            pass
 
 
 def _run(store: Store, run_id: str, *, resume: bool) -> int:

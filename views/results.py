@@ -99,7 +99,7 @@ def verdict_ui(run: RunRecord) -> None:
 
 def coach_ui(run: RunRecord) -> None:
     """What went wrong and what to try, each with a button that fills in the settings."""
-    diagnoses = coach.diagnose_run(ui.store(), run.id)
+    diagnoses = ui.diagnoses(run)
     if not diagnoses:
         return
     st.subheader("What the coach sees")
@@ -281,7 +281,7 @@ def _index(values: pd.Series) -> pd.Index:
 
 def loss_ui(run: RunRecord) -> None:
     """The run's training curve."""
-    curves = ui.store().curves(run.id, LOSS_COLUMNS)
+    curves = ui.loss_curves(run, LOSS_COLUMNS)
     with st.expander("Training curve"):
         # on by default when the loss falls over decades (the first epoch would flatten the
         # rest); one switch per run, so each run starts with its own default

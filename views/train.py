@@ -380,12 +380,11 @@ def live_ui(runs: list[RunRecord]) -> None:
                    help="The curves below follow this run, epoch by epoch.")
     log_y = right.toggle("Log scale", key="runs_log_y",
                          help="A log scale shows small late improvements in the loss better.")
-    s = ui.store()
-    ui.chart(figures.loss_figure(s.curves(run.id, LOSS_COLUMNS), log_y=log_y), "runs_loss_chart")
+    ui.chart(figures.loss_figure(ui.loss_curves(run, LOSS_COLUMNS), log_y=log_y), "runs_loss_chart")
     st.caption("The loss on the training and validation parts after each epoch. Both should "
                "fall; validation rising while training falls means over-fitting.")
     clipnorm = run.config.get("train", {}).get("clipnorm")
-    ui.chart(figures.step_norm_figure(s.step_norms(run.id), clipnorm), "runs_grad_chart")
+    ui.chart(figures.step_norm_figure(ui.step_norms(run), clipnorm), "runs_grad_chart")
     st.caption("The size of the whole gradient at every training step: spikes mean exploding "
                "gradients" + ("; the red dashed line is the clipping threshold." if clipnorm
                               else "."))
@@ -396,7 +395,7 @@ def coach_ui(run: RunRecord) -> None:
     """The coach's diagnoses of the watched run, live; a Try this button fills in the settings."""
     if run.epochs_done < 3:
         return
-    for found in coach.diagnose_run(ui.store(), run.id):
+    for found in ui.diagnoses(run):
         with st.container(border=True):
             st.markdown(f":material/lightbulb: **{ui.md(found.title)}**  \n{ui.md(found.evidence)}"
                         f"  \n{ui.md(found.advice)}")

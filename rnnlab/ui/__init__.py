@@ -35,8 +35,9 @@ from .pages import PAGE_TABLE, PAGES, SECTIONS, Page, page_link, share_caption
 from .presets import lesson_presets, preset_config, use_preset
 from .process import (concurrency, open_sessions, password_gate, poll_every, prepare_process,
                       runner, store)
-from .runs import (ACTIVE, FINISHED, STATUS_ICONS, STATUS_WORDS, best_run, read_csv_artefact,
-                   run_label, run_picker_ui, run_score)
+from .runs import (ACTIVE, FINISHED, STATUS_ICONS, STATUS_WORDS, best_run, diagnoses,
+                   loss_curves, read_csv_artefact, run_label, run_picker_ui, run_score, run_state,
+                   step_norms)
 from .session import (bound, config_dict, get_value, on_value, seed, set_config, set_value,
                       validated_config)
 from .sidebar import sidebar, sidebar_dataset
@@ -54,7 +55,7 @@ __all__ = [
     "mine_first", "name_needed", "name_prompt", "NAME_WIDGET", "NARROW_METRICS_CSS", "notices",
     "on_value", "owner", "Page", "page_link", "PAGE_TABLE", "PAGES", "password_gate",
     "prepare_process", "preset_config", "read_csv_artefact", "remember_identity", "remember_setup",
-    "RnnlabError", "room", "run_label", "run_picker_ui", "run_score", "runner", "save_upload",
+    "RnnlabError", "room", "run_label", "run_picker_ui", "run_score", "run_state", "diagnoses", "loss_curves", "step_norms", "runner", "save_upload",
     "script_data_hint", "SECTIONS", "seed", "set_config", "set_value", "SETUP_PARAM",
     "share_caption", "share_colour_scale", "sidebar", "sidebar_dataset", "skill_sentence",
     "source_label", "STATIC_CSS", "STATUS_ICONS", "STATUS_WORDS", "store", "teacher_view",

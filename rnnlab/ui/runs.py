@@ -10,11 +10,12 @@ from typing import Iterable
 import pandas as pd
 import streamlit as st
 
+from rnnlab import coach
 from rnnlab import config as cfgmod
 from rnnlab.store import RunRecord, RunStatus
 
 from .identity import mine_first
-from .process import store
+from .process import _home, _store_at, store
 from .text import md
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -149,3 +150,45 @@ def read_csv_artefact(run_id: str, name: str) -> pd.DataFrame | None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _read_csv(path: str, mtime: float) -> pd.DataFrame:
     return pd.read_csv(path)
+
+
+# -- reads shared by every session ------------------------------------------------------------
+# A class watches the same runs: thirty pages refreshing the same run's curves would read and
+# compute the same things thirty times. These reads are cached across sessions under the run's
+# state, which changes with every epoch, status change and heartbeat (every 2 s while a run
+# trains), so a page never shows older data than its own refresh would have read, give or take
+# one heartbeat. A finished run's state no longer changes: it is read once.
+
+def run_state(run: RunRecord) -> tuple:
+    """What changes while a run trains or finishes: the cache key of its shared reads."""
+    return run.status.value, run.epochs_done, run.heartbeat_at, run.finished_at
+
+
+def diagnoses(run: RunRecord) -> list:
+    """The coach's diagnoses of the run (`rnnlab.coach.diagnose_run`), shared across sessions."""
+    return _diagnoses(_home(), run.id, run_state(run))
+
+
+def loss_curves(run: RunRecord, columns) -> dict[str, list]:
+    """The run's per-epoch curves (`Store.curves`), shared across sessions."""
+    return _curves(_home(), run.id, tuple(columns), run_state(run))
+
+
+def step_norms(run: RunRecord) -> dict[int, list[float]]:
+    """The run's per-step gradient norms (`Store.step_norms`), shared across sessions."""
+    return _step_norms(_home(), run.id, run_state(run))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _diagnoses(home: str, run_id: str, state: tuple) -> list:
+    return coach.diagnose_run(_store_at(home), run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _curves(home: str, run_id: str, columns: tuple, state: tuple) -> dict[str, list]:
+    return _store_at(home).curves(run_id, list(columns))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _step_norms(home: str, run_id: str, state: tuple) -> dict[int, list[float]]:
+    return _store_at(home).step_norms(run_id)
