@@ -336,9 +336,10 @@ def cancel_group(run_ids: list[str]) -> None:
     st.toast(f"Asked {len(run_ids)} runs to stop.")
 
 
-def runs_ui(runs: list[RunRecord], places: dict[str, str] | None = None) -> None:
-    """The list of runs, newest first (a named session's own first); a group's runs as one
-    item; a queued run with its place in line."""
+def runs_ui(runs: list[RunRecord], items: list, places: dict[str, str] | None = None) -> None:
+    """The heading of the list of runs and its live part: `items`, the runs that train or wait
+    (or did when the page was drawn), newest first, a group's runs as one item, a queued run
+    with its place in line."""
     st.subheader("Runs")
     problem = st.session_state.pop("runs_problem", None)
     if problem:
@@ -346,14 +347,30 @@ def runs_ui(runs: list[RunRecord], places: dict[str, str] | None = None) -> None
     if not runs:
         st.info("No runs yet. Press **Train** above to start one.", icon=":material/flag:")
         return
-    show_all = st.toggle("Show all runs", key="runs_show_all",
-                         help=f"Only the {LIST_LIMIT} newest runs are listed unless this is on.")
-    items = list_items(runs)
-    for item in items if show_all else items[:LIST_LIMIT]:
+    for item in items:
         if isinstance(item, list):
             group_row(item, places)
         else:
             run_row(item, places)
+
+
+def finished_ui(items: list, shown: int) -> None:
+    """The rest of the list, drawn with the page: runs that had finished when it was drawn (a
+    finished run does not change), up to LIST_LIMIT items in all with the `shown` live ones."""
+    if not items:
+        return
+    show_all = st.toggle("Show all runs", key="runs_show_all",
+                         help=f"Only the {LIST_LIMIT} newest runs are listed unless this is on.")
+    for item in items if show_all else items[:max(0, LIST_LIMIT - shown)]:
+        if isinstance(item, list):
+            group_row(item)
+        else:
+            run_row(item)
+
+
+def item_ids(item: RunRecord | list[RunRecord]) -> set[str]:
+    """The run ids of one item of the list (a run, or a group's runs)."""
+    return {r.id for r in item} if isinstance(item, list) else {item.id}
 
 
 def watched_run(runs: list[RunRecord]) -> RunRecord | None:
@@ -409,21 +426,35 @@ def coach_ui(run: RunRecord) -> None:
 
 
 def live_fragment() -> None:
-    """Runs list and live charts in one fragment that refreshes itself (no full-page reruns)."""
-    active = any(r.status in ui.ACTIVE for r in ui.store().list_runs(ui.ACTIVE, limit=1))
+    """The live view and the runs that train or wait in one fragment that refreshes itself (no
+    full-page reruns); the finished runs below it, drawn with the page.
+
+    A finished run does not change, and under a class redrawing every listed run on every
+    refresh was most of the web process's work (bench/RESULTS.md, "Load"). A run that finishes
+    while the page is open stays in the refreshing part, where the student saw it train; a run
+    queued meanwhile (by anyone) joins it."""
+    watch = (st.session_state.get("runs_watch"),)
+    every = ui.store().list_runs()
+    runs = ui.mine_first(every, "runs_everyone", keep=watch)
+    live = {r.id for r in runs if r.status in ui.ACTIVE}
+    active = any(r.status in ui.ACTIVE for r in every)
+    items = list_items(runs)
+    shown = sum(1 for item in items if item_ids(item) & live)
 
     @st.fragment(run_every=ui.poll_every(FAST_POLL if active else SLOW_POLL))
     def refresh() -> None:
         try:            # a fragment's reruns are not guarded by app.py
-            every = ui.store().list_runs()
-            runs = ui.mine_first(every, "runs_everyone",
-                                 keep=(st.session_state.get("runs_watch"),))
-            live_ui(runs)
-            runs_ui(runs, queue_places(every))
+            every_now = ui.store().list_runs()
+            runs_now = ui.mine_first(every_now, "runs_everyone", keep=watch, draw=False)
+            now = live | {r.id for r in runs_now if r.status in ui.ACTIVE}
+            live_ui(runs_now)
+            runs_ui(runs_now, [item for item in list_items(runs_now) if item_ids(item) & now],
+                    queue_places(every_now))
         except ui.RnnlabError as exc:
             st.error(f"The runs cannot be shown: {ui.md(exc)}", icon=":material/block:")
 
     refresh()
+    finished_ui([item for item in items if not item_ids(item) & live], shown)
 
 
 def main() -> None:

@@ -157,10 +157,11 @@ EVERYONE_HELP = ("Off: only the runs queued under your name. On: everyone's runs
 
 
 def mine_first(runs: list[RunRecord], key: str, *, keep: Iterable[str | None] = (),
-               where: Any = None) -> list[RunRecord]:
+               where: Any = None, draw: bool = True) -> list[RunRecord]:
     """With a name: the session's own runs (newest first), and everyone else's after them when
     the "Everyone's runs" switch is on (a run in `keep`, e.g. one a link names, always stays).
-    Without a name, or before the first run under it: every run, as stored."""
+    Without a name, or before the first run under it: every run, as stored. `draw=False`: the
+    switch is drawn elsewhere on the page; its value is read, not drawn again."""
     name = owner()
     if not name:
         return runs
@@ -168,7 +169,8 @@ def mine_first(runs: list[RunRecord], key: str, *, keep: Iterable[str | None] = 
     if not mine:
         return runs
     others = [r for r in runs if r.owner != name]
-    everyone = (where or st).toggle("Everyone's runs", key=key, help=EVERYONE_HELP)
+    everyone = ((where or st).toggle("Everyone's runs", key=key, help=EVERYONE_HELP) if draw
+                else bool(st.session_state.get(key, False)))
     kept = set(keep)
     return mine + [r for r in others if everyone or r.id in kept]
 
