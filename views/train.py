@@ -11,6 +11,7 @@ from rnnlab.store import LOSS_COLUMNS, RESUMABLE, RunRecord, RunStatus
 from rnnlab.ui import group_ui
 
 LIST_LIMIT = 12
+AUTO_WATCH = "_runs_watch_auto"   # the run the live view picked by itself (not the user)
 FAST_POLL, SLOW_POLL = 1.5, 10.0   # seconds between refreshes with / without active runs
 
 
@@ -340,7 +341,7 @@ def runs_ui(runs: list[RunRecord], items: list, places: dict[str, str] | None = 
     """The heading of the list of runs and its live part: `items`, the runs that train or wait
     (or did when the page was drawn), newest first, a group's runs as one item, a queued run
     with its place in line."""
-    st.subheader("Runs")
+    st.header("Runs")
     problem = st.session_state.pop("runs_problem", None)
     if problem:
         st.error(problem, icon=":material/block:")
@@ -374,13 +375,18 @@ def item_ids(item: RunRecord | list[RunRecord]) -> set[str]:
 
 
 def watched_run(runs: list[RunRecord]) -> RunRecord | None:
-    """The run whose curves are drawn: the chosen one, else the running one, else the newest."""
+    """The run whose curves are drawn: the one the user picked, else the running one, else the
+    one shown before, else the newest. A run the page picked by itself is not a pick: when a
+    run starts training, the curves follow it."""
     by_id = {r.id: r for r in runs}
     chosen = st.session_state.get("runs_watch")
-    if chosen in by_id:
+    if chosen in by_id and chosen != st.session_state.get(AUTO_WATCH):
         return by_id[chosen]
     running = [r for r in runs if r.status == RunStatus.RUNNING]
-    return running[0] if running else (runs[0] if runs else None)
+    pick = running[0] if running else by_id.get(chosen) or (runs[0] if runs else None)
+    if pick is not None:
+        st.session_state[AUTO_WATCH] = pick.id
+    return pick
 
 
 def live_ui(runs: list[RunRecord]) -> None:
@@ -388,7 +394,7 @@ def live_ui(runs: list[RunRecord]) -> None:
     run = watched_run(runs)
     if run is None:
         return
-    st.subheader("Live view")
+    st.header("Live view")
     ids = [r.id for r in runs]
     st.session_state["runs_watch"] = run.id
     left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -445,6 +451,8 @@ def live_fragment() -> None:
     def refresh() -> None:
         try:            # a fragment's reruns are not guarded by app.py
             every_now = ui.store().list_runs()
+            if not active and any(r.status in ui.ACTIVE for r in every_now):
+                st.rerun(scope="app")   # a run started: refresh at the pace of a live run
             runs_now = ui.mine_first(every_now, "runs_everyone", keep=watch, draw=False)
             now = live | {r.id for r in runs_now if r.status in ui.ACTIVE}
             live_ui(runs_now)

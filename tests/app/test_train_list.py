@@ -39,3 +39,23 @@ def test_with_nothing_training_the_list_is_the_newest_finished_runs(store):
     assert not at.exception
     assert keys(at, "runs_delete_") == finished[::-1]
     assert not keys(at, "runs_cancel_")
+
+
+def running(store, name: str) -> str:
+    run_id = store.create_run(tiny_config(name).to_dict(), name=name, epochs_total=3)
+    now = time.time()
+    set_status(store, run_id, RunStatus.RUNNING, started_at=now, heartbeat_at=now, pid=os.getpid())
+    return run_id
+
+
+def test_the_live_view_follows_a_run_that_starts_unless_the_user_picked_one(store):
+    old, older = add_finished_run(store, "old"), add_finished_run(store, "newer")
+    at = open_page("views/train.py")
+    assert at.selectbox(key="runs_watch").value == older          # the newest, picked by the page
+    busy = running(store, "busy")
+    at.run()
+    assert at.selectbox(key="runs_watch").value == busy           # a run started: followed
+    at.selectbox(key="runs_watch").set_value(old).run()
+    running(store, "later")
+    at.run()
+    assert at.selectbox(key="runs_watch").value == old            # the user's pick stays
