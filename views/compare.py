@@ -36,6 +36,10 @@ def pick_ui(runs: list[RunRecord]) -> list[str]:
                             help="Pick two or more runs, e.g. the same data with a different "
                                  "cell, or one setting changed. The address bar then links to "
                                  "this comparison.")
+    # the ?runs= written below is not a link to follow: without this, the next rerun took it
+    # for one and undid a change made right after the page opened (a chip's ✕). Marked before
+    # the address is written: a rerun request can stop this run at that write.
+    st.session_state["_compare_from_url"] = chosen
     if ",".join(chosen) != (st.query_params.get("runs") or ""):
         st.query_params["runs"] = ",".join(chosen)
     return chosen
@@ -226,7 +230,7 @@ def groups_ui(runs: list[RunRecord]) -> None:
             members.setdefault(run.group_id, []).append(run)
     if not members:
         return
-    st.subheader("Compare groups")
+    st.header("Compare groups")
     st.caption("A group (seeds, a sweep or a backtest) is judged by the spread of its runs, "
                "not by its luckiest one.")
     labels = {g: f"{rs[0].group_label} · {len(rs)} runs · {g}" for g, rs in members.items()}

@@ -154,7 +154,7 @@ def status_summary(lesson: Lesson, runs: dict[str, RunRecord]) -> str:
 # -- the overview -------------------------------------------------------------------------------
 def overview_ui(found: dict[str, Lesson]) -> None:
     """Every lesson as a card, in teaching order."""
-    st.subheader("Lessons")
+    st.header("Lessons")
     st.caption("Each lesson trains a few small runs that show one idea. Open a lesson to read it "
                "and follow its runs; Run queues them at once.")
     items = list(enumerate(found.values(), start=1))
@@ -171,7 +171,7 @@ def card_ui(lesson: Lesson, number: int, runs: dict[str, RunRecord]) -> None:
     """One lesson's card: concept, explanation, what to look at, status, Open and Run."""
     with st.container(border=True):
         st.caption(f"Lesson {number} · {VIEW_WORDS.get(lesson.view, lesson.view)}")
-        st.markdown(f"#### {lesson.title}")
+        st.markdown(f"### {lesson.title}")
         if lesson.concept:
             st.markdown(f"**{lesson.concept}**")
         st.markdown(lesson.explanation)

@@ -307,24 +307,24 @@ def main() -> None:
     preset_ui()
     settings, overview = st.columns([3, 2], gap="large")
     with settings:
-        st.subheader("Network")
+        st.header("Network")
         cell = cells.get(network_ui())
         if "reservoir_size" in cell.settings:      # an echo state network's
             esn_ui()
-        st.subheader("Window")
+        st.header("Window")
         window_ui()
         if not cell.fitted:
             if not ui.classroom():
                 with st.expander("Initial weights and penalties"):
                     init_ui()
-            st.subheader("Training")
+            st.header("Training")
             training_ui()
     run_cfg, error = ui.validated_config()
     with overview:
         if error:
             st.error(f"These settings cannot be used yet: {ui.md(error)}", icon=":material/block:")
             st.stop()
-        st.subheader("Summary")
+        st.header("Summary")
         summary_ui(run_cfg.model)
     diagram_ui(run_cfg.model)
     code_ui(run_cfg)

@@ -75,8 +75,9 @@ def verdict_ui(run: RunRecord) -> None:
         return
     headline = result.headline
     sentence = ui.skill_sentence(result)
+    st.header("Scores")
     if headline or sentence:
-        st.markdown(f"#### {ui.md(headline or sentence)}")
+        st.markdown(f"### {ui.md(headline or sentence)}")
     st.caption("The baselines are simple forecasts any model must beat: naive (the next value "
                "equals the last one), the same time one season earlier, a straight-line formula "
                "on the same window (linear autoregression) and, where installed, exponential "
@@ -102,7 +103,7 @@ def coach_ui(run: RunRecord) -> None:
     diagnoses = ui.diagnoses(run)
     if not diagnoses:
         return
-    st.subheader("What the coach sees")
+    st.header("What the coach sees")
     for i, found in enumerate(diagnoses):
         with st.container(border=True):
             st.markdown(f"**{ui.md(found.title)}**  \n{ui.md(found.evidence)}  \n"
@@ -315,7 +316,7 @@ def artefact_reader(run_id: str, name: str) -> Callable[[], bytes] | None:
 def downloads_ui(run: RunRecord) -> None:
     """The model (alone, and with what it needs for new data), the predictions, the forecast,
     the script and the config, as files."""
-    st.subheader("Downloads")
+    st.header("Downloads")
     c1, c2, c3 = st.columns(3)
     # The files are read when a button is clicked, not on every run of the page.
     model = artefact_reader(run.id, MODEL_FILE)
@@ -521,13 +522,13 @@ def group_section_ui(run: RunRecord) -> None:
     if len(members) < 2:
         return
     with st.container(border=True, key="results_group"):
-        st.subheader(f"Group: {ui.md(run.group_label)}")
+        st.header(f"Group: {ui.md(run.group_label)}")
         st.caption(f"This run is {group_ui.kind_words(run)}. The same setup was trained "
                    f"{len(members)} times; together they show how much of a score is luck.")
         log_y = st.toggle("Log scale", key="results_group_log_y",
                           help="Show the group's loss band on a log scale.")
         group_ui.summary_ui(members, "results", log_y=log_y)
-    st.subheader(f"This run: seed {(run.config.get('train') or {}).get('seed')}"
+    st.header(f"This run: seed {(run.config.get('train') or {}).get('seed')}"
                  if run.group_kind == "seeds" else "This run")
 
 

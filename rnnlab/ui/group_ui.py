@@ -22,7 +22,7 @@ def summary_ui(runs: list[RunRecord], key: str, *, chart: bool = True,
     if runs[0].group_kind == "backtest":
         backtest_ui(runs, key)
     found = groups.stats(runs)
-    st.markdown(f"#### {ui.md(groups.sentence(runs))}")
+    st.markdown(f"### {ui.md(groups.sentence(runs))}")
     left, mid, right = st.columns(3)
     left.metric("Beat the naive forecast", f"{found.beat} of {found.n}",
                 help="Runs whose test RMSE is below the naive forecast's (skill above 0).")
@@ -55,7 +55,7 @@ def summary_ui(runs: list[RunRecord], key: str, *, chart: bool = True,
 def sweep_ui(runs: list[RunRecord], key: str) -> None:
     """A sweep's grid: the best cell in words, skill over the grid as a chart, and a table."""
     axes, cells = groups.sweep_cells(runs)
-    st.markdown(f"#### {ui.md(groups.sweep_sentence(runs))}")
+    st.markdown(f"### {ui.md(groups.sweep_sentence(runs))}")
     words = {name: groups.SWEEPABLE[name].words for name in axes}
     ui.chart(figures.sweep_figure(axes, cells, words), f"group_sweep_{key}")
     table = pd.DataFrame(groups.sweep_table(runs))
@@ -68,7 +68,7 @@ def sweep_ui(runs: list[RunRecord], key: str) -> None:
 
 def backtest_ui(runs: list[RunRecord], key: str) -> None:
     """A backtest's folds: the sentence, skill per fold as bars, and a table."""
-    st.markdown(f"#### {ui.md(groups.backtest_sentence(runs))}")
+    st.markdown(f"### {ui.md(groups.backtest_sentence(runs))}")
     rows = groups.backtest_rows(runs)
     ui.chart(figures.backtest_figure(rows), f"group_backtest_{key}")
     st.dataframe(pd.DataFrame(rows).style.format(precision=4, na_rep="—"), hide_index=True,

@@ -126,7 +126,7 @@ def name_prompt(doing: str) -> None:
     if not name_needed():
         return
     with st.container(border=True, key="name_prompt_box"):
-        st.markdown(f"#### :material/badge: Type your name before you {doing}")
+        st.markdown(f"## :material/badge: Type your name before you {doing}")
         st.text_input(NAME_LABEL, max_chars=classmod.MAX_NAME, placeholder="e.g. Ada",
                       help=NAME_HELP, **on_value("name_prompt", _typed_name))
         st.caption("Your runs are then kept under your name, and your teacher sees them on the "

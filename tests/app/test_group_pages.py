@@ -84,10 +84,10 @@ def test_results_of_a_seed_shows_its_group_first(store):
     at = open_page("views/results.py", {"run": ids[2]})
     assert not at.error
     runs = store.group_runs(group_id)
-    assert any("Group:" in h.value for h in at.subheader)
-    assert f"#### {ui.md(groups.sentence(runs))}" in [m.value for m in at.markdown]
+    assert any("Group:" in h.value for h in at.header)
+    assert f"### {ui.md(groups.sentence(runs))}" in [m.value for m in at.markdown]
     assert any("seed 44 of the group" in c.value for c in at.caption)
-    assert any(h.value == "This run: seed 44" for h in at.subheader)
+    assert any(h.value == "This run: seed 44" for h in at.header)
     table = next(d.value for d in at.dataframe if "Seed" in d.value.columns)
     assert list(table["Seed"]) == [42, 43, 44, 45, 46]
     np.testing.assert_allclose(table["Skill vs naive"], 1 - np.array(RMSES) / 0.2)
@@ -101,7 +101,7 @@ def test_results_of_a_seed_shows_its_group_first(store):
 
 def test_results_of_a_single_run_shows_no_group(finished_runs):
     at = open_page("views/results.py", {"run": finished_runs["lstm"]})
-    assert not any("Group:" in h.value for h in at.subheader)
+    assert not any("Group:" in h.value for h in [*at.header, *at.subheader])
 
 
 # -- Compare ------------------------------------------------------------------------------------
