@@ -155,18 +155,25 @@ def _read_csv(path: str, mtime: float) -> pd.DataFrame:
 # -- reads shared by every session ------------------------------------------------------------
 # A class watches the same runs: thirty pages refreshing the same run's curves would read and
 # compute the same things thirty times. These reads are cached across sessions under the run's
-# state, which changes with every epoch, status change and heartbeat (every 2 s while a run
-# trains), so a page never shows older data than its own refresh would have read, give or take
-# one heartbeat. A finished run's state no longer changes: it is read once.
+# state. A finished run's state no longer changes: it is read once. A training run moves on
+# several epochs a second, faster than any page refreshes, so its reads are shared for
+# SHARE_SECONDS (LIVE_COACH_SECONDS for the coach, which looks at the whole run so far): a
+# page shows what its own read would have shown at most that long ago.
+SHARE_SECONDS = 2.0
+LIVE_COACH_SECONDS = 10.0
 
-def run_state(run: RunRecord) -> tuple:
-    """What changes while a run trains or finishes: the cache key of its shared reads."""
+
+def run_state(run: RunRecord, seconds: float = SHARE_SECONDS) -> tuple:
+    """The cache key of a run's shared reads: its status and, while it trains, the current
+    `seconds`-long slice of time; otherwise its epochs, last heartbeat and end."""
+    if run.status == RunStatus.RUNNING:
+        return run.status.value, int(time.time() // seconds)
     return run.status.value, run.epochs_done, run.heartbeat_at, run.finished_at
 
 
 def diagnoses(run: RunRecord) -> list:
     """The coach's diagnoses of the run (`rnnlab.coach.diagnose_run`), shared across sessions."""
-    return _diagnoses(_home(), run.id, run_state(run))
+    return _diagnoses(_home(), run.id, run_state(run, LIVE_COACH_SECONDS))
 
 
 def loss_curves(run: RunRecord, columns) -> dict[str, list]:

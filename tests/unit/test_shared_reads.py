@@ -55,3 +55,20 @@ def test_a_new_epoch_is_seen(finished):
     assert len(ui.loss_curves(finished, columns)["epoch"]) == n            # same state: cached
     later = dataclasses.replace(finished, epochs_done=finished.epochs_done + 1)
     assert ui.loss_curves(later, columns)["epoch"][-1] == n + 1
+
+
+def test_a_training_runs_reads_are_shared_for_a_few_seconds(finished, monkeypatch):
+    """While a run trains (several epochs a second), a read is shared for SHARE_SECONDS; the
+    next slice of time reads again."""
+    s = ui.store()
+    columns = ["epoch", "train_loss"]
+    clock = [1_000_000.0]
+    monkeypatch.setattr(ui.runs.time, "time", lambda: clock[0])
+    live = dataclasses.replace(finished, status=RunStatus.RUNNING, finished_at=None)
+    n = len(ui.loss_curves(live, columns)["epoch"])
+    s.add_epoch(finished.id, n + 1, train_loss=0.5)
+    moved_on = dataclasses.replace(live, epochs_done=live.epochs_done + 1)
+    clock[0] += ui.runs.SHARE_SECONDS / 2
+    assert len(ui.loss_curves(moved_on, columns)["epoch"]) == n            # shared
+    clock[0] += ui.runs.SHARE_SECONDS
+    assert len(ui.loss_curves(moved_on, columns)["epoch"]) == n + 1        # read again
