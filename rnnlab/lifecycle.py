@@ -44,7 +44,8 @@ EXIT_UNRECORDED = 74
 RESUMABLE = (S.INTERRUPTED, S.CANCELLED)
 ENDINGS = (S.DONE, S.CANCELLED, S.DIVERGED, S.INTERRUPTED)   # how a worker's training can end
 TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
-    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED, S.DONE}),   # done: a repeat answered
+    # done or diverged: a repeat answered from its twin's results (`answer`)
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED, S.FAILED, S.DONE, S.DIVERGED}),
     S.RUNNING: frozenset({S.RUNNING, S.DONE, S.FAILED, S.CANCELLED, S.INTERRUPTED, S.DIVERGED}),
     S.INTERRUPTED: frozenset({S.QUEUED, S.DONE, S.FAILED, S.CANCELLED, S.DIVERGED}),
     S.CANCELLED: frozenset({S.QUEUED}),
@@ -77,9 +78,14 @@ def claim_next(store, pid: int | None = None) -> str | None:
     return store.claim_next_queued(pid)
 
 
+ANSWERS = (S.DONE, S.DIVERGED)   # how a twin can end for its repeats to take its results
+
+
 def answer(store, run_id: str, source_id: str) -> bool:
-    """queued -> done without training: a repeat takes the results of its finished twin."""
-    check((S.QUEUED,), S.DONE)
+    """queued -> done (or diverged) without training: a repeat takes the results of its twin,
+    which trained to the end or diverged (the same seed diverges at the same step)."""
+    for to in ANSWERS:
+        check((S.QUEUED,), to)
     return store.answer_repeat(run_id, source_id)
 
 

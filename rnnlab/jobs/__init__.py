@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rnnlab import lifecycle
 from rnnlab.jobs import repeats
 from rnnlab.config import RunConfig
 from rnnlab.errors import ConfigError, RnnlabError
@@ -84,7 +85,7 @@ def submit(store: Store, run_cfg: RunConfig, *, check_data: bool = True, owner: 
         store.add_event(run_id, "queued", "Queued.")
     else:
         store.add_event(run_id, "repeat", repeats.repeat_message(twin))
-        if twin.status == RunStatus.DONE:
+        if twin.status in lifecycle.ANSWERS:
             repeats.answer(store, run_id, twin.id)
     wake_runners(store)   # a runner of this process takes it now, not at its next tick
     return run_id

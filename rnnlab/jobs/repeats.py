@@ -2,8 +2,10 @@
 
 Training again would give the same numbers, so `submit` links such a run to its twin
 (`Store.find_twin`); it is answered at once when the twin is done, or as soon as it is done
-(`answer_repeats`, every tick of the runner). A twin that ends any other way, or is deleted,
-lets the repeat train itself.
+(`answer_repeats`, every tick of the runner). A twin that diverged answers the same way (a
+lesson's run that explodes on purpose: the same seed diverges at the same epoch,
+tests/slow/test_repeats.py). A twin that ends any other way, or is deleted, lets the repeat
+train itself.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def engine() -> dict:
 def repeat_message(twin: RunRecord) -> str:
     """The event of a repeat: whose results it shows, and how to train anyway."""
     who = f"'{twin.name}' ({twin.id})" if twin.name else twin.id
-    when = ("which has finished" if twin.status == RunStatus.DONE else
+    when = ("which has finished" if twin.status in lifecycle.ANSWERS else
             "which is still training; its results appear here when it finishes")
     return (f"Same settings, data and seed as run {who}, {when}. Training again would give the "
             "same numbers, so this run shows that run's results. To train anyway, use 'Train "
@@ -31,10 +33,11 @@ def repeat_message(twin: RunRecord) -> str:
 
 
 def answer(store: Store, run_id: str, source_id: str) -> bool:
-    """Answer the repeat `run_id` from its finished twin (queued -> done)."""
+    """Answer the repeat `run_id` from its finished twin (queued -> done, or diverged)."""
     if not lifecycle.answer(store, run_id, source_id):
         return False
-    store.add_event(run_id, "done", f"Answered from run {source_id} without training.")
+    ended = store.get_run(run_id).status.value          # done, or diverged as its twin did
+    store.add_event(run_id, ended, f"Answered from run {source_id} without training.")
     return True
 
 
@@ -51,7 +54,7 @@ def answer_repeats(store: Store) -> list[str]:
             twin = None
         if twin is not None and twin.status in (RunStatus.QUEUED, RunStatus.RUNNING):
             continue
-        if twin is not None and twin.status == RunStatus.DONE:
+        if twin is not None and twin.status in lifecycle.ANSWERS:
             if answer(store, run.id, twin.id):
                 answered.append(run.id)
             continue

@@ -247,18 +247,21 @@ class Store(Telemetry, Database):
     def find_twin(self, config: dict, data_sha256: str, engine: dict) -> RunRecord | None:
         """The newest run that this config would repeat: the same settings (its name aside),
         the same data (by content) and a worker on the same engine (`engine`: backend and
-        threads, as the summary records them); done, or queued/running and not itself a
-        repeat. None when there is none (or the data's hash is unknown)."""
+        threads, as the summary records them); done or diverged (the same seed diverges at the
+        same step), or queued/running, and not itself a repeat. None when there is none (or the
+        data's hash is unknown)."""
         if not data_sha256:
             return None
         key = same_settings(config)
         for row in self._read("SELECT * FROM runs WHERE data_sha256 = ? AND repeat_of = '' AND "
-                              "status IN ('done', 'queued', 'running') AND cancel_requested = 0 "
-                              "ORDER BY created_at DESC, id DESC", (data_sha256,)):
+                              "status IN ('done', 'diverged', 'queued', 'running') AND "
+                              "cancel_requested = 0 ORDER BY created_at DESC, id DESC",
+                              (data_sha256,)):
             run = record(row)
             if same_settings(run.config) != key:
                 continue
-            if run.status == RunStatus.DONE and run.result.engine != engine:
+            if run.status in (RunStatus.DONE, RunStatus.DIVERGED) and \
+                    run.result.engine != engine:
                 continue
             return run
         return None
@@ -268,9 +271,9 @@ class Store(Telemetry, Database):
         epochs, gradients, files and summary, and mark it done. False if it was no longer
         queued. Files are hard links where the filesystem allows (copies otherwise)."""
         source = self.get_run(source_id)
-        if source.status != RunStatus.DONE:
-            raise StoreError(f"Run {source_id} is {source.status.value}, not done: it has no "
-                             "results to share.")
+        if source.status not in (RunStatus.DONE, RunStatus.DIVERGED):
+            raise StoreError(f"Run {source_id} is {source.status.value}, neither done nor "
+                             "diverged: it has no results to share.")
         src_dir, dst_dir = self.run_dir(source_id), self.run_dir(run_id)
         dst_dir.mkdir(parents=True, exist_ok=True)
         for item in src_dir.iterdir():
@@ -286,12 +289,12 @@ class Store(Telemetry, Database):
         summary = source.result.with_values(repeat_of=source_id)
         now = time.time()
         with self._tx() as db:
-            cur = db.execute("UPDATE runs SET status = 'done', started_at = ?, finished_at = ?, "
-                             "epochs_done = ?, epochs_total = ?, summary = ?, repeat_of = ? "
-                             "WHERE id = ? AND status = 'queued'",
-                             (now, now, source.epochs_done, source.epochs_total,
-                              summary_json(summary), source_id,
-                              check_run_id(run_id)))
+            cur = db.execute("UPDATE runs SET status = ?, started_at = ?, finished_at = ?, "
+                             "epochs_done = ?, epochs_total = ?, summary = ?, repeat_of = ?, "
+                             "error = ? WHERE id = ? AND status = 'queued'",
+                             (source.status.value, now, now, source.epochs_done,
+                              source.epochs_total, summary_json(summary), source_id,
+                              source.error, check_run_id(run_id)))
             if cur.rowcount != 1:
                 return False
             for table in CHILD_TABLES:

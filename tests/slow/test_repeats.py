@@ -49,3 +49,24 @@ def test_the_same_run_in_fresh_processes_gives_the_same_numbers(store, label):
     assert predictions[0] == predictions[1] == predictions[2]
     tests = [store.get_run(r).summary["metrics"]["test"]["model"] for r in (first, second, third)]
     assert tests[0] == tests[1] == tests[2]
+
+
+def test_a_diverging_run_diverges_the_same_way_in_fresh_processes(store):
+    """The exploding-gradient lesson's run without clipping diverges on purpose; its repeats
+    take its result (`lifecycle.ANSWERS`) because the same seed diverges at the same epoch with
+    the same losses and message."""
+    from rnnlab.lessons import get_lesson
+
+    cfg = dict(get_lesson("exploding").configs())["no clipping"]
+    runs = []
+    for threads in (1, 1, 2):
+        run_id = store.create_run(cfg.to_dict())
+        env = {**os.environ, "RNNLAB_THREADS": str(threads), "TF_CPP_MIN_LOG_LEVEL": "2"}
+        subprocess.run([sys.executable, "-m", "rnnlab.worker", run_id, "--home",
+                        str(store.home)], env=env, capture_output=True, text=True, timeout=300)
+        runs.append(store.get_run(run_id))
+    assert [r.status for r in runs] == [RunStatus.DIVERGED] * 3, [r.error for r in runs]
+    curves = [repr([(e["train_loss"], e["val_loss"]) for e in store.epochs(r.id)]) for r in runs]
+    assert curves[0] == curves[1] == curves[2]
+    assert len({r.epochs_done for r in runs}) == 1
+    assert len({r.result.message for r in runs}) == 1 and runs[0].result.message

@@ -49,8 +49,8 @@ def test_cancel_then_resume(store):
 
 def test_moves_outside_the_table_are_refused(store):
     run_id = store.create_run({})
-    with pytest.raises(ValueError, match="cannot go from queued to diverged"):
-        store.transition(run_id, (S.QUEUED,), S.DIVERGED)
+    with pytest.raises(ValueError, match="cannot go from queued to interrupted"):
+        store.transition(run_id, (S.QUEUED,), S.INTERRUPTED)
     with pytest.raises(ValueError, match="use fail"):
         lifecycle.finish(store, run_id, S.FAILED)
     with pytest.raises(ValueError, match="only through rnnlab.lifecycle"):

@@ -152,6 +152,29 @@ def test_a_repeat_of_a_run_still_training_waits_then_takes_its_results(store):
     assert [rid for rid, _ in fake.started] == [first]
 
 
+def test_a_repeat_of_a_diverged_run_diverges_with_it(store):
+    """A lesson's run that diverges on purpose: the same seed diverges at the same step, so a
+    class's repeats take its result (diverged, its message) rather than each training it."""
+    fake = FakeExecutor()
+    runner = Runner(store, concurrency=1, executor=fake)
+    first = jobs.submit(store, SINE)
+    waiting = jobs.submit(store, SINE)
+    assert runner.tick() == [first]
+    store.add_epoch(first, 1, train_loss=float("nan"))
+    store.update_run(first, summary={"message": "The loss became NaN at epoch 1.",
+                                     "engine": jobs.engine()}, epochs_done=1)
+    fake.finish(first, RunStatus.DIVERGED)
+    runner.tick()
+    later = jobs.submit(store, SINE)                 # after the twin ended: answered at once
+    runner.stop()
+    assert [rid for rid, _ in fake.started] == [first]
+    for r in (waiting, later):
+        run = store.get_run(r)
+        assert run.status == RunStatus.DIVERGED and run.repeat_of == first
+        assert run.result.message == "The loss became NaN at epoch 1."
+        assert run.epochs_done == 1 and len(store.epochs(r)) == 1
+
+
 @pytest.mark.parametrize("ending", [RunStatus.FAILED, RunStatus.CANCELLED])
 def test_a_repeat_whose_twin_does_not_finish_trains_itself(store, ending):
     fake = FakeExecutor()
