@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rnnlab.data import load
@@ -138,15 +139,74 @@ def test_a_weekly_pattern_in_daily_data_is_found_when_the_year_cannot_be_checked
                                  "days (547 rows, at least 1,095 needed: 3 full cycles).")
 
 
-def test_yearly_sunspot_like_cycle_is_a_cycle_not_a_season():
+BENCH = Path(__file__).resolve().parent.parent.parent / "bench" / "data"
+
+
+@pytest.mark.parametrize("file, column, cycle", [("sunspots_yearly.csv", "SUNACTIVITY", 11),
+                                                 ("lynx_yearly.csv", "value", 10)])
+@pytest.mark.parametrize("frequency", ["YS", None])
+def test_a_cycle_of_varying_length_is_a_cycle_not_a_season(file, column, cycle, frequency):
+    values = pd.read_csv(BENCH / file)[column].to_numpy(dtype=np.float64)
+    found = find_season(values[:int(0.8 * len(values))], frequency)
+    assert found.period is None and found.candidate is None and found.strength is None
+    assert found.cycle == cycle
+    data = "Yearly data" if frequency else "A series without dates"
+    assert found.reason.startswith(f"{data} has no calendar season; its clearest cycle is "
+                                   f"{cycle} rows long (autocorrelation ")
+    assert found.reason.endswith("used only to choose the lookback.")
+    assert_plain(found)
+
+
+def test_a_sunspot_like_sine_of_one_fixed_length_is_a_season():
     t = np.arange(250)
     x = 80 + 60 * np.sin(2 * np.pi * t / 11) + np.random.default_rng(6).normal(0, 20, len(t))
     found = find_season(x, "YS")
-    assert found.period is None and found.candidate is None and found.strength is None
-    assert found.cycle in (10, 11, 12)
-    assert found.reason.startswith(f"Yearly data has no calendar season; its clearest cycle is "
-                                   f"{found.cycle} rows long (autocorrelation ")
+    assert (found.period, found.candidate, found.cycle) == (11, None, 11)
+    assert found.reason.startswith("Yearly data has no calendar season; its training part "
+                                   "repeats every 11 rows (autocorrelation ")
+
+
+def test_a_fixed_cycle_without_dates_is_the_season():
+    t = np.arange(300)
+    x = np.where(t % 7 < 5, 10.0, 4.0) + 0.02 * t + np.random.default_rng(9).normal(0, 1, len(t))
+    found = find_season(x, None)
+    assert (found.period, found.candidate, found.cycle) == (7, None, 7)
+    assert re.fullmatch(r"A series without dates has no calendar season; its training part repeats "
+                        r"every 7 rows \(autocorrelation (0\.\d\d) at lag 7 and (0\.\d\d) at lag "
+                        r"14\), so 7 rows is its season\.", found.reason)
+    assert found.reason.startswith(f"A series without dates has no calendar season; its training "
+                                   f"part repeats every 7 rows (autocorrelation {found.strength:.2f}")
     assert_plain(found)
+
+
+def test_a_fixed_cycle_the_calendar_did_not_suggest_is_the_season():
+    t = np.arange(800)
+    x = np.sin(2 * np.pi * t / 50) + np.random.default_rng(10).normal(0, 0.1, len(t))
+    found = find_season(x, "D")
+    assert (found.period, found.candidate, found.cycle) == (50, 7, 50)
+    assert found.reason.startswith("Daily data usually repeats every 7 days, but the training "
+                                   "part does not (autocorrelation ")
+    assert "so no season is used" not in found.reason
+    assert found.reason.endswith("so 50 rows is its season.")
+
+
+def test_a_fixed_cycle_needs_six_cycles_of_rows():
+    t = np.arange(41)                                      # 5.9 cycles of 7
+    x = np.where(t % 7 < 5, 10.0, 4.0) + np.random.default_rng(11).normal(0, 0.5, len(t))
+    assert find_season(x, None).period is None
+
+
+def test_noise_without_dates_never_gets_a_season():
+    rng = np.random.default_rng(12)
+    found = []
+    for n in (40, 150, 600):
+        for _ in range(30):
+            e = rng.normal(size=n)
+            ar1 = np.zeros(n)
+            for i in range(1, n):
+                ar1[i] = 0.7 * ar1[i - 1] + e[i]
+            found += [find_season(x, None).period for x in (e, e.cumsum(), ar1)]
+    assert found.count(None) == len(found)
 
 
 def test_plain_noise_without_dates_has_neither_season_nor_cycle():
