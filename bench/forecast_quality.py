@@ -164,8 +164,24 @@ def old_defaults(cfg):
     return RunConfig(data=DataConfig(**{k: getattr(cfg.data, k) for k in SAME_ROWS}))
 
 
+def usual_lookback(cfg):
+    """The defaults with the lookback of the rule of thumb (one season, a cycle or 30 steps),
+    before the validation rows choose among a few (`rnnlab.advise.choose_lookback_by_validation`)."""
+    from rnnlab.advise import advise, load_for
+    from rnnlab.data import choose_target, part_size
+
+    loaded = load_for(cfg.data)                     # the split of rnnlab.advise.advise_loaded
+    values = loaded.frame[choose_target(loaded, cfg.data.target)].to_numpy(dtype="float64")
+    n = len(values)
+    n_test = 0 if cfg.data.test_source else part_size(n, cfg.data.test_fraction)
+    n_train = n - n_test - part_size(n, cfg.data.val_fraction)
+    usual = advise(values[:n_train], values[n_train:n - n_test], loaded.frequency).lookback
+    return cfg.replace(model={"lookback": usual})
+
+
 VARIANTS = {
     "defaults": lambda cfg: cfg,
+    "usual lookback": usual_lookback,
     "no transform": lambda cfg: cfg.replace(data={"transform": "none"}),
     "20 epochs": lambda cfg: cfg.replace(train={"epochs": 20, "early_stopping_patience": 0}),
     "lookback 30": lambda cfg: cfg.replace(model={"lookback": 30}),

@@ -21,7 +21,12 @@ series, are in bench/RESULTS.md (forecast quality):
   autocorrelation (`rnnlab.season`).
 - Lookback: one season when there is one of at most MAX_LOOKBACK rows (so the window sees the
   same time last season), else the clearest cycle, else DEFAULT_LOOKBACK; never more than a
-  quarter of the training rows, so there are enough windows to learn from.
+  quarter of the training rows, so there are enough windows to learn from. That usual choice
+  then meets a few others on the validation rows (`choose_lookback_by_validation`): two
+  seasons and 4, 8, 16, 32 and 64 steps. A linear autoregression is fitted on each lookback's
+  windows (every input column, the chosen transform), and one whose validation error is
+  SWITCH_MARGIN lower than the usual one's replaces it. Quarterly GDP with two more columns
+  had a straight-line error of 105.6 from 30 quarters and 57.0 from 4 on its validation rows.
 - Training: up to EPOCHS epochs with early stopping after PATIENCE epochs without improvement,
   keeping the best weights: long enough to converge, stopped before it over-fits.
 - Linear path (`ModelConfig.linear_skip`): on when a linear autoregression on the run's own
@@ -228,11 +233,70 @@ def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
     advice = advise(values[:n_train], values[n_train:n_train + n_val], loaded.frequency)
     data = dataclasses.replace(data_cfg, target=target, transform=advice.transform,
                                season=advice.season)
+    lookback, why = choose_lookback_by_validation(data, advice.lookback, advice.season, n_train)
+    if why:
+        advice = dataclasses.replace(advice, lookback=lookback,
+                                     reasons={**advice.reasons, "lookback": why})
     on, why = choose_linear_skip(data, advice.lookback)
     if on is None:
         return advice
     return dataclasses.replace(advice, linear_skip=on,
                                reasons={**advice.reasons, "linear_skip": why})
+
+
+LOOKBACK_LADDER = (4, 8, 16, 32, 64)   # windows tried beside the usual one and two seasons
+
+
+def lookback_candidates(usual: int, season: int | None, n_train: int) -> list[int]:
+    """The lookbacks compared on the validation rows: the usual one, two seasons, the ladder;
+    at least 2 and never above MAX_LOOKBACK or a quarter of the training rows."""
+    cap = min(MAX_LOOKBACK, n_train // MIN_WINDOWS_PER_LOOKBACK)
+    tried = {usual, *LOOKBACK_LADDER, *((2 * season,) if season else ())}
+    return sorted(L for L in tried if L == usual or 2 <= L <= cap)
+
+
+def lookback_scores(data_cfg: DataConfig, lookbacks: list[int]) -> dict[int, float]:
+    """Validation RMSE, in the data's units, of the linear autoregression on each lookback's
+    windows (every input column, the config's transform, least squares on the training rows);
+    a lookback that leaves too few windows or cannot be prepared is left out."""
+    from rnnlab import evaluate
+    from rnnlab.data import prepare
+    from rnnlab.errors import RnnlabError
+
+    out = {}
+    for L in lookbacks:
+        try:
+            prepared = prepare(data_cfg, L, 1)
+            if len(prepared.t_val) == 0 or len(prepared.X_train) <= prepared.X_train[0].size:
+                continue
+            ev = evaluate.evaluate(prepared, evaluate.linear_ar(prepared), "val")
+        except (RnnlabError, ValueError, np.linalg.LinAlgError):
+            continue
+        out[L] = float(ev.metrics["model"]["rmse"])
+    return out
+
+
+def choose_lookback_by_validation(data_cfg: DataConfig, usual: int, season: int | None,
+                                  n_train: int) -> tuple[int, str | None]:
+    """(lookback, reason): the usual lookback unless another candidate's straight-line forecast
+    is SWITCH_MARGIN better on the validation rows; the reason is None when the usual one stays."""
+    scores = lookback_scores(data_cfg, lookback_candidates(usual, season, n_train))
+    if usual not in scores or len(scores) < 2:
+        return usual, None
+    best = min(scores, key=scores.get)
+    if scores[best] > (1 - SWITCH_MARGIN) * scores[usual]:
+        return usual, None
+    return best, (f"{best} steps: on the validation rows a straight-line forecast from "
+                  f"{best}-step windows has error {format_number(scores[best])}, against "
+                  f"{format_number(scores[usual])} from the usual {usual} steps "
+                  f"({_usual_words(usual, season)}); {len(scores)} lengths were tried.")
+
+
+def _usual_words(usual: int, season: int | None) -> str:
+    """Why the usual lookback is the usual one, in a few words."""
+    if season and usual == season:
+        return "one season"
+    return "the usual start" if usual == DEFAULT_LOOKBACK else "one cycle, or what the rows allow"
 
 
 def choose_linear_skip(data_cfg: DataConfig, lookback: int, horizon: int = 1

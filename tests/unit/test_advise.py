@@ -241,3 +241,63 @@ def test_the_linear_path_is_not_judged_without_validation_rows(tmp_path):
 
     on, why = advise.choose_linear_skip(DataConfig(source=source, val_fraction=0.0), 12)
     assert on is None and why
+
+
+# -- the lookback, chosen on the validation rows ------------------------------------------------
+@pytest.mark.parametrize("usual, season, n_train, expected", [
+    (30, None, 1000, [4, 8, 16, 30, 32, 64]),
+    (12, 12, 1000, [4, 8, 12, 16, 24, 32, 64]),
+    (52, 52, 1000, [4, 8, 16, 32, 52, 64, 104]),
+    (12, 12, 100, [4, 8, 12, 16, 24]),           # a quarter of the training rows at most
+    (24, 24, 4000, [4, 8, 16, 24, 32, 48, 64]),
+    (100, 100, 4000, [4, 8, 16, 32, 64, 100]),    # two seasons pass MAX_LOOKBACK
+    (3, None, 12, [3]),                           # the usual one is kept even above the cap
+])
+def test_lookback_candidates(usual, season, n_train, expected):
+    assert advise.lookback_candidates(usual, season, n_train) == expected
+
+
+def undated_csv(path, values) -> str:
+    pd.DataFrame({"v": values}).to_csv(path, index=False)
+    return str(path)
+
+
+def loop_val_rmse(y, lookback, n_train, n_val) -> float:
+    """A straight line on the training windows (plain loop, data units), scored on validation."""
+    rows = [list(y[t - lookback:t]) + [1.0] for t in range(lookback, n_train)]
+    coef = np.linalg.lstsq(np.array(rows), y[lookback:n_train], rcond=None)[0]
+    val_t = range(n_train, n_train + n_val)
+    line = np.array([np.dot(list(y[t - lookback:t]) + [1.0], coef) for t in val_t])
+    return float(np.sqrt(np.mean((line - y[n_train:n_train + n_val]) ** 2)))
+
+
+def test_the_lookback_reason_gives_both_errors_of_a_plain_numpy_fit(tmp_path):
+    from rnnlab.config import DataConfig
+
+    y = ar2(200, seed=3)                          # an AR(2): 4 steps say all there is to say
+    data = DataConfig(source=undated_csv(tmp_path / "ar.csv", y), target="v")
+    p = prepare(data, 30, 1)
+    lookback, why = advise.choose_lookback_by_validation(data, 30, None, p.n_train)
+    assert lookback == 4
+    short, usual = (loop_val_rmse(y, L, p.n_train, p.n_val) for L in (4, 30))
+    assert short < 0.95 * usual
+    assert why == (f"4 steps: on the validation rows a straight-line forecast from 4-step windows "
+                   f"has error {short:.4g}, against {usual:.4g} from the usual 30 steps (the "
+                   f"usual start); 5 lengths were tried.")
+
+
+def test_a_lookback_that_is_not_clearly_better_keeps_the_usual_one(tmp_path):
+    from rnnlab.config import DataConfig
+
+    y = ar2(200, seed=0)
+    data = DataConfig(source=undated_csv(tmp_path / "ar.csv", y), target="v")
+    p = prepare(data, 30, 1)
+    scores = advise.lookback_scores(data, advise.lookback_candidates(30, None, p.n_train))
+    assert min(scores.values()) > 0.95 * scores[30]          # 4 steps: 0.5 % better, not 5 %
+    assert advise.choose_lookback_by_validation(data, 30, None, p.n_train) == (30, None)
+    assert advise.choose_lookback_by_validation(data, 30, None, 0) == (30, None)   # one length
+
+
+def test_default_run_takes_the_lookback_the_validation_rows_chose(tmp_path):
+    cfg = advise.default_run(undated_csv(tmp_path / "ar.csv", ar2(200, seed=3)), "v")
+    assert cfg.model.lookback == 4
