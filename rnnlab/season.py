@@ -91,6 +91,10 @@ def find_season(train: np.ndarray, frequency: str | None) -> SeasonFinding:
     if np.ptp(x) == 0:
         return SeasonFinding(None, first, None, "The training part holds the same value in every "
                                                 "row, so there is no season to find.")
+    if _straight(x):
+        return SeasonFinding(None, first, None, "The training part is a straight line (every row "
+                                                "adds the same amount), so there is no season to "
+                                                "find.")
     checked = [(p, name, _check(x, p)) for p, name in cands if len(x) >= MIN_SEASONS * p]
     too_short = _too_short([(p, n) for p, n in cands if len(x) < MIN_SEASONS * p], len(x))
     confirmed = sorted([c for c in checked if c[2][1]], key=lambda c: -c[2][0])
@@ -151,6 +155,14 @@ def _too_short(short: list[tuple[int, str]], n: int) -> str:
     need = MIN_SEASONS * short[0][0]
     return (f"; the training part is too short to check {names} ({n:,} rows, at least {need:,} "
             f"needed: {MIN_SEASONS} full cycles)")
+
+
+def _straight(x: np.ndarray) -> bool:
+    """Whether x is a straight line up to rounding (what is left after the line is below 1e-9 of
+    its range): the rounding of its digits can repeat, but that is no season."""
+    t = np.arange(len(x), dtype=np.float64)
+    left = x - np.polyval(np.polyfit(t, x, 1), t)
+    return bool(np.abs(left).max() <= 1e-9 * np.ptp(x))
 
 
 def _check(x: np.ndarray, p: int) -> tuple[float, bool]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rnnlab.data.dates import _Dates, _find_dates
+from rnnlab.data.dates import DATE_HINT, _Dates, _find_dates
 from rnnlab.data.findings import CleaningReport, _count, _preview, _shorten, _token_counts
 from rnnlab.data.frequency import (_describe_missing, _Frequency, _infer_frequency, _period_label,
                                    _stray_rows)
@@ -67,6 +67,8 @@ class _Cleaner:
         dates = _find_dates(self.table, date_column)
         if dates is not None:
             self.report.add("info", f"Dates: column {dates.name}, {dates.how}.")
+        else:
+            self._drop_time_steps()
         rest = self.table.drop(columns=dates.columns) if dates else self.table
         numeric, texts = self._split_columns(rest)
         onehot = self._categories(texts)
@@ -106,6 +108,25 @@ class _Cleaner:
                 self.dropped[col] = "it only numbers the rows"
                 self.report.add("action", f"Column {col!r} only numbers the rows (0, 1, 2, …, as a "
                                           "saved row index); left it out.")
+
+    def _drop_time_steps(self) -> None:
+        """Without dates: a time column in even fractional steps (1.1429, 1.2857, … as R writes
+        a series of 7 per unit) is the row order, not data: left out, with what its steps say."""
+        for col in list(self.table.columns):
+            if not (DATE_HINT.search(str(col)) or str(col).strip().lower() == "index"):
+                continue
+            values = pd.to_numeric(self.table[col], errors="coerce").to_numpy(dtype="float64")
+            step = _even_step(values)
+            if step is None or step == round(step):
+                continue
+            self.table = self.table.drop(columns=[col])
+            self.dropped[col] = "it only counts time, in even steps"
+            per = 1 / step
+            hint = (f"; it moves on by 1 every {round(per)} rows, so the data may repeat every "
+                    f"{round(per)} rows" if abs(per - round(per)) < 1e-6 * per and per >= 2 else "")
+            self.report.add("action", f"Column {col!r} only counts time ({_num(values[0])}, "
+                                      f"{_num(values[1])}, … in even steps of {_num(step)}){hint}; "
+                                      "left it out, and the rows keep their order.")
 
     def _split_columns(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(numeric float64 columns, text columns); other date columns and empty ones left out."""
@@ -336,6 +357,23 @@ class _Cleaner:
 def _categories_text(n_kinds: int, listing: str) -> str:
     """'5 categories: drizzle, fog, rain, snow, sun'."""
     return f"{_count(n_kinds, 'category', 'categories')}: {listing}"
+
+
+def _even_step(values: np.ndarray) -> float | None:
+    """The step of values that rise in equal steps (to 1e-6 of a step, as text rounds them),
+    with no gaps or missing values; None otherwise."""
+    if len(values) < 3 or np.isnan(values).any():
+        return None
+    steps = np.diff(values)
+    step = float(np.median(steps))
+    if not step > 0 or np.abs(steps - step).max() > 1e-6 * step:
+        return None
+    return step
+
+
+def _num(x: float) -> str:
+    """A number as a short text: 1.42857142857 -> '1.429'."""
+    return f"{x:.4g}"
 
 
 def _is_counter(values: np.ndarray) -> bool:

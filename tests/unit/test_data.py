@@ -456,3 +456,35 @@ def test_missing_values_are_counted_per_column_before_filling(tmp_path):
         .reindex(dates).isna().sum()
     assert loaded.missing == {c: int(v) for c, v in expected.items() if v}
     assert len(loaded.missing) == 12 and loaded.frame.notna().all().all()
+
+
+# --------------------------------------------------------------------------- time in even steps
+
+def r_ts_csv(per: int, n: int = 60, start: float = 1.0) -> bytes:
+    """A series as R's write.csv(data.frame(time = time(x), value = x)) writes it: 15 digits."""
+    rng = np.random.default_rng(per)
+    rows = [f"{start + k / per:.15g},{100 + rng.normal():.3f}" for k in range(n)]
+    return ("time,value\n" + "\n".join(rows) + "\n").encode()
+
+
+def test_a_time_column_in_fractional_steps_is_the_row_order_not_data():
+    loaded = load(r_ts_csv(7, start=1 + 3 / 7), filename="web.csv")
+    assert list(loaded.frame.columns) == ["value"] and loaded.default_target == "value"
+    assert loaded.dropped_columns == {"time": "it only counts time, in even steps"}
+    assert ("Column 'time' only counts time (1.429, 1.571, … in even steps of 0.1429); it moves on "
+            "by 1 every 7 rows, so the data may repeat every 7 rows; left it out, and the rows "
+            "keep their order.") in loaded.report.lines()
+
+
+@pytest.mark.parametrize("text", [
+    "time,value\n1,5\n2,6\n3,7\n4,8\n",                    # whole steps: a counter
+    "time,value\n0.5,5\n0.75,6\n1.5,7\n1.75,8\n",          # uneven steps: measured times
+    "time,value\n0.1,5\n0.3,6\n0.2,7\n0.4,8\n",            # not rising
+    "time,value\n0.1,5\n,6\n0.3,7\n0.4,8\n",               # a gap
+    "level,value\n0.5,5\n0.75,6\n1.0,7\n1.25,8\n",         # even steps, but named as data
+])
+def test_other_columns_are_kept(text):
+    loaded = load(text.encode(), filename="f.csv")
+    first = text.split(",")[0]
+    assert first in loaded.frame.columns or first in loaded.numeric_columns
+    assert not any("only counts time" in line for line in loaded.report.lines())

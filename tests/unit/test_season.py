@@ -253,3 +253,12 @@ def test_trading_days_have_no_season():
     train, frequency = training_part(SAMPLES / "google_stock_price_train.csv", "Open")
     found = find_season(train, frequency)
     assert frequency == "B" and found.period is None and found.cycle is None
+
+
+def test_a_straight_line_rounded_to_its_digits_has_no_season():
+    """An R time column (1 + k/7, written with 15 digits) repeats its rounding every 7 rows."""
+    x = np.array([float(f"{1 + k / 7:.15g}") for k in range(300)])
+    found = find_season(x, None)
+    assert (found.period, found.cycle) == (None, None)
+    assert found.reason == ("The training part is a straight line (every row adds the same "
+                            "amount), so there is no season to find.")
