@@ -27,6 +27,13 @@ Where the run found no season but the calendar has one (`Series.season`), the be
 naive with that season and gives it to the anchor, so a missed season never makes the model's
 task easier.
 
+A second table scores the forecast a user takes away, the free-running one: from the first test
+row, each step fed the forecasts before it (`predictions.csv`, kind free-running, every seed),
+over the whole test part, against the same path of naive (the last value held), seasonal naive
+(the last season repeated), the linear autoregression (`evaluate.free_running` of its fit) and
+ETS (`classical.anchor_path`: fitted on the rows before the test part, run forward). One origin
+per series, so one series' figure is noisy; the count over the suite is the reading.
+
     python bench/forecast_quality.py [--quick] [--series NAME ...] [--variants NAME ...]
                                      [--jobs N] [--keep DIR] [--stand-in]
 
@@ -53,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from bench.common import ROOT, record, show  # noqa: E402
-from rnnlab.artefacts import ONE_STEP, PREDICTIONS  # noqa: E402
+from rnnlab.artefacts import FREE_RUN, ONE_STEP, PREDICTIONS  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 SAMPLES = ROOT / "sample_data"
@@ -299,6 +306,59 @@ def bench_baselines(series: Series, cfg, result: dict) -> dict:
     return out
 
 
+PATH_BASELINES = ("naive", "seasonal_naive", "linear_ar", "anchor")
+
+
+def free_frame(result: dict):
+    """The run's free-running test rows from predictions.csv, in step order."""
+    import pandas as pd
+
+    frame = pd.read_csv(result["predictions"])
+    keep = (frame["split"] == "test") & (frame["kind"] == FREE_RUN)
+    return frame[keep].sort_values("step").reset_index(drop=True)
+
+
+def path_row(series: Series, cfg, runs: list[dict], own: dict) -> dict:
+    """One line of the free-running table: each predictor's path RMSE over the test part."""
+    from rnnlab import classical, data, evaluate
+
+    prepared = data.prepare(cfg.data, cfg.model.lookback, cfg.model.horizon)
+    frames = [free_frame(r) for r in runs]
+    rows = rows_of(prepared, frames[0]["timestamp"])                          # (n,)
+    start, n = int(rows[0]), len(rows)
+    if not np.array_equal(rows, np.arange(start, start + n)):
+        raise RuntimeError("the free-running test rows are not consecutive rows of the series")
+    target = np.asarray(prepared.values, dtype=float)[:, 0]                   # (T,)
+    actual = target[rows]
+    season = int(own["season"].split()[-1].rstrip(")")) if own["season"] != "none" else None
+    paths = {"naive": np.full(n, target[start - 1]),
+             "seasonal_naive": evaluate.seasonal_naive_path(target, start, n, season),
+             "linear_ar": evaluate.free_running(prepared, evaluate.linear_ar(prepared), start,
+                                                n).values}
+    name, paths["anchor"] = classical.anchor_path(target, start, n, season)
+    base = {k: _rmse(v, actual) if v is not None else float("nan") for k, v in paths.items()}
+    model = [_rmse(f["model"].to_numpy(), actual) for f in frames]
+    median = float(np.median(model))
+    known = {k: v for k, v in base.items() if np.isfinite(v)}
+    best = min(known, key=known.get)
+    return {"series": series.name, "set": series.role, "steps": n, **base, "model": median,
+            "skill_vs_naive": skill(median, base["naive"]),
+            "skill_vs_best": skill(median, known[best]), "best": best,
+            "seed_spread": spread(model), "anchor_form": name}
+
+
+def path_goal_rows(rows: list[dict]) -> list[dict]:
+    """Counts under the free-running table (read, not goals of the issue)."""
+    n = len(rows)
+    naive = sum(r["skill_vs_naive"] > 0 for r in rows)
+    best = sum(r["skill_vs_best"] > 0 for r in rows)
+    median = float(np.median([r["skill_vs_naive"] for r in rows])) if rows else float("nan")
+    blank = {k: "" for k in rows[0]} if rows else {}
+    return [{**blank, "series": "beats naive", "set": f"{naive} of {n}"},
+            {**blank, "series": "beats the best baseline", "set": f"{best} of {n}"},
+            {**blank, "series": "median skill vs naive", "set": f"{median:+.3f}"}]
+
+
 def _rmse(pred: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(actual)) ** 2)))
 
@@ -443,13 +503,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
         jobs, defaults = plan(chosen, variants, seeds, args.stand_in)
         print(f"  {len(jobs)} runs, {workers} at a time, store {home}", flush=True)
         results = execute_all(jobs, home, workers)
-        rows = []
+        rows, prows = [], []
         for s in chosen:
             runs = [results[label_of(s, "defaults", i)] for i in range(seeds)]
             if any(r["status"] != "done" for r in runs):
                 print(f"  {s.name}: a default run did not finish; left out of the table")
                 continue
-            rows.append(series_row(s, runs, bench_baselines(s, defaults[s.name], runs[0])))
+            own = bench_baselines(s, defaults[s.name], runs[0])
+            rows.append(series_row(s, runs, own))
+            prows.append(path_row(s, defaults[s.name], runs, own))
         vrows = variant_rows(chosen, variants, results)
     wall = time.perf_counter() - start
     table = [_dashes(r) for r in rows] + goal_rows(rows, seeds)
@@ -459,11 +521,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print()
     vrows = [_dashes(r) for r in vrows]
     show(vrows)
+    print()
+    prows = [_dashes(r) for r in prows] + path_goal_rows(prows)
+    show(prows)
     full = not (args.quick or args.series or args.variants or args.stand_in or args.jobs
                 or args.seeds)
     if full and len(rows) == len(chosen):
         record("forecast_quality", table)
         record("forecast_quality_variants", vrows)
+        record("forecast_quality_paths", prows)
         if argv is not None:             # run on its own: bench/RESULTS.md now, as run_all does
             from bench.run_all import write_markdown
 

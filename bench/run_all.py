@@ -30,6 +30,8 @@ SUBTABLES = {
     "forecast_quality": [
         ("forecast_quality_variants",
          "What each default rule bought: test RMSE and skill vs naive, first seed"),
+        ("forecast_quality_paths",
+         "The forecast a user takes away: free-running over the whole test part, RMSE"),
     ],
 }
 # How to read a benchmark's table, under its "Measured ..." line.

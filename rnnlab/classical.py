@@ -102,6 +102,38 @@ def anchor(values: np.ndarray, n_fit: int, rows: np.ndarray,
     return spec.label + (f", season {m}" if spec.seasonal else ""), pred[rows]
 
 
+def anchor_path(values: np.ndarray, n_fit: int, steps: int,
+                season: int | None) -> tuple[str, np.ndarray]:
+    """(name, the forecast of rows n_fit .. n_fit + steps − 1 (steps,)) of the ETS form chosen
+    as `anchor` chooses it, fitted on values[:n_fit] and run forward with no later value seen:
+    the classical twin of a free-running forecast from row n_fit."""
+    ets = _statsmodels()
+    y, _ = _checked(values, n_fit, np.array([n_fit]) if n_fit < len(values) else np.array([]),
+                    path=True)
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ConfigError(f"steps must be a whole number of at least 1. Received: steps={steps!r}")
+    m = usable_season(season, n_fit)
+    phase = np.zeros(n_fit + steps)
+    name = ""
+    if m is not None and m > MAX_ETS_SEASON:
+        phase = seasonal_profile(y[:n_fit], m)[np.arange(n_fit + steps) % m]   # (n_fit + steps,)
+        name, m = "STL season {m} + ".format(m=m), None
+    spec, path = _best_path(ets, y[:n_fit] - phase[:n_fit], m, steps)
+    label = spec.label + (f", season {spec.season}" if spec.seasonal else "")
+    return name + label, path + phase[n_fit:]
+
+
+def _best_path(ets, y_fit: np.ndarray, m: int | None, steps: int) -> tuple[EtsSpec, np.ndarray]:
+    """The lowest-AICc form's forecast of `steps` rows after y_fit whose values are all numbers."""
+    for spec, fit in _by_aicc(ets, y_fit, m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            path = np.asarray(fit.forecast(steps), dtype=float)                 # (steps,)
+        if np.all(np.isfinite(path)):
+            return spec, path
+    raise RuntimeError(f"No ETS form fitted to {len(y_fit)} rows gave a forecast of numbers.")
+
+
 def one_step(values: np.ndarray, n_fit: int, rows: np.ndarray, spec: EtsSpec):
     """(fitted results on values[:n_fit], one-step predictions at rows) for one ETS form."""
     ets = _statsmodels()
@@ -160,21 +192,26 @@ def candidates(y_fit: np.ndarray, m: int | None) -> list[EtsSpec]:
 
 def _best_one_step(ets, y: np.ndarray, n_fit: int, m: int | None) -> tuple[EtsSpec, np.ndarray]:
     """The lowest-AICc form's one-step predictions over y, (len(y),)."""
+    for spec, fit in _by_aicc(ets, y[:n_fit], m):
+        pred = _filter(ets, y, spec, fit)
+        if np.all(np.isfinite(pred[n_fit:])):       # a multiplicative form may break on later data
+            return spec, pred
+    raise RuntimeError("Every fitted ETS form gave predictions that are not numbers.")
+
+
+def _by_aicc(ets, y_fit: np.ndarray, m: int | None) -> list[tuple[EtsSpec, object]]:
+    """(form, fit) of every candidate form fitted to y_fit, lowest AICc first."""
     scored = []
-    for spec in candidates(y[:n_fit], m):
+    for spec in candidates(y_fit, m):
         try:
-            fit = _fit(ets, y[:n_fit], spec)
+            fit = _fit(ets, y_fit, spec)
         except (ValueError, np.linalg.LinAlgError):    # a form the optimiser cannot start
             continue
         if np.isfinite(fit.aicc):
             scored.append((float(fit.aicc), spec, fit))
     if not scored:
-        raise RuntimeError(f"No ETS form could be fitted to {n_fit} rows.")
-    for _, spec, fit in sorted(scored, key=lambda s: s[0]):
-        pred = _filter(ets, y, spec, fit)
-        if np.all(np.isfinite(pred[n_fit:])):       # a multiplicative form may break on later data
-            return spec, pred
-    raise RuntimeError("Every fitted ETS form gave predictions that are not numbers.")
+        raise RuntimeError(f"No ETS form could be fitted to {len(y_fit)} rows.")
+    return [(spec, fit) for _, spec, fit in sorted(scored, key=lambda s: s[0])]
 
 
 def _fit(ets, y_fit: np.ndarray, spec: EtsSpec):
@@ -203,8 +240,9 @@ def _filter(ets, y: np.ndarray, spec: EtsSpec, fit) -> np.ndarray:
     return np.asarray(result.fittedvalues, dtype=float)
 
 
-def _checked(values, n_fit, rows) -> tuple[np.ndarray, np.ndarray]:
-    """values as float64 (T,), rows as int (n,), after checking both against n_fit."""
+def _checked(values, n_fit, rows, path: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """values as float64 (T,), rows as int (n,), after checking both against n_fit; for a
+    path (`anchor_path`) the rows may be none, and only the fitted rows are read."""
     y = np.asarray(values, dtype=float)
     if y.ndim != 1:
         raise ConfigError(f"values must be one series (1-D). Received: shape {y.shape}")
@@ -212,6 +250,11 @@ def _checked(values, n_fit, rows) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError(f"n_fit must be a whole number in [{MIN_FIT_ROWS}, {len(y)}]. "
                           f"Received: n_fit={n_fit!r}")
     rows = np.asarray(rows).astype(int).ravel()
+    if path:
+        if not np.all(np.isfinite(y[:n_fit])):
+            raise DataError("The classical anchor needs a value in every row; fill the missing "
+                            "values first.")
+        return y, rows
     if rows.size == 0 or rows.min() < n_fit or rows.max() >= len(y):
         low, high = (int(rows.min()), int(rows.max())) if rows.size else (None, None)
         raise ConfigError(f"rows must be rows after the fitted ones, in [{n_fit}, {len(y)}). "

@@ -161,3 +161,46 @@ def test_without_statsmodels_the_message_says_how_to_install_it(monkeypatch):
     assert str(info.value) == (
         "The classical anchor (exponential smoothing) needs statsmodels, which is not installed. "
         "Install it with: pip install \"rnnlab[classical]\"")
+
+
+# -- the anchor's forecast path ------------------------------------------------------------------
+
+@needs_statsmodels
+@pytest.mark.parametrize("m", [None, 12, 40])   # 40: longer than MAX_ETS_SEASON, so STL + ETS
+def test_a_path_starts_where_the_one_step_anchor_does_and_never_reads_later_rows(m):
+    y = seasonal_series(n=10 * (m or 12), m=m or 12) if m else random_walk()
+    n_fit = len(y) - 2 * (m or 12)
+    name, path = classical.anchor_path(y, n_fit, 2 * (m or 12), m)
+    one_name, first = anchor(y, n_fit, np.array([n_fit]), m)
+    assert name == one_name
+    np.testing.assert_allclose(path[0], first[0], rtol=1e-7)
+    changed = y.copy()
+    changed[n_fit:] += 1000.0
+    np.testing.assert_array_equal(classical.anchor_path(changed, n_fit, len(path), m)[1], path)
+
+
+@needs_statsmodels
+def test_a_path_of_additive_season_and_no_trend_repeats_the_last_seasons_on_the_last_level():
+    """ETS(A,N,A) forecasts l_n + s_{n+h−m}: the hand-written recursion, run to the origin."""
+    y = seasonal_series(n=144, m=12)
+    fit, _ = one_step(y, 120, np.arange(120, 121), EtsSpec(seasonal="add", season=12))
+    alpha, gamma = fit.smoothing_level, fit.smoothing_seasonal
+    level, s = fit.initial_level, list(fit.initial_seasonal)
+    for t in range(120):
+        error = y[t] - (level + s[t])
+        level += alpha * error
+        s.append(s[t] + gamma * error)
+    expected = np.array([level + s[120 + h % 12] for h in range(24)])     # (24,)
+    name, path = classical.anchor_path(y, 120, 24, 12)
+    assert name == "ETS(A,N,A), season 12"
+    np.testing.assert_allclose(path, expected, rtol=1e-9)
+
+
+@needs_statsmodels
+def test_a_path_needs_a_step_and_values_in_every_fitted_row():
+    y = random_walk()
+    with pytest.raises(ConfigError, match="steps must be a whole number of at least 1"):
+        classical.anchor_path(y, 200, 0, None)
+    y[10] = np.nan
+    with pytest.raises(RnnlabError, match="needs a value in every row"):
+        classical.anchor_path(y, 200, 5, None)
