@@ -435,6 +435,22 @@ def roll(prepared, predict_fn: PredictFn, start_rows: np.ndarray, steps: int) ->
     return transforms.series_to_original(prepared, out, start_rows)           # (n, steps)
 
 
+def path_scores(rows: pd.DataFrame) -> dict[str, dict]:
+    """`metrics` of the model and of each baseline path over free-running rows (one trajectory,
+    as in predictions.csv), on the steps whose actual value is known; a predictor column with a
+    missing value there is left out."""
+    known = pd.to_numeric(rows["actual"], errors="coerce").notna().to_numpy()      # (steps,)
+    actual = pd.to_numeric(rows["actual"], errors="coerce").to_numpy(dtype=float)[known]
+    out = {}
+    for name in PREDICTORS:
+        if name not in rows or not known.any():
+            continue
+        pred = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float)[known]
+        if np.all(np.isfinite(pred)):
+            out[name] = metrics(actual, pred)
+    return out
+
+
 def _held_note(prepared) -> str | None:
     """Say how non-target inputs were filled in, when there are any."""
     if np.asarray(prepared.values).shape[1] <= 1:

@@ -226,7 +226,7 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
         results[split] = ev
         frames.append(_one_step_frame(ev))
     test = results["test"]
-    frames.append(_free_running_frame(prepared, predict))
+    frames.append(_free_running_frame(prepared, predict, linear, notes))
     bands = _intervals(prepared, predict, results.get("val"))
     if bands is not None:
         frames = [_with_bands(frame, bands) for frame in frames]
@@ -336,8 +336,10 @@ def _one_step_frame(ev):
     return frame
 
 
-def _free_running_frame(prepared, predict):
-    """predictions.csv rows of a free-running trajectory over the test part."""
+def _free_running_frame(prepared, predict, linear=None, notes: list[str] | None = None):
+    """predictions.csv rows of a free-running trajectory over the test part, beside the same
+    path of each baseline: naive and the mean held, seasonal naive repeating the last season,
+    the linear autoregression fed its own forecasts, and ETS run forward (when installed)."""
     import numpy as np
     import pandas as pd
 
@@ -355,8 +357,30 @@ def _free_running_frame(prepared, predict):
     seasonal = evaluate.seasonal_naive_path(target, start, steps, prepared.season)
     if seasonal is not None:
         frame["seasonal_naive"] = seasonal
+    if linear is not None:
+        frame["linear_ar"] = evaluate.free_running(prepared, linear, start, steps).values
+    path = _anchor_path(prepared, start, steps, notes if notes is not None else [])
+    if path is not None:
+        frame["anchor"] = path
     frame["origin"] = prepared.index[start - 1]
     return frame
+
+
+def _anchor_path(prepared, start: int, steps: int, notes: list[str]):
+    """ETS's forecast of the test part run forward from its first row (steps,), or None when
+    the optional extra is missing, turned off, or cannot be fitted (said in the notes)."""
+    if os.environ.get(CLASSICAL_ENV, "1") == "0":
+        return None
+    try:
+        from rnnlab import classical
+
+        return classical.anchor_path(prepared.values[:start, 0], start, steps, prepared.season)[1]
+    except ImportError:                   # statsmodels, the optional extra, is not installed
+        return None
+    except Exception as exc:              # a classical fit that fails must not fail the run
+        notes.append(f"The classical baseline's free-running forecast could not be made "
+                     f"({type(exc).__name__}: {exc}).")
+        return None
 
 
 def _write_forecast(store: Store, run_id: str, prepared, predict, bands=None) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnlab import cells
-from rnnlab import codegen, coach, figures, jobs, samples, ui
+from rnnlab import codegen, coach, evaluate, figures, jobs, samples, ui
 from rnnlab.artefacts import (BUNDLE_FILE, FORECAST, FREE_RUN, MODEL_FILE, ONE_STEP,
                               PREDICTIONS)
 from rnnlab.intervals import coverage_sentence
@@ -179,10 +179,27 @@ def predictions_ui(run: RunRecord, pred: pd.DataFrame) -> None:
             "Steps ahead", min_value=1, max_value=horizon, value=1, key="results_step",
             help=f"The model predicts {horizon} values at once; pick which one to show."))
     band = band_choice(run, right)
+    if kind == FREE_RUN:
+        path_scores_ui(rows)
     ui.chart(figures.predictions_figure(rows, kind, step, target=target, band=band),
              "results_pred_chart")
     ui.chart(figures.residuals_figure(rows, kind, step, target=target),
              "results_resid_chart")
+
+
+def path_scores_ui(rows: pd.DataFrame) -> None:
+    """The free-running path against each baseline's path: the headline and the table."""
+    scores = evaluate.path_scores(rows)
+    if "model" not in scores or "naive" not in scores:
+        return
+    best = evaluate.best_baseline(scores)
+    st.markdown(f"**Free-running over the {scores['model']['n']:,} test steps.** "
+                f"{ui.md(evaluate.headline(scores, best))}")
+    st.caption("Each baseline runs forward the same way: naive holds the last value, seasonal "
+               "naive repeats the last season, the linear autoregression and exponential "
+               "smoothing feed back their own forecasts. Errors grow with the steps, so these "
+               "numbers are larger than one step ahead.")
+    metrics_table_ui(scores, "results_free_metrics")
 
 
 PRED_COLUMNS = ("kind", "step", "timestamp", "actual", "model")

@@ -81,6 +81,7 @@ def write_artefacts(store: Store, run_id: str, cfg: RunConfig) -> None:
                          "step": 1 if kind == "one-step-ahead" else i + 1, "actual": a,
                          "model": a + 0.05, "naive": actual[i - 1] if i else a,
                          "seasonal_naive": None, "mean": 0.0,
+                         "linear_ar": a + 0.02 if kind == "free-running" else None,
                          "origin": (t - pd.Timedelta(days=1)).isoformat()})
     pd.DataFrame(rows).to_csv(store.artefact(run_id, "predictions.csv"), index=False)
     future = pd.date_range(times[-1] + pd.Timedelta(days=1), periods=30, freq="D")

@@ -309,6 +309,18 @@ def test_results_show_predictions_with_the_naive_baseline(finished_runs):
     at.radio(key="results_kind").set_value("free-running").run()
     spec = plotly_specs(at)["results_pred_chart"]
     assert "Free-running" in spec["layout"]["title"]["text"]
+    # the path's own scores, each baseline run forward the same way
+    assert any(m.value.startswith("**Free-running over the 40 test steps.** The model ")
+               for m in at.markdown)
+    assert any("The model loses to the best baseline, linear autoregression: its error is "
+               "2.5× that baseline's." in m.value.replace("\\", "") for m in at.markdown)
+    tables = [getattr(d.value, "data", d.value) for d in at.dataframe]   # a Styler's frame
+    free = [t for t in tables if "linear autoregression" in set(t.get("predictor", ()))]
+    assert len(free) == 1                          # the one-step table has no linear row here
+    table = free[0]
+    assert list(table["predictor"]) == ["the model", "naive (last value)",
+                                        "linear autoregression", "mean of training data"]
+    assert table["RMSE"].iloc[0] == "0.05"
     assert len(values(spec["data"][0]["x"])) == 40
     assert {"results_resid_chart", "results_forecast_chart"} <= set(plotly_specs(at))
     labels = [b.proto.label for b in at.get("download_button")]

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.evaluate import (FREE_RUNNING, TEACHER_FORCED, Evaluation, baselines, evaluate,
-                             forecast_beyond, free_running, future_index, metrics)
+from rnnlab.evaluate import (FREE_RUNNING, TEACHER_FORCED, Evaluation, baselines, best_baseline,
+                             evaluate, forecast_beyond, free_running, future_index, metrics,
+                             path_scores)
 
 
 class MinMax:
@@ -391,3 +392,24 @@ def test_linear_ar_matches_numpy_least_squares_on_its_windows():
     coef = np.linalg.solve(X.T @ X, X.T @ p.y_train[:, 0])
     expected = np.column_stack([p.X_test[:, :, 0], np.ones(len(p.X_test))]) @ coef
     np.testing.assert_allclose(fit(p.X_test)[:, 0], expected, rtol=1e-8, atol=1e-10)
+
+
+# -- scores of a free-running path --------------------------------------------------------------
+def test_path_scores_match_numpy_on_the_known_steps_and_skip_incomplete_columns():
+    rng = np.random.default_rng(5)
+    actual = rng.normal(10, 2, 30)
+    actual[-4:] = np.nan                                   # past the end of the data
+    rows = pd.DataFrame({"actual": actual, "model": actual + rng.normal(0, 1, 30),
+                         "naive": np.full(30, 9.0), "linear_ar": actual + 0.5,
+                         "seasonal_naive": np.r_[np.full(20, 8.0), np.full(10, np.nan)],
+                         "mystery": np.zeros(30)})
+    scores = path_scores(rows)
+    assert set(scores) == {"model", "naive", "linear_ar"}  # seasonal naive has gaps; not ours
+    known = ~np.isnan(actual)
+    for name in scores:
+        err = rows[name].to_numpy()[known] - actual[known]
+        assert scores[name]["rmse"] == pytest.approx(np.sqrt(np.mean(err ** 2)), rel=1e-12)
+        assert scores[name]["mae"] == pytest.approx(np.mean(np.abs(err)), rel=1e-12)
+        assert scores[name]["n"] == 26
+    assert scores["linear_ar"]["rmse"] == pytest.approx(0.5)
+    assert best_baseline(scores) == "linear_ar"
