@@ -41,10 +41,10 @@ def print_result(run: RunRecord, out: TextIO, *, header: bool = True) -> None:
         print(note, file=out)
 
 
-def result_table(test: dict) -> str:
+def result_table(test: dict, title: str = "TEST ({n} values)") -> str:
     """Rows model and baselines; columns RMSE, MAE, MAPE, skill vs naive (1 - RMSE/RMSE_naive)."""
     naive = (test.get("naive") or {}).get("rmse")
-    rows = [["TEST (" + str((test.get("model") or {}).get("n", "?")) + " values)", "RMSE", "MAE",
+    rows = [[title.format(n=(test.get("model") or {}).get("n", "?")), "RMSE", "MAE",
              "MAPE", "SKILL VS NAIVE"]]
     for key, label in BASELINE_LABELS.items():
         scores = test.get(key)
@@ -54,6 +54,29 @@ def result_table(test: dict) -> str:
         mape = f"{scores['mape']:.1f}%" if scores.get("mape") is not None else "-"
         rows.append([label, num(scores["rmse"]), num(scores["mae"]), mape, signed(skill)])
     return table(rows)
+
+
+def print_free_running(store: Store, run_id: str, out: TextIO) -> None:
+    """The free-running forecast of the test part against each baseline's path, as on the
+    Results page; nothing when the run has no readable free-running rows."""
+    import pandas as pd
+
+    from rnnlab import evaluate
+    from rnnlab.artefacts import FREE_RUN, PREDICTIONS
+
+    path = store.artefact(run_id, PREDICTIONS)
+    try:
+        pred = pd.read_csv(path)
+        rows = pred[(pred["split"] == "test") & (pred["kind"] == FREE_RUN)].sort_values("step")
+        scores = evaluate.path_scores(rows)
+    except (OSError, ValueError, KeyError):          # no file, or one without these columns
+        return
+    if "model" not in scores or "naive" not in scores:
+        return
+    print("\nfree-running (each forecast fed back; each baseline run forward the same way)",
+          file=out)
+    print(indent(result_table(scores, "TEST ({n} steps)")), file=out)
+    print(evaluate.headline(scores, evaluate.best_baseline(scores)), file=out)
 
 
 def print_group(store: Store, group_id: str, out: TextIO) -> None:

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from rnnlab import jobs, lifecycle
 from rnnlab.cli.progress import execute_here
-from rnnlab.cli.results import exit_for, print_group, print_result
+from rnnlab.cli.results import exit_for, print_free_running, print_group, print_result
 from rnnlab.cli.tables import duration, indent, model_test_score, num, progress_text, signed, table
 from rnnlab.errors import ConfigError
 from rnnlab.store import GROUP_ID_RE, RunStatus, Store
@@ -71,6 +71,7 @@ def cmd_show(args, store: Store, out: TextIO, err: TextIO) -> int:
     if run.result.metrics:
         print("\nresult", file=out)
         print_result(run, out, header=False)
+        print_free_running(store, run.id, out)
     _print_coach(store, run.id, out)
     _print_epochs(store.epochs(run.id)[-args.epochs:], out)
     if run.traceback:

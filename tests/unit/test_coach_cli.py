@@ -8,7 +8,7 @@ import pandas as pd
 from rnnlab import cli
 from rnnlab.config import RunConfig
 from rnnlab.store import RunStatus
-from rnnlab.artefacts import ONE_STEP, PREDICTION_COLUMNS
+from rnnlab.artefacts import FREE_RUN, ONE_STEP, PREDICTION_COLUMNS
 from rnnlab.artefacts import write_predictions as _write_csv
 from statuses import set_status
 
@@ -57,3 +57,32 @@ def test_show_says_nothing_when_the_coach_sees_nothing(store):
     code, out, _ = run_cli("show", run_id)
     assert code == 0 and "result" in out
     assert "coach" not in out.lower() and "Try this" not in out
+
+
+def test_show_prints_the_free_running_scores_with_each_baseline_path(store):
+    actual = np.linspace(5, 15, 50)
+    run_id = finished_run(store, actual, train_max=20.0)
+    path = store.artefact(run_id, "predictions.csv")
+    one = pd.read_csv(path)
+    free = pd.DataFrame({"split": "test", "kind": FREE_RUN, "step": np.arange(1, 51),
+                         "actual": actual, "model": actual + 1.0, "naive": np.full(50, 4.8),
+                         "linear_ar": actual + 0.5, "timestamp": np.arange(50), "origin": -1})
+    _write_csv(path, [one, free.reindex(columns=PREDICTION_COLUMNS)])
+    code, out, _ = run_cli("show", run_id)
+    assert code == 0
+    section = out[out.index("free-running ("):out.index("last epochs")].splitlines()
+    naive_rmse = np.sqrt(np.mean((4.8 - actual) ** 2))
+    assert section[1].split() == ["TEST", "(50", "steps)", "RMSE", "MAE", "MAPE", "SKILL", "VS",
+                                  "NAIVE"]
+    assert section[2].split()[:3] == ["model", "1", "1"]
+    assert section[3].split()[3] == f"{naive_rmse:.4g}"
+    assert section[4].split()[:4] == ["linear", "autoregression", "0.5", "0.5"]
+    assert section[-2] == ("The model loses to the best baseline, linear autoregression: its "
+                           "error is 2× that baseline's. Compared with repeating the last value, "
+                           f"its error is {round((1 - 1 / naive_rmse) * 100)} % lower.")
+
+
+def test_show_leaves_out_the_free_running_part_without_those_rows(store):
+    run_id = finished_run(store, np.linspace(5, 15, 50), train_max=20.0)
+    code, out, _ = run_cli("show", run_id)
+    assert code == 0 and "free-running (" not in out
