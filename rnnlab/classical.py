@@ -92,14 +92,9 @@ def anchor(values: np.ndarray, n_fit: int, rows: np.ndarray,
     ets = _statsmodels()
     y, rows = _checked(values, n_fit, rows)
     end = int(rows.max()) + 1                       # rows after the last asked one are never read
-    m = usable_season(season, n_fit)
-    if m is not None and m > MAX_ETS_SEASON:
-        profile = seasonal_profile(y[:n_fit], m)                 # (m,) by row % m
-        phase = profile[np.arange(end) % m]                      # (end,)
-        spec, pred = _best_one_step(ets, y[:end] - phase, n_fit, None)
-        return f"STL season {m} + {spec.label}", (pred + phase)[rows]
-    spec, pred = _best_one_step(ets, y[:end], n_fit, m)
-    return spec.label + (f", season {m}" if spec.seasonal else ""), pred[rows]
+    prefix, phase, m = _adjustment(y[:n_fit], season, end)
+    spec, pred = _best_one_step(ets, y[:end] - phase, n_fit, m)
+    return prefix + _label(spec), (pred + phase)[rows]
 
 
 def anchor_path(values: np.ndarray, n_fit: int, steps: int,
@@ -108,19 +103,30 @@ def anchor_path(values: np.ndarray, n_fit: int, steps: int,
     as `anchor` chooses it, fitted on values[:n_fit] and run forward with no later value seen:
     the classical twin of a free-running forecast from row n_fit."""
     ets = _statsmodels()
-    y, _ = _checked(values, n_fit, np.array([n_fit]) if n_fit < len(values) else np.array([]),
-                    path=True)
+    y = _series(values, n_fit)
+    _all_present(y[:n_fit])
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ConfigError(f"steps must be a whole number of at least 1. Received: steps={steps!r}")
-    m = usable_season(season, n_fit)
-    phase = np.zeros(n_fit + steps)
-    name = ""
-    if m is not None and m > MAX_ETS_SEASON:
-        phase = seasonal_profile(y[:n_fit], m)[np.arange(n_fit + steps) % m]   # (n_fit + steps,)
-        name, m = "STL season {m} + ".format(m=m), None
+    prefix, phase, m = _adjustment(y[:n_fit], season, n_fit + steps)
     spec, path = _best_path(ets, y[:n_fit] - phase[:n_fit], m, steps)
-    label = spec.label + (f", season {spec.season}" if spec.seasonal else "")
-    return name + label, path + phase[n_fit:]
+    return prefix + _label(spec), path + phase[n_fit:]
+
+
+def _adjustment(y_fit: np.ndarray, season: int | None, end: int
+                ) -> tuple[str, np.ndarray, int | None]:
+    """(name prefix, seasonal profile over rows 0 .. end − 1 (end,), season left for ETS): a
+    season longer than MAX_ETS_SEASON is taken out with STL first (the profile of the fitted
+    rows, added back to every prediction); a shorter one, or none, is left to ETS itself."""
+    m = usable_season(season, len(y_fit))
+    if m is not None and m > MAX_ETS_SEASON:
+        profile = seasonal_profile(y_fit, m)                                # (m,) by row % m
+        return f"STL season {m} + ", profile[np.arange(end) % m], None
+    return "", np.zeros(end), m
+
+
+def _label(spec: EtsSpec) -> str:
+    """'ETS(M,A,M), season 12' or 'ETS(A,N,N)'."""
+    return spec.label + (f", season {spec.season}" if spec.seasonal else "")
 
 
 def _best_path(ets, y_fit: np.ndarray, m: int | None, steps: int) -> tuple[EtsSpec, np.ndarray]:
@@ -240,28 +246,33 @@ def _filter(ets, y: np.ndarray, spec: EtsSpec, fit) -> np.ndarray:
     return np.asarray(result.fittedvalues, dtype=float)
 
 
-def _checked(values, n_fit, rows, path: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """values as float64 (T,), rows as int (n,), after checking both against n_fit; for a
-    path (`anchor_path`) the rows may be none, and only the fitted rows are read."""
+def _series(values, n_fit) -> np.ndarray:
+    """values as float64 (T,), after checking that it is one series and n_fit fits in it."""
     y = np.asarray(values, dtype=float)
     if y.ndim != 1:
         raise ConfigError(f"values must be one series (1-D). Received: shape {y.shape}")
     if not isinstance(n_fit, (int, np.integer)) or not MIN_FIT_ROWS <= n_fit <= len(y):
         raise ConfigError(f"n_fit must be a whole number in [{MIN_FIT_ROWS}, {len(y)}]. "
                           f"Received: n_fit={n_fit!r}")
+    return y
+
+
+def _all_present(y: np.ndarray) -> None:
+    """DataError unless every value the fit or the filter reads is a number."""
+    if not np.all(np.isfinite(y)):
+        raise DataError("The classical anchor needs a value in every row; fill the missing "
+                        "values first.")
+
+
+def _checked(values, n_fit, rows) -> tuple[np.ndarray, np.ndarray]:
+    """values as float64 (T,), rows as int (n,), after checking both against n_fit."""
+    y = _series(values, n_fit)
     rows = np.asarray(rows).astype(int).ravel()
-    if path:
-        if not np.all(np.isfinite(y[:n_fit])):
-            raise DataError("The classical anchor needs a value in every row; fill the missing "
-                            "values first.")
-        return y, rows
     if rows.size == 0 or rows.min() < n_fit or rows.max() >= len(y):
         low, high = (int(rows.min()), int(rows.max())) if rows.size else (None, None)
         raise ConfigError(f"rows must be rows after the fitted ones, in [{n_fit}, {len(y)}). "
                           f"Received: {rows.size} rows from {low} to {high}")
-    if not np.all(np.isfinite(y[:int(rows.max()) + 1])):
-        raise DataError("The classical anchor needs a value in every row; fill the missing "
-                        "values first.")
+    _all_present(y[:int(rows.max()) + 1])
     return y, rows
 
 

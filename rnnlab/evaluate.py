@@ -439,11 +439,14 @@ def path_scores(rows: pd.DataFrame) -> dict[str, dict]:
     """`metrics` of the model and of each baseline path over free-running rows (one trajectory,
     as in predictions.csv), on the steps whose actual value is known; a predictor column with a
     missing value there is left out."""
-    known = pd.to_numeric(rows["actual"], errors="coerce").notna().to_numpy()      # (steps,)
-    actual = pd.to_numeric(rows["actual"], errors="coerce").to_numpy(dtype=float)[known]
+    actual = pd.to_numeric(rows["actual"], errors="coerce").to_numpy(dtype=float)   # (steps,)
+    known = ~np.isnan(actual)
+    actual = actual[known]
     out = {}
+    if not known.any():
+        return out
     for name in PREDICTORS:
-        if name not in rows or not known.any():
+        if name not in rows:
             continue
         pred = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float)[known]
         if np.all(np.isfinite(pred)):

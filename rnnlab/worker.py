@@ -302,23 +302,35 @@ def _interval_summary(bands, frames) -> dict:
 def _anchor(prepared, notes: list[str]) -> dict:
     """The classical anchor's one-step forecasts of the test part, when the optional extra is
     installed and not turned off (RNNLAB_CLASSICAL=0; its fits take a second or two)."""
-    if prepared.horizon != 1 or os.environ.get(CLASSICAL_ENV, "1") == "0":
-        return {}
-    try:
-        from rnnlab import classical
-    except ImportError:
+    if prepared.horizon != 1:
         return {}
     t = prepared.t_test
     n_fit = prepared.n_train + prepared.n_val                  # every row before the test part
-    try:
-        name, values = classical.anchor(prepared.values[:, 0], n_fit, t, prepared.season)
-    except ImportError:                   # statsmodels, the optional extra, is not installed
+    found = _classical(lambda classical: classical.anchor(prepared.values[:, 0], n_fit, t,
+                                                          prepared.season),
+                       notes, "The classical baseline could not be fitted")
+    if found is None:
         return {}
-    except Exception as exc:              # a classical fit that fails must not fail the run
-        notes.append(f"The classical baseline could not be fitted ({type(exc).__name__}: {exc}).")
-        return {}
+    name, values = found
     notes.append(f"Classical baseline: {name}, fitted on the rows before the test part.")
     return {"anchor": values.reshape(len(t), 1)}
+
+
+def _classical(call, notes: list[str], failed: str):
+    """call(rnnlab.classical), or None when the optional extra is turned off
+    (RNNLAB_CLASSICAL=0), not installed, or its fit fails (then `failed` and why go in the
+    notes: a classical baseline must never fail the run)."""
+    if os.environ.get(CLASSICAL_ENV, "1") == "0":
+        return None
+    try:
+        from rnnlab import classical
+
+        return call(classical)
+    except ImportError:                   # statsmodels, the optional extra, is not installed
+        return None
+    except Exception as exc:
+        notes.append(f"{failed} ({type(exc).__name__}: {exc}).")
+        return None
 
 
 def _predictor(run_id: str, outcome):
@@ -369,18 +381,10 @@ def _free_running_frame(prepared, predict, linear=None, notes: list[str] | None 
 def _anchor_path(prepared, start: int, steps: int, notes: list[str]):
     """ETS's forecast of the test part run forward from its first row (steps,), or None when
     the optional extra is missing, turned off, or cannot be fitted (said in the notes)."""
-    if os.environ.get(CLASSICAL_ENV, "1") == "0":
-        return None
-    try:
-        from rnnlab import classical
-
-        return classical.anchor_path(prepared.values[:start, 0], start, steps, prepared.season)[1]
-    except ImportError:                   # statsmodels, the optional extra, is not installed
-        return None
-    except Exception as exc:              # a classical fit that fails must not fail the run
-        notes.append(f"The classical baseline's free-running forecast could not be made "
-                     f"({type(exc).__name__}: {exc}).")
-        return None
+    found = _classical(lambda classical: classical.anchor_path(
+        prepared.values[:start, 0], start, steps, prepared.season),
+        notes, "The classical baseline's free-running forecast could not be made")
+    return None if found is None else found[1]
 
 
 def _write_forecast(store: Store, run_id: str, prepared, predict, bands=None) -> None:

@@ -23,6 +23,7 @@ from rnnlab.data.frequency import (_describe_missing, _Frequency, _infer_frequen
                                    _stray_rows)
 from rnnlab.data.numbers import _numbers_from_text, _rescaled, _within_range
 from rnnlab.errors import DataError
+from rnnlab.evaluate import format_number
 from rnnlab.samples import Sample
 
 MAX_CATEGORIES = 50          # more different labels than this is free text or an id, not a category
@@ -124,9 +125,10 @@ class _Cleaner:
             per = 1 / step
             hint = (f"; it moves on by 1 every {round(per)} rows, so the data may repeat every "
                     f"{round(per)} rows" if abs(per - round(per)) < 1e-6 * per and per >= 2 else "")
-            self.report.add("action", f"Column {col!r} only counts time ({_num(values[0])}, "
-                                      f"{_num(values[1])}, … in even steps of {_num(step)}){hint}; "
-                                      "left it out, and the rows keep their order.")
+            first, second, by = (format_number(v) for v in (values[0], values[1], step))
+            self.report.add("action", f"Column {col!r} only counts time ({first}, {second}, … "
+                                      f"in even steps of {by}){hint}; left it out, and the rows "
+                                      "keep their order.")
 
     def _split_columns(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(numeric float64 columns, text columns); other date columns and empty ones left out."""
@@ -369,11 +371,6 @@ def _even_step(values: np.ndarray) -> float | None:
     if not step > 0 or np.abs(steps - step).max() > 1e-6 * step:
         return None
     return step
-
-
-def _num(x: float) -> str:
-    """A number as a short text: 1.42857142857 -> '1.429'."""
-    return f"{x:.4g}"
 
 
 def _is_counter(values: np.ndarray) -> bool:

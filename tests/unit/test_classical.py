@@ -204,3 +204,26 @@ def test_a_path_needs_a_step_and_values_in_every_fitted_row():
     y[10] = np.nan
     with pytest.raises(RnnlabError, match="needs a value in every row"):
         classical.anchor_path(y, 200, 5, None)
+
+
+def test_a_classical_fit_that_fails_is_a_note_in_the_worker_never_a_failed_run(monkeypatch):
+    from types import SimpleNamespace
+
+    from rnnlab import worker
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no form fits")
+
+    monkeypatch.setattr(classical, "anchor", broken)
+    monkeypatch.setattr(classical, "anchor_path", broken)
+    prepared = SimpleNamespace(horizon=1, t_test=np.arange(90, 100), n_train=80, n_val=10,
+                               values=random_walk(100)[:, None], season=None)
+    notes = []
+    monkeypatch.setenv(worker.CLASSICAL_ENV, "1")
+    assert worker._anchor(prepared, notes) == {}
+    assert worker._anchor_path(prepared, 90, 10, notes) is None
+    assert notes == ["The classical baseline could not be fitted (RuntimeError: no form fits).",
+                     "The classical baseline's free-running forecast could not be made "
+                     "(RuntimeError: no form fits)."]
+    monkeypatch.setenv(worker.CLASSICAL_ENV, "0")              # turned off: not even tried
+    assert worker._anchor(prepared, notes) == {} and len(notes) == 2
