@@ -33,7 +33,9 @@ series, are in bench/RESULTS.md (forecast quality):
   windows (every input column, the chosen transform, least squares on the training rows) beats
   repeating the last value on the validation rows by SWITCH_MARGIN or more. The network then
   starts from that straight line and keeps a change only where the validation rows agree
-  (`rnnlab.nn.callbacks.EarlyStoppingFromStart`). Where the line does not beat naive (random walks, few rows
+  (`rnnlab.nn.callbacks.EarlyStoppingFromStart`), then keeps the line if the line, run forward on
+  its own forecasts across the validation rows, errs less than the trained network
+  (`rnnlab.train.keep_start_if_it_runs_better`). Where the line does not beat naive (random walks, few rows
   with many inputs), the line would be a bad start, and it stays off (`choose_linear_skip`).
 
 Numpy and pandas only: the web process calls this.
@@ -233,11 +235,13 @@ def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
     advice = advise(values[:n_train], values[n_train:n_train + n_val], loaded.frequency)
     data = dataclasses.replace(data_cfg, target=target, transform=advice.transform,
                                season=advice.season)
-    lookback, why = choose_lookback_by_validation(data, advice.lookback, advice.season, n_train)
+    tables: dict = {}                        # the file is read once for every candidate below
+    lookback, why = choose_lookback_by_validation(data, advice.lookback, advice.season, n_train,
+                                                  tables=tables)
     if why:
         advice = dataclasses.replace(advice, lookback=lookback,
                                      reasons={**advice.reasons, "lookback": why})
-    on, why = choose_linear_skip(data, advice.lookback)
+    on, why = choose_linear_skip(data, advice.lookback, tables=tables)
     if on is None:
         return advice
     return dataclasses.replace(advice, linear_skip=on,
@@ -255,7 +259,8 @@ def lookback_candidates(usual: int, season: int | None, n_train: int) -> list[in
     return sorted(L for L in tried if L == usual or 2 <= L <= cap)
 
 
-def lookback_scores(data_cfg: DataConfig, lookbacks: list[int]) -> dict[int, float]:
+def lookback_scores(data_cfg: DataConfig, lookbacks: list[int], *, tables: dict | None = None
+                    ) -> dict[int, float]:
     """Validation RMSE, in the data's units, of the linear autoregression on each lookback's
     windows (every input column, the config's transform, least squares on the training rows);
     a lookback that leaves too few windows or cannot be prepared is left out."""
@@ -266,7 +271,7 @@ def lookback_scores(data_cfg: DataConfig, lookbacks: list[int]) -> dict[int, flo
     out = {}
     for L in lookbacks:
         try:
-            prepared = prepare(data_cfg, L, 1)
+            prepared = prepare(data_cfg, L, 1, tables={} if tables is None else tables)
             if len(prepared.t_val) == 0 or len(prepared.X_train) <= prepared.X_train[0].size:
                 continue
             ev = evaluate.evaluate(prepared, evaluate.linear_ar(prepared), "val")
@@ -277,10 +282,11 @@ def lookback_scores(data_cfg: DataConfig, lookbacks: list[int]) -> dict[int, flo
 
 
 def choose_lookback_by_validation(data_cfg: DataConfig, usual: int, season: int | None,
-                                  n_train: int) -> tuple[int, str | None]:
+                                  n_train: int, *, tables: dict | None = None
+                                  ) -> tuple[int, str | None]:
     """(lookback, reason): the usual lookback unless another candidate's straight-line forecast
     is SWITCH_MARGIN better on the validation rows; the reason is None when the usual one stays."""
-    scores = lookback_scores(data_cfg, lookback_candidates(usual, season, n_train))
+    scores = lookback_scores(data_cfg, lookback_candidates(usual, season, n_train), tables=tables)
     if usual not in scores or len(scores) < 2:
         return usual, None
     best = min(scores, key=scores.get)
@@ -299,8 +305,8 @@ def _usual_words(usual: int, season: int | None) -> str:
     return "the usual start" if usual == DEFAULT_LOOKBACK else "one cycle, or what the rows allow"
 
 
-def choose_linear_skip(data_cfg: DataConfig, lookback: int, horizon: int = 1
-                       ) -> tuple[bool | None, str]:
+def choose_linear_skip(data_cfg: DataConfig, lookback: int, horizon: int = 1, *,
+                       tables: dict | None = None) -> tuple[bool | None, str]:
     """(on, reason): the linear path is on when the linear autoregression on the run's windows
     beats naive on the validation rows by SWITCH_MARGIN; (None, why) when it cannot be judged
     (no validation rows, data that cannot be prepared)."""
@@ -309,7 +315,7 @@ def choose_linear_skip(data_cfg: DataConfig, lookback: int, horizon: int = 1
     from rnnlab.errors import RnnlabError
 
     try:
-        prepared = prepare(data_cfg, lookback, horizon)
+        prepared = prepare(data_cfg, lookback, horizon, tables=tables)
         if len(prepared.t_val) == 0 or len(prepared.X_train) <= prepared.X_train[0].size:
             return None, "Too few rows to judge a straight-line forecast."
         ev = evaluate.evaluate(prepared, evaluate.linear_ar(prepared), "val")

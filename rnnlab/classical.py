@@ -33,6 +33,7 @@ functions that need it.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import warnings
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ MIN_CYCLES = 2           # a season needs this many whole cycles in the fitted r
 MIN_FIT_ROWS = 10        # fewer rows than this cannot fit even simple exponential smoothing
 PROFILE_HARMONICS = 8    # sine-cosine pairs that shape a long season's profile
 ETS_MODULE = "statsmodels.tsa.exponential_smoothing.ets"
+KEPT_FITS = 4            # fitted rows whose ETS fits are kept for the next call (`_by_aicc`)
+_FITS: dict = {}
 
 
 class ClassicalUnavailable(RnnlabError, ImportError):
@@ -119,7 +122,7 @@ def _adjustment(y_fit: np.ndarray, season: int | None, end: int
     rows, added back to every prediction); a shorter one, or none, is left to ETS itself."""
     m = usable_season(season, len(y_fit))
     if m is not None and m > MAX_ETS_SEASON:
-        profile = seasonal_profile(y_fit, m)                                # (m,) by row % m
+        profile = _remembered("stl", y_fit, m, lambda: seasonal_profile(y_fit, m))  # (m,)
         return f"STL season {m} + ", profile[np.arange(end) % m], None
     return "", np.zeros(end), m
 
@@ -206,7 +209,24 @@ def _best_one_step(ets, y: np.ndarray, n_fit: int, m: int | None) -> tuple[EtsSp
 
 
 def _by_aicc(ets, y_fit: np.ndarray, m: int | None) -> list[tuple[EtsSpec, object]]:
-    """(form, fit) of every candidate form fitted to y_fit, lowest AICc first."""
+    """(form, fit) of every candidate form fitted to y_fit, lowest AICc first. The last few
+    answers are kept: a run asks for the one-step anchor and its forward path, and both fit the
+    same rows."""
+    return _remembered("ets", y_fit, m, lambda: _fit_all(ets, y_fit, m))
+
+
+def _remembered(kind: str, y: np.ndarray, m: int | None, make):
+    """make(), or its answer for the same kind, rows and season when one of the last KEPT_FITS."""
+    key = (kind, hashlib.sha256(np.ascontiguousarray(y, dtype=float).tobytes()).hexdigest(), m)
+    if key not in _FITS:
+        _FITS[key] = make()
+        while len(_FITS) > KEPT_FITS:
+            _FITS.pop(next(iter(_FITS)))
+    return _FITS[key]
+
+
+def _fit_all(ets, y_fit: np.ndarray, m: int | None) -> list[tuple[EtsSpec, object]]:
+    """`_by_aicc` without the memory."""
     scored = []
     for spec in candidates(y_fit, m):
         try:

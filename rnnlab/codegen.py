@@ -207,7 +207,7 @@ UNDO_TRANSFORM = """
         return y[t - 1][:, None] + np.cumsum(z, axis=1)
     if TRANSFORM == "seasonal_difference":  # add each change to the value one season earlier
         out = np.empty_like(z)
-        for h in range(HORIZON):  # from h = SEASON on, that value is itself a forecast
+        for h in range(z.shape[1]):  # from h = SEASON on, that value is itself a forecast
             out[:, h] = (y[t + h - SEASON] if h < SEASON else out[:, h - SEASON]) + z[:, h]
         return out
     return z
@@ -387,8 +387,7 @@ def prepare():
     offset, span = fit_scaler(series[lag():n_train])
     if TRANSFORM == "relative":
         span[0] = step_size(series[:n_train, 0])  # one typical step becomes 1
-    scaled = (series - offset) / span  # (T, n_features)
-    scaled[:lag()] = 0.0  # rows with no transformed value; no window reads them
+    scaled = scale(values, offset, span)  # (T, n_features)
     windows = {
         "train": make_windows(scaled, 0, n_train),
         "val": make_windows(scaled, n_train, n_train + n_val),
@@ -400,6 +399,16 @@ def prepare():
                              "or give that part more rows.")
     print({part: len(w[0]) for part, w in windows.items()}, "windows")
     return values, offset, span, windows
+
+
+def scale(values, offset, span):
+    """Every row as the network reads it (T, n_features): the target transformed, then each
+    column scaled; rows with no transformed value are 0 (no window reads them)."""
+    series = values.copy()
+    series[:, 0] = transform_target(values[:, 0])
+    scaled = (series - offset) / span
+    scaled[:lag()] = 0.0
+    return scaled
 '''
 
 _KERAS_CODE = '''
@@ -517,6 +526,55 @@ def fit(model, windows):
             callbacks.append(keras.callbacks.EarlyStopping(**settings))
     model.fit(X_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE, callbacks=callbacks,
               validation_data=(X_val, y_val) if has_val else None, verbose=2)
+    return callbacks[0] if callbacks else None
+
+
+def run_forward(model, values, offset, span, origins, steps):
+    """Forecasts fed on their own outputs, in the data's units (n, steps): from each origin r,
+    rows r .. r + steps - 1, read from the real rows before r and the forecasts since. The
+    inputs other than the target are unknown ahead, so they are held at their last real value."""
+    scaled = scale(values, offset, span)  # (T, n_features)
+    window = np.stack([scaled[r - LOOKBACK:r] for r in origins])  # (n, LOOKBACK, n_features)
+    held = window[:, -1:, 1:]  # (n, 1, n_features - 1)
+    path = np.empty((len(origins), 0))
+    while path.shape[1] < steps:
+        last = window[:, -1:, 0] if TRANSFORM == "relative" else np.zeros((len(origins), 1))
+        inputs = window.copy()
+        inputs[:, :, 0] -= last
+        outputs = np.asarray(model.predict(inputs.astype("float32"), verbose=0)) + last
+        k = min(HORIZON, steps - path.shape[1])
+        new = np.concatenate([outputs[:, :k, None], np.repeat(held, k, axis=1)], axis=2)
+        window = np.concatenate([window, new], axis=1)[:, -LOOKBACK:]
+        path = np.concatenate([path, outputs[:, :k]], axis=1)  # (n, steps so far)
+    if TRANSFORM == "relative":  # to_original reads changes from the value before each origin
+        path = path - scaled[origins - 1, 0][:, None]
+    return to_original(path, origins, values, offset, span)
+
+
+def free_running_error(model, values, offset, span, windows):
+    """RMSE of forecasts fed on their own outputs across the validation rows: from every
+    validation row with half the part ahead of it, half the part's rows (at least HORIZON)."""
+    starts = windows["val"][2]
+    first, n_val = int(starts[0]), int(starts[-1]) + HORIZON - int(starts[0])
+    steps = max(HORIZON, n_val // 2)
+    origins = np.arange(first, first + n_val - steps + 1)  # (n,)
+    path = run_forward(model, values, offset, span, origins, steps)  # (n, steps)
+    actual = values[origins[:, None] + np.arange(steps), 0]
+    return float(np.sqrt(np.mean((path - actual) ** 2)))
+
+
+def keep_start_if_it_runs_better(model, start, values, offset, span, windows):
+    """Run the trained model and its starting weights (the linear path's least-squares fit)
+    forward over the validation rows; if the start errs less, keep it."""
+    trained = model.get_weights()
+    trained_error = free_running_error(model, values, offset, span, windows)
+    model.set_weights(start)
+    start_error = free_running_error(model, values, offset, span, windows)
+    if np.isfinite(start_error) and (start_error < trained_error or not np.isfinite(trained_error)):
+        print(f"Run forward on its own forecasts, the starting weights erred {start_error:.4g} "
+              f"on the validation rows against {trained_error:.4g}: keeping the start.")
+    else:
+        model.set_weights(trained)
 '''
 
 KERAS_CELLS = tuple(dict.fromkeys(cells.keras_classes().values()))   # from rnnlab.cells
@@ -554,7 +612,10 @@ def main():
     if LINEAR_SKIP:
         start_linear_skip(model, windows)
     model.summary()
-    fit(model, windows)
+    start = model.get_weights()
+    early = fit(model, windows)
+    if isinstance(early, EarlyStoppingFromStart) and early.best_epoch >= 0:
+        keep_start_if_it_runs_better(model, start, values, offset, span, windows)
     report(model, values, offset, span, windows)
     if SAVE_MODEL_TO:
         model.save(SAVE_MODEL_TO)

@@ -134,9 +134,11 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
     if backend_name == "jax":   # one batch shape, so one compiled step (see pad_to_batches)
         x, y, weights = pad_to_batches(x, y, tcfg.batch_size)
         val = pad_to_batches(*val, tcfg.batch_size) if val is not None else None
+    start_weights = None
     if early is not None and mcfg.linear_skip and val is not None and not resume:
         # the start is the least-squares fit: a change is kept only where validation agrees
         early.start_loss = _validation_loss(model, val, tcfg.batch_size)
+        start_weights = model.get_weights()
     try:
         model.fit(x, y, sample_weight=weights, batch_size=tcfg.batch_size, epochs=tcfg.epochs,
                   initial_epoch=start, validation_data=val, shuffle=True, verbose=0,
@@ -147,6 +149,10 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
         writer.wait()      # the last checkpoint is on disk before we return
     done = max(start, recorder.last_epoch)
     message = _early_stop_message(early, val is not None)
+    if start_weights is not None and early.best_epoch >= 0:
+        kept = keep_start_if_it_runs_better(model, prepared, start_weights, early.best_epoch + 1)
+        if kept:
+            message = f"{message} {kept}".strip()
     if message:
         store.add_event(run_id, "early_stopping", message)
     save_model(model, run_dir / MODEL_FILE, tcfg)
@@ -240,6 +246,9 @@ def probe_batch(x: np.ndarray, y: np.ndarray, seed: int, size: int = PROBE_SIZE)
     return x[idx], y[idx]                         # (probe, L, F), (probe, H)
 
 
+FREE_RUN_SHARE = 0.5     # steps run forward from each validation origin, as a share of the part
+
+
 def _early_stopping(tcfg, has_val: bool):
     """Keras' early stopping that also counts the starting weights (see
     `rnnlab.nn.callbacks.EarlyStoppingFromStart`), or None when patience is 0."""
@@ -258,6 +267,44 @@ def _validation_loss(model, val, batch_size: int) -> float:
     scores = model.evaluate(x_val, y_val, sample_weight=w[0] if w else None,
                             batch_size=batch_size, verbose=0, return_dict=True)
     return float(scores["loss"])
+
+
+def keep_start_if_it_runs_better(model, prepared, start_weights, epoch: int) -> str:
+    """Run the trained model and its starting weights (the linear path's least-squares fit)
+    forward over the validation rows, each feeding on its own forecasts. If the start errs
+    less, the trained corrections pile up instead of helping: go back to the start and say so
+    (else "")."""
+    from rnnlab.evaluate import format_number
+
+    trained_weights = model.get_weights()
+    trained = free_running_validation_error(prepared, predict_function(model))
+    model.set_weights(start_weights)
+    linear = free_running_validation_error(prepared, predict_function(model))
+    if not (np.isfinite(linear) and (linear < trained or not np.isfinite(trained))):
+        model.set_weights(trained_weights)
+        return ""
+    return (f"Run forward over the validation rows on its own forecasts, the starting weights "
+            f"(the linear path's least-squares fit) erred {format_number(linear)} against "
+            f"{format_number(trained)} for epoch {epoch}'s, so the run keeps the starting "
+            "weights.")
+
+
+def free_running_validation_error(prepared, predict_fn) -> float:
+    """RMSE in the data's units of forecasts fed on their own outputs across the validation
+    rows: from every validation row that leaves FREE_RUN_SHARE of the part ahead of it, that
+    many steps (at least the horizon). NaN when there are no validation rows."""
+    from rnnlab.evaluate import roll
+
+    n_val = int(prepared.n_val)
+    steps = max(int(prepared.horizon), int(n_val * FREE_RUN_SHARE))
+    if n_val < steps or steps < 1:
+        return float("nan")
+    first = int(prepared.n_train)
+    origins = np.arange(first, first + n_val - steps + 1)                  # (n,)
+    path = roll(prepared, predict_fn, origins, steps)                       # (n, steps)
+    rows = origins[:, None] + np.arange(steps)                              # (n, steps)
+    actual = np.asarray(prepared.values, dtype=float)[rows, 0]              # (n, steps)
+    return float(np.sqrt(np.mean((path - actual) ** 2)))
 
 
 def _early_stop_message(early, has_val: bool) -> str:

@@ -59,17 +59,21 @@ class Prepared:
     transform: TargetTransform = field(default_factory=TargetTransform)   # what the network learns
 
 
-def prepare(data_cfg, lookback: int, horizon: int) -> Prepared:
+def prepare(data_cfg, lookback: int, horizon: int, *, tables: dict | None = None) -> Prepared:
     """Load, pick columns, split chronologically, transform the target, scale on train rows only,
-    cut windows (see `rnnlab.transforms` for the transforms and their three spaces)."""
+    cut windows (see `rnnlab.transforms` for the transforms and their three spaces).
+
+    `tables`, when given, keeps each file read (by source and read options) for the next call
+    with the same dict: a caller that prepares one file several ways reads it once.
+    """
     lookback = check_positive_int("lookback", lookback)
     horizon = check_positive_int("horizon", horizon)
     options = dict(date_column=data_cfg.date_column, fill=data_cfg.fill,
                    categorical=data_cfg.categorical)
-    loaded = load(resolve_source(data_cfg.source), **options)
+    loaded = _read(data_cfg.source, options, tables)
     target = choose_target(loaded, data_cfg.target)
     inputs = [target] + _choose_features(loaded, data_cfg.features, target)
-    test_loaded = load(resolve_source(data_cfg.test_source), **options) if data_cfg.test_source else None
+    test_loaded = _read(data_cfg.test_source, options, tables) if data_cfg.test_source else None
     values, index = _rows(loaded, test_loaded, inputs)               # (T, F), (T,)
     end = getattr(data_cfg, "end_row", None)
     if end is not None:                         # a backtest fold: the rows up to its origin
@@ -94,6 +98,16 @@ def prepare(data_cfg, lookback: int, horizon: int) -> Prepared:
                     lookback=lookback, horizon=horizon, **parts, season=season,
                     data_sha256=_data_hash(loaded, test_loaded), test_loaded=test_loaded, notes=notes,
                     transform=transform)
+
+
+def _read(source, options: dict, tables: dict | None) -> LoadedData:
+    """The loaded file, read now or found in `tables` (see `prepare`)."""
+    if tables is None:
+        return load(resolve_source(source), **options)
+    key = (str(source), tuple(sorted((k, repr(v)) for k, v in options.items())))
+    if key not in tables:
+        tables[key] = load(resolve_source(source), **options)
+    return tables[key]
 
 
 def _scale(values: np.ndarray, n_train: int, kind: str,

@@ -234,6 +234,59 @@ def test_the_scripts_transform_gives_the_apps_model_windows_and_inverse(kind, ho
     assert np.allclose(back, actual, rtol=1e-5)                 # forward, then back: the data
 
 
+class Rule:
+    """A stand-in network for the oracle below: a fixed rule of the window (n, L, F) -> (n, H)."""
+
+    def __init__(self, horizon: int):
+        self.horizon = horizon
+
+    def __call__(self, X):
+        X = np.asarray(X, dtype="float64")
+        base = 0.6 * X[:, -1, 0] + 0.3 * X[:, -2, 0] - 0.1 * X[:, :, 1:].sum(axis=(1, 2))
+        return base[:, None] + 0.01 * np.arange(1, self.horizon + 1)[None, :]      # (n, H)
+
+    def predict(self, X, verbose=0):
+        return self(X)
+
+
+@pytest.mark.parametrize("horizon", [1, 5])
+@pytest.mark.parametrize("kind", TRANSFORMS)
+def test_the_scripts_forecast_run_forward_is_the_apps(kind, horizon):
+    """Oracle: the script's run_forward and its validation error against rnnlab's roll and
+    free_running_validation_error, with the same stand-in network, two inputs."""
+    from rnnlab import data as data_module
+    from rnnlab import evaluate
+    from rnnlab.train import free_running_validation_error
+
+    data = DataConfig(source=str(two_column_airline()), target="Passengers",
+                      features=("wave",), transform=kind, season=12)
+    cfg = run_cfg(data=data, cell="gru", lookback=7, horizon=horizon)
+    script = exported_functions(cfg)
+    values, offset, span, windows = script["prepare"]()
+    app = data_module.prepare(cfg.data, 7, horizon)
+    rule = Rule(horizon)
+    origins = np.array([app.n_train, app.n_train + 3, app.n_train + app.n_val])
+    ours = script["run_forward"](rule, values, offset, span, origins, 17)
+    theirs = evaluate.roll(app, rule, origins, 17)
+    assert ours.shape == (3, 17) and np.all(np.isfinite(ours))
+    # the script hands the network float32 windows, as Keras would take them
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6 * np.abs(theirs).max())
+    error = script["free_running_error"](rule, values, offset, span, windows)
+    assert error == pytest.approx(free_running_validation_error(app, rule), rel=1e-5)
+
+
+def two_column_airline() -> Path:
+    """Airline passengers with a second input column (a wave), written once to a temp file."""
+    import pandas as pd
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / "rnnlab-airline-two-columns.csv"
+    frame = pd.read_csv(REPO / "sample_data" / "airline_passengers.csv")
+    frame["wave"] = np.sin(np.arange(len(frame)) / 3.0)
+    frame.to_csv(path, index=False)
+    return path
+
+
 # ---------------------------------------------------------------- the script runs
 
 

@@ -160,3 +160,38 @@ def test_a_backtest_with_four_origins_trains_four_folds_on_their_own_rows(store)
         assert run.summary["metrics"]["test"]["model"]["n"] == 14
     assert len(groups.backtest_rows(runs)) == 4
     assert groups.backtest_sentence(runs).count("of 4 folds beat the naive forecast") == 1
+
+
+@pytest.mark.parametrize("spoiled", ["trained", "start"])
+def test_the_trained_weights_give_way_to_the_start_only_where_the_start_runs_forward_better(
+        spoiled):
+    """Two sets of weights of one model, one of them the least-squares start and the other the
+    same with its linear path knocked off: whichever runs forward worse over the validation rows
+    is dropped, and the message names both errors (the script's twin checks them)."""
+    from rnnlab import data, train
+    from rnnlab.config import ModelConfig, TrainConfig
+    from rnnlab.nn.model import build_model, start_linear_skip
+
+    prepared = data.prepare(airline("relative").data, 12, 1)
+    model = build_model(ModelConfig(n_layers=1, units=4, lookback=12, linear_skip=True),
+                        TrainConfig(), 1)
+    start_linear_skip(model, prepared.X_train, prepared.y_train)
+    good = model.get_weights()
+    bad = [w * 0.5 if w.ndim == 2 and w.shape[0] == 12 else w for w in good]   # linear kernel
+    assert sum(not np.array_equal(a, b) for a, b in zip(good, bad)) == 1
+    start, trained = (good, bad) if spoiled == "trained" else (bad, good)
+    model.set_weights(trained)
+    errors = {}
+    for name, weights in (("trained", trained), ("start", start)):
+        model.set_weights(weights)
+        errors[name] = train.free_running_validation_error(prepared, train.predict_function(model))
+    model.set_weights(trained)
+    said = train.keep_start_if_it_runs_better(model, prepared, start, epoch=7)
+    kept = model.get_weights()
+    if spoiled == "trained":
+        assert errors["start"] < errors["trained"]
+        assert all(np.array_equal(a, b) for a, b in zip(kept, start))
+        assert f"erred {errors['start']:.4g} against {errors['trained']:.4g} for epoch 7's" in said
+    else:
+        assert errors["trained"] < errors["start"] and said == ""
+        assert all(np.array_equal(a, b) for a, b in zip(kept, trained))

@@ -301,3 +301,25 @@ def test_a_lookback_that_is_not_clearly_better_keeps_the_usual_one(tmp_path):
 def test_default_run_takes_the_lookback_the_validation_rows_chose(tmp_path):
     cfg = advise.default_run(undated_csv(tmp_path / "ar.csv", ar2(200, seed=3)), "v")
     assert cfg.model.lookback == 4
+
+
+def test_the_advice_reads_the_file_once_for_every_lookback_and_the_linear_path(tmp_path,
+                                                                               monkeypatch):
+    """Seven lookbacks and the linear path are prepared from one read; the scores are the ones
+    seven separate reads give."""
+    from rnnlab.config import DataConfig
+    from rnnlab.data import split
+
+    data = DataConfig(source=undated_csv(tmp_path / "ar.csv", ar2(400, seed=3)), target="v")
+    lookbacks = advise.lookback_candidates(30, None, 280)
+    apart = advise.lookback_scores(data, lookbacks)
+    reads = []
+    real = split.load
+    monkeypatch.setattr(split, "load", lambda *a, **k: reads.append(a) or real(*a, **k))
+    tables: dict = {}
+    assert advise.lookback_scores(data, lookbacks, tables=tables) == apart
+    assert len(apart) == 6 and len(reads) == 1
+    advise.choose_linear_skip(data, 4, tables=tables)
+    assert len(reads) == 1
+    advise.advise_data(real(data.source), {"source": data.source, "target": "v"})
+    assert len(reads) == 2

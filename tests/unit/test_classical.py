@@ -197,6 +197,31 @@ def test_a_path_of_additive_season_and_no_trend_repeats_the_last_seasons_on_the_
 
 
 @needs_statsmodels
+@pytest.mark.parametrize("m", [12, 40])
+def test_the_anchor_and_its_path_fit_the_same_rows_once_and_other_rows_afresh(m, monkeypatch):
+    """A run asks for both; the second reuses the first's fits, and a change in any fitted row
+    (or a different season) fits again."""
+    calls = []
+    real = classical._fit
+    monkeypatch.setattr(classical, "_fit", lambda *a: calls.append(a[2]) or real(*a))
+    monkeypatch.setattr(classical, "_FITS", {})
+    y = seasonal_series(n=10 * m, m=m)
+    n_fit = len(y) - 2 * m
+    first = anchor(y, n_fit, np.arange(n_fit, len(y)), m)
+    fits = len(calls)
+    assert fits >= 3
+    path = classical.anchor_path(y, n_fit, 2 * m, m)
+    assert len(calls) == fits
+    np.testing.assert_allclose(path[1][0], first[1][0], rtol=1e-7)
+    changed = y.copy()
+    changed[n_fit // 2] += 1.0
+    classical.anchor_path(changed, n_fit, 2 * m, m)
+    assert len(calls) == 2 * fits
+    classical.anchor_path(y, n_fit, 2 * m, None)
+    assert len(calls) > 2 * fits
+
+
+@needs_statsmodels
 def test_a_path_needs_a_step_and_values_in_every_fitted_row():
     y = random_walk()
     with pytest.raises(ConfigError, match="steps must be a whole number of at least 1"):
