@@ -286,7 +286,7 @@ def keep_start_if_it_runs_better(model, prepared, start_weights, epoch: int) -> 
     return (f"Run forward over the validation rows on its own forecasts, the starting weights "
             f"(the linear path's least-squares fit) erred {format_number(linear)} against "
             f"{format_number(trained)} for epoch {epoch}'s, so the run keeps the starting "
-            "weights.")
+            "weights instead.")
 
 
 def free_running_validation_error(prepared, predict_fn) -> float:

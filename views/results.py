@@ -92,6 +92,8 @@ def verdict_ui(run: RunRecord) -> None:
         st.markdown(METRIC_GLOSSARY)
     for note in result.all_notes:
         st.caption(f":material/info: {ui.md(note)}")
+    if run.status == RunStatus.DONE and result.message:   # how training ended, which weights it kept
+        st.caption(f":material/flag: {ui.md(result.message)}")
     val = result.split_metrics("val")
     if val:
         with st.expander("The same scores on the validation part"):

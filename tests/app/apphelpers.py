@@ -33,8 +33,10 @@ def tiny_config(name: str = "", cell: str = "lstm", units: int = 8) -> RunConfig
 
 
 def add_finished_run(store: Store, name: str = "tiny LSTM", cell: str = "lstm", units: int = 8,
-                     status: RunStatus = RunStatus.DONE, rmse: float = 0.12) -> str:
-    """A run as the worker leaves it: epoch rows, gradient traces, artefacts, summary."""
+                     status: RunStatus = RunStatus.DONE, rmse: float = 0.12,
+                     message: str | None = None) -> str:
+    """A run as the worker leaves it: epoch rows, gradient traces, artefacts, summary (with
+    `message`, how its training ended, when given)."""
     cfg = tiny_config(name, cell, units)
     run_id = store.create_run(cfg.to_dict(), name=name, epochs_total=3, data_sha256="abc")
     now = time.time()
@@ -62,6 +64,8 @@ def add_finished_run(store: Store, name: str = "tiny LSTM", cell: str = "lstm", 
     if status == RunStatus.FAILED:
         error = "ValueError: boom"
         traceback = "Traceback (most recent call last):\nValueError: boom"
+    if message:
+        summary["message"] = message
     if status == RunStatus.DIVERGED:
         summary["message"] = "The loss became NaN: exploding gradients. Try clipnorm=1.0."
     set_status(store, run_id, status, finished_at=now, summary=summary, error=error,
