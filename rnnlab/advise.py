@@ -33,9 +33,10 @@ series, are in bench/RESULTS.md (forecast quality):
   windows (every input column, the chosen transform, least squares on the training rows) beats
   repeating the last value on the validation rows by SWITCH_MARGIN or more. The network then
   starts from that straight line and keeps a change only where the validation rows agree
-  (`rnnlab.nn.callbacks.EarlyStoppingFromStart`), then keeps the line if the line, run forward on
-  its own forecasts across the validation rows, errs less than the trained network
-  (`rnnlab.train.keep_start_if_it_runs_better`). Where the line does not beat naive (random walks, few rows
+  (`rnnlab.nn.callbacks.EarlyStoppingFromStart`). With the target as its only input, it then
+  keeps the line if the line, run forward on its own forecasts across the validation rows, errs
+  less than the trained network (`rnnlab.train.keep_start_if_it_runs_better`; with other inputs
+  such a forecast holds them at their last value, which says little about the network). Where the line does not beat naive (random walks, few rows
   with many inputs), the line would be a bad start, and it stays off (`choose_linear_skip`).
 
 Numpy and pandas only: the web process calls this.

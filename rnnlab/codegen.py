@@ -614,7 +614,8 @@ def main():
     model.summary()
     start = model.get_weights()
     early = fit(model, windows)
-    if isinstance(early, EarlyStoppingFromStart) and early.best_epoch >= 0:
+    if isinstance(early, EarlyStoppingFromStart) and early.best_epoch >= 0 \
+            and values.shape[1] == 1:  # other inputs would be held at their last value
         keep_start_if_it_runs_better(model, start, values, offset, span, windows)
     report(model, values, offset, span, windows)
     if SAVE_MODEL_TO:

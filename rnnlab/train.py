@@ -149,7 +149,9 @@ def _train_keras(store, run_id, run_cfg: RunConfig, prepared, resume: bool,
         writer.wait()      # the last checkpoint is on disk before we return
     done = max(start, recorder.last_epoch)
     message = _early_stop_message(early, val is not None)
-    if start_weights is not None and early.best_epoch >= 0:
+    if start_weights is not None and early.best_epoch >= 0 and x.shape[2] == 1:
+        # only the target as input: with other columns, a forecast fed on its own outputs holds
+        # them at their last value, an assumption the network is not to blame for
         kept = keep_start_if_it_runs_better(model, prepared, start_weights, early.best_epoch + 1)
         if kept:
             message = f"{message} {kept}".strip()

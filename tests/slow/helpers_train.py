@@ -80,3 +80,18 @@ def new_run(store: Store, cfg: RunConfig) -> str:
     run_id = store.create_run(cfg.to_dict(), epochs_total=cfg.train.epochs)
     set_status(store, run_id, RunStatus.RUNNING)
     return run_id
+
+
+def two_column_airline():
+    """Airline passengers with a second input column (a wave), written to a temp file."""
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[2]
+    path = Path(tempfile.gettempdir()) / f"rnnlab-airline-wave-{os.getpid()}.csv"
+    frame = pd.read_csv(root / "sample_data" / "airline_passengers.csv")
+    frame["wave"] = np.sin(np.arange(len(frame)) / 3.0)
+    frame.to_csv(path, index=False)
+    return path

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers_train import two_column_airline
 from rnnlab.codegen import export
 from rnnlab.config import TRANSFORMS, DataConfig, ModelConfig, RunConfig, TrainConfig, preset
 
@@ -273,18 +274,6 @@ def test_the_scripts_forecast_run_forward_is_the_apps(kind, horizon):
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6 * np.abs(theirs).max())
     error = script["free_running_error"](rule, values, offset, span, windows)
     assert error == pytest.approx(free_running_validation_error(app, rule), rel=1e-5)
-
-
-def two_column_airline() -> Path:
-    """Airline passengers with a second input column (a wave), written once to a temp file."""
-    import pandas as pd
-    import tempfile
-
-    path = Path(tempfile.gettempdir()) / "rnnlab-airline-two-columns.csv"
-    frame = pd.read_csv(REPO / "sample_data" / "airline_passengers.csv")
-    frame["wave"] = np.sin(np.arange(len(frame)) / 3.0)
-    frame.to_csv(path, index=False)
-    return path
 
 
 # ---------------------------------------------------------------- the script runs
