@@ -270,9 +270,10 @@ def lookback_scores(data_cfg: DataConfig, lookbacks: list[int], *, tables: dict 
     from rnnlab.errors import RnnlabError
 
     out = {}
+    tables = {} if tables is None else tables     # one read of the file for every lookback
     for L in lookbacks:
         try:
-            prepared = prepare(data_cfg, L, 1, tables={} if tables is None else tables)
+            prepared = prepare(data_cfg, L, 1, tables=tables)
             if len(prepared.t_val) == 0 or len(prepared.X_train) <= prepared.X_train[0].size:
                 continue
             ev = evaluate.evaluate(prepared, evaluate.linear_ar(prepared), "val")

@@ -279,6 +279,7 @@ def keep_start_if_it_runs_better(model, prepared, start_weights, epoch: int) -> 
     from rnnlab.evaluate import format_number
 
     trained_weights = model.get_weights()
+    # a predict function per set of weights: on JAX it holds the weights it was made with
     trained = free_running_validation_error(prepared, predict_function(model))
     model.set_weights(start_weights)
     linear = free_running_validation_error(prepared, predict_function(model))

@@ -305,8 +305,8 @@ def test_default_run_takes_the_lookback_the_validation_rows_chose(tmp_path):
 
 def test_the_advice_reads_the_file_once_for_every_lookback_and_the_linear_path(tmp_path,
                                                                                monkeypatch):
-    """Seven lookbacks and the linear path are prepared from one read; the scores are the ones
-    seven separate reads give."""
+    """Six lookbacks and the linear path are prepared from one read, with or without a dict
+    from the caller; the scores are the same either way."""
     from rnnlab.config import DataConfig
     from rnnlab.data import split
 
@@ -321,5 +321,7 @@ def test_the_advice_reads_the_file_once_for_every_lookback_and_the_linear_path(t
     assert len(apart) == 6 and len(reads) == 1
     advise.choose_linear_skip(data, 4, tables=tables)
     assert len(reads) == 1
-    advise.advise_data(real(data.source), {"source": data.source, "target": "v"})
+    assert advise.lookback_scores(data, lookbacks) == apart     # its own dict: one more read
     assert len(reads) == 2
+    advise.advise_data(real(data.source), {"source": data.source, "target": "v"})
+    assert len(reads) == 3
