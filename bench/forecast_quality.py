@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -448,6 +449,81 @@ def goal_rows(rows: list[dict], seeds: int) -> list[dict]:
              "frequency": "met" if met else "not met"} for label, value, met in lines]
 
 
+BASELINE_WORDS = {"naive": "naive", "seasonal_naive": "seasonal naive",
+                  "linear_ar": "linear autoregression", "anchor": "ETS"}
+SAME_LINE = 0.01       # the model within this share of its linear autoregression: the same line
+
+
+def shortfall_rows(rows: list[dict]) -> list[dict]:
+    """Where the model does not beat the best baseline, why, from the main table's figures: the
+    baseline that wins and by how much, how far the network moved from its own linear
+    autoregression, and how far that line is from the winner. Then a count of each reason."""
+    out, reasons = [], {}
+    for r in rows:
+        if str(r.get("series", "")).startswith(("goal:", "wall time")) \
+                or not isinstance(r.get("skill_vs_best"), (int, float)) or beats(r["skill_vs_best"]):
+            continue
+        model, line, best = r["model"], r["linear_ar"], r["best"]
+        winner = r[best]
+        vs_line = model / line - 1 if isinstance(line, (int, float)) else float("nan")
+        line_vs_best = line / winner - 1 if isinstance(line, (int, float)) else float("nan")
+        reason = _shortfall_reason(r, vs_line, line_vs_best)
+        reasons[reason[0]] = reasons.get(reason[0], 0) + 1
+        out.append({"series": r["series"], "set": r["set"], "best": BASELINE_WORDS.get(best, best),
+                    "model vs best": _pct(model / winner - 1, sign=True),
+                    "model vs its linear AR": _pct(vs_line, sign=True),
+                    "linear AR vs best": "—" if best == "linear_ar" else _pct(line_vs_best,
+                                                                               sign=True),
+                    "why": reason[1]})
+    if out:
+        out.append({**{k: "" for k in out[0]}, "series": "reasons",
+                    "why": "; ".join(f"{k}: {n}" for k, n in sorted(reasons.items(),
+                                                                       key=lambda kv: -kv[1]))})
+    return out
+
+
+def _pct(share: float, sign: bool = False) -> str:
+    """A share as a percentage for the table: '17.7 %' ('+17.7 %' with sign; '0.00 %' for
+    what rounds to nothing)."""
+    if abs(share) < 5e-5:
+        return "0.00 %"
+    return f"{100 * share:{'+' if sign else ''}.{2 if abs(share) < 0.001 else 1}f} %"
+
+
+def _moved(vs_line: float) -> str:
+    """How far the network ended from its least-squares start, in words."""
+    if abs(vs_line) <= SAME_LINE:
+        return f"the network stays within {_pct(abs(vs_line))} of its least-squares start"
+    if vs_line < 0:
+        return f"the network improves on its least-squares start by {_pct(-vs_line)}"
+    return f"the network ends {_pct(vs_line)} worse than its least-squares start"
+
+
+def _shortfall_reason(r: dict, vs_line: float, line_vs_best: float) -> tuple[str, str]:
+    """(short reason, its sentence) for one series the model does not win."""
+    best = r["best"]
+    if best == "naive":
+        return ("naive is best", f"Nothing here beats repeating the last value: the linear "
+                f"autoregression errs {_pct(line_vs_best)} more than naive, and "
+                f"{_moved(vs_line)}, not enough to pass naive.")
+    if best == "linear_ar":
+        if abs(vs_line) <= SAME_LINE:
+            return ("ties its straight line", f"The linear autoregression is the best baseline "
+                    f"and {_moved(vs_line)}: on these windows the non-linearity found nothing "
+                    "that held on the validation rows.")
+        return ("moved off its straight line and lost",
+                f"The network left its least-squares start where the validation rows favoured "
+                f"it, and ends {_pct(vs_line)} worse than it on the test rows.")
+    who = r.get("anchor_form") or "ETS" if best == "anchor" else BASELINE_WORDS[best]
+    grows = best == "anchor" and re.search(r"ETS\(M,\w+,M\)", str(r.get("anchor_form", "")))
+    return (f"{BASELINE_WORDS[best]} beats the straight line",
+            f"The linear autoregression on the same windows errs {_pct(line_vs_best)} more than "
+            f"{who}{' (a season that grows with the level)' if grows else ''}, and "
+            f"{_moved(vs_line)}: "
+            + ("the model loses what the line loses." if abs(vs_line) <= SAME_LINE else
+               "not enough to close that gap." if vs_line < 0 else "it loses a little more."))
+
+
 def variant_rows(chosen: list[Series], variants: list[str], results: dict) -> list[dict]:
     """Per series, each variant's first-seed test RMSE and skill vs naive; a closing count."""
     rows = []
@@ -528,6 +604,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     table.append({**{k: "" for k in table[0]}, "series": "wall time, all runs (s)",
                   "kind": f"{wall:.0f}"})
     show(table)
+    print()
+    show(shortfall_rows(rows))
     print()
     vrows = [_dashes(r) for r in vrows]
     show(vrows)

@@ -34,6 +34,14 @@ SUBTABLES = {
          "The forecast a user takes away: free-running over the whole test part, RMSE"),
     ],
 }
+# Tables read off a benchmark's own when RESULTS.md is written: its name -> (function of its rows
+# in bench/<name>.py, heading) of each; they always agree with the table they explain.
+DERIVED = {
+    "forecast_quality": [
+        ("shortfall_rows",
+         "Where the model does not beat the best baseline, and why (read off the first table)"),
+    ],
+}
 # How to read a benchmark's table, under its "Measured ..." line.
 NOTES = {
     "load": (
@@ -102,6 +110,9 @@ def write_markdown(only: list[str] | None = None) -> None:
         for sub, heading in SUBTABLES.get(name, []):
             if sub in data:
                 out += [f"### {heading}", "", *_table(data[sub]["rows"]), ""]
+        for function, heading in DERIVED.get(name, []):
+            rows = getattr(importlib.import_module(f"bench.{name}"), function)(data[key]["rows"])
+            out += [f"### {heading}", "", *_table(rows), ""]
     titles = {title for _, title in BENCHES}
     for title, lines in old.items():      # a benchmark run on its own (e.g. bench/cluster.py)
         if title not in titles:

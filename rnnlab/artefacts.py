@@ -6,8 +6,9 @@ and writers.
     checkpoint.json    {"epoch": k, "iterations": optimizer steps so far}, written just after it
     model.keras        the trained Keras model (model.npz for an echo state network)
     predictions.csv    every scored prediction, PREDICTION_COLUMNS (see below)
-    forecast.csv       the next steps past the end of the data: timestamp, forecast, and the
-                       intervals' lower_/upper_ columns when there are any
+    forecast.csv       the next steps past the end of the data: timestamp, forecast, the
+                       intervals' lower_/upper_ columns when there are any, and `classical`
+                       (the classical anchor fitted on every row) when it could be made
     bundle.zip         the model for new data (`rnnlab.bundle`)
     log.txt            the worker's output
 
@@ -46,6 +47,7 @@ PREDICTION_COLUMNS = ["split", "kind", "timestamp", "step", "actual", "model", "
                       "seasonal_naive", "mean", "origin", "linear_ar", "anchor",
                       "lower_80", "upper_80", "lower_95", "upper_95"]
 FORECAST_COLUMNS = ["timestamp", "forecast"]     # then lower_/upper_ columns, if any
+CLASSICAL = "classical"                          # ... and the classical forecast, if any
 
 
 # -- predictions.csv and forecast.csv ------------------------------------------------------------
@@ -70,15 +72,18 @@ def read_predictions(path: Path):
     return pd.read_csv(path)
 
 
-def forecast_frame(index, values, bands: dict | None = None):
-    """forecast.csv's rows: timestamps as ISO text, the forecast, and each interval's bounds
-    (`bands`: column suffix -> half-widths, NaN where there is none)."""
+def forecast_frame(index, values, bands: dict | None = None, classical=None):
+    """forecast.csv's rows: timestamps as ISO text, the forecast, each interval's bounds
+    (`bands`: column suffix -> half-widths, NaN where there is none), and the classical
+    anchor's forecast of the same steps when there is one."""
     import pandas as pd
 
     frame = pd.DataFrame({"timestamp": [when(v) for v in index], "forecast": values})
     for suffix, width in (bands or {}).items():
         frame[f"lower_{suffix}"] = values - width
         frame[f"upper_{suffix}"] = values + width
+    if classical is not None:
+        frame[CLASSICAL] = classical
     return frame
 
 

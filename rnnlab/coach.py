@@ -9,6 +9,7 @@ live on the Train page. numpy and pandas only: it runs in the web process and th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,8 @@ SPIKE_FACTOR = 100.0   # one step's gradient this many times the typical size: e
 FADED = 1e-3           # gradient below this share of the latest step's: it no longer arrives
 MIN_ROWS = 10          # fewer test rows than this say nothing reliable
 LINEAR_MARGIN = 0.05   # the linear autoregression's error this much below the network's: it wins
+CLASSICAL_MARGIN = 0.05  # the same for the classical anchor (exponential smoothing)
+SAME_AS_LINE = 0.01    # the network within this share of its linear autoregression: the same line
 MIN_EPOCHS = 5         # fewer epochs than this say nothing about where the loss is heading
 CHANGES = ("none", "log")   # transforms under which the network learns levels, not changes
 DEFAULTS = RunConfig()      # what an older run's config means where it lacks a setting
@@ -306,8 +309,58 @@ def _linear_wins(run: _Run) -> Diagnosis | None:
         {"model": {"linear_skip": True}}, "Add a linear path beside the network")
 
 
+def _classical_wins(run: _Run) -> Diagnosis | None:
+    """Exponential smoothing (the classical anchor) forecasts the test rows clearly better."""
+    model, anchor, linear = (run.summary.test_rmse(k) for k in ("model", "anchor", "linear_ar"))
+    if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (model, anchor)) \
+            or not anchor < (1 - CLASSICAL_MARGIN) * model:
+        return None
+    form = run.summary.classical or "exponential smoothing"
+    evidence = (f"On the test rows the classical baseline, {form}, has an error of {_n(anchor)}, "
+                f"{_pct(1 - anchor / model)} below the network's {_n(model)}.")
+    if isinstance(linear, (int, float)) and np.isfinite(linear) \
+            and abs(model / linear - 1) <= SAME_AS_LINE:
+        evidence += (f" The network ends on a straight line: the linear autoregression on the "
+                     f"same windows errs {_n(linear)}.")
+    return Diagnosis(
+        "classical_wins", "Exponential smoothing forecasts this series better",
+        evidence,
+        f"{_what_smoothing_tracks(run.summary.classical)} A network that learns from one short "
+        "series seldom finds more than a weighted sum of its window. For this series the "
+        "classical forecast is the one to use: Results draws it beside the model's forecast "
+        f"beyond the data, and {artefacts.FORECAST} has it (column {artefacts.CLASSICAL}). To go "
+        f"on exploring the network, {_lookback_sweep(run)} (Train page, \"Try several values at "
+        "once\") shows whether another window closes the gap.")
+
+
+def _lookback_sweep(run: _Run) -> str:
+    """The lookback sweep worth trying, in words: whole seasons when there is a season."""
+    season = run.summary.season or run.setting("data", "season")
+    if isinstance(season, int) and season > 1:
+        return f"a sweep of the lookback over {season}, {2 * season} and {3 * season} steps"
+    lookback = int(run.setting("model", "lookback"))
+    return (f"a sweep of the lookback over {max(2, lookback // 2)}, {lookback} and "
+            f"{2 * lookback} steps")
+
+
+def _what_smoothing_tracks(form: str | None) -> str:
+    """What the anchor's form re-estimates at every step, and on which rows it is fitted."""
+    fitted = (" It is fitted on the validation rows as well as the training rows; the network "
+              "uses the validation rows only to decide when to stop.")
+    found = re.search(r"ETS\((\w),(\w+),(\w)\)", form or "")
+    if not found:
+        return "Exponential smoothing re-estimates the series' level at every step." + fitted
+    _, trend, season = found.groups()
+    parts = ["level"] + (["trend"] if trend != "N" else []) + (["season"] if season != "N" else [])
+    tracked = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    how = ", the season growing and shrinking with the level" if season == "M" else ""
+    if (form or "").startswith("STL"):
+        how = ", around a seasonal profile taken from the rows before the test part"
+    return f"Exponential smoothing re-estimates the {tracked} at every step{how}." + fitted
+
+
 RULES = (_exploding, _vanishing, _outside_range, _flat, _copy_cat, _overfitting, _still_improving,
-         _linear_wins)
+         _linear_wins, _classical_wins)
 
 
 # -- fixes ----------------------------------------------------------------------------------------

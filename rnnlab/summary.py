@@ -18,6 +18,7 @@ and written back as it was.
     transform, season, train_range     the target's transform, season, {min, max} of training
     kind                               what the scored predictions are (teacher forced)
     baseline_notes                     {baseline: why it is not shown}
+    classical                          the classical anchor's form, e.g. "ETS(M,A,M), season 12"
     intervals                          the prediction intervals (`rnnlab.intervals`)
     resume                             queued again to continue from its checkpoint
     repeat_of                          the finished run whose results answer this one
@@ -57,6 +58,7 @@ class RunSummary:
     train_range: dict | None = None
     kind: str | None = None
     baseline_notes: dict | None = None
+    classical: str | None = None
     intervals: dict | None = None
     resume: bool | None = None
     repeat_of: str | None = None

@@ -218,10 +218,11 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
     predict = _predictor(run_id, outcome)
     linear = evaluate.linear_ar(prepared)    # one fit on the training windows serves both parts
     results, frames, notes = {}, [], []
+    classical_form = []
     for split in ("val", "test"):
         if len(getattr(prepared, f"t_{split}")) == 0:
             continue
-        extra = _anchor(prepared, notes) if split == "test" else {}
+        extra = _anchor(prepared, notes, classical_form) if split == "test" else {}
         ev = evaluate.evaluate(prepared, predict, split, extra_baselines=extra, linear=linear)
         results[split] = ev
         frames.append(_one_step_frame(ev))
@@ -231,7 +232,7 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
     if bands is not None:
         frames = [_with_bands(frame, bands) for frame in frames]
     artefacts.write_predictions(store.artefact(run_id, artefacts.PREDICTIONS), frames)
-    _write_forecast(store, run_id, prepared, predict, bands)
+    _write_forecast(store, run_id, prepared, predict, bands, notes)
     from rnnlab.bundle import write_bundle
 
     write_bundle(store.run_dir(run_id), cfg, prepared)   # the model for new data, in its units
@@ -246,6 +247,8 @@ def _evaluate_and_write(store: Store, run_id: str, cfg: RunConfig, prepared, out
                 notes=(summary.notes or []) + test.notes + notes)
     if bands is not None:
         summary.set(intervals=_interval_summary(bands, frames))
+    if classical_form:
+        summary.set(classical=classical_form[0])
 
 
 def _intervals(prepared, predict, val):
@@ -299,9 +302,10 @@ def _interval_summary(bands, frames) -> dict:
     return out
 
 
-def _anchor(prepared, notes: list[str]) -> dict:
+def _anchor(prepared, notes: list[str], form: list[str] | None = None) -> dict:
     """The classical anchor's one-step forecasts of the test part, when the optional extra is
-    installed and not turned off (RNNLAB_CLASSICAL=0; its fits take a second or two)."""
+    installed and not turned off (RNNLAB_CLASSICAL=0; its fits take a second or two); its form
+    (e.g. "ETS(M,A,M), season 12") is appended to `form`."""
     if prepared.horizon != 1:
         return {}
     t = prepared.t_test
@@ -313,6 +317,8 @@ def _anchor(prepared, notes: list[str]) -> dict:
         return {}
     name, values = found
     notes.append(f"Classical baseline: {name}, fitted on the rows before the test part.")
+    if form is not None:
+        form.append(name)
     return {"anchor": values.reshape(len(t), 1)}
 
 
@@ -387,9 +393,11 @@ def _anchor_path(prepared, start: int, steps: int, notes: list[str]):
     return None if found is None else found[1]
 
 
-def _write_forecast(store: Store, run_id: str, prepared, predict, bands=None) -> None:
+def _write_forecast(store: Store, run_id: str, prepared, predict, bands=None,
+                    notes: list[str] | None = None) -> None:
     """forecast.csv: the next steps past the end of the data, free-running, with the
-    intervals' lower_/upper_ columns when there are any."""
+    intervals' lower_/upper_ columns when there are any, and the classical anchor's forecast of
+    the same steps (fitted on every row) when the optional extra is installed."""
     import numpy as np
 
     from rnnlab import evaluate
@@ -401,8 +409,14 @@ def _write_forecast(store: Store, run_id: str, prepared, predict, bands=None) ->
     for level in (bands.levels if bands is not None else ()):
         width = bands.free_running[level][:steps]
         widths[label(level)] = np.where(np.isfinite(width), width, np.nan)
+    everything = len(prepared.values)
+    found = _classical(lambda classical: classical.anchor_path(
+        prepared.values[:, 0], everything, steps, prepared.season),
+        notes if notes is not None else [],
+        "The classical forecast beyond the data could not be made")
     artefacts.write_forecast(store.artefact(run_id, artefacts.FORECAST),
-                             artefacts.forecast_frame(index, values, widths))
+                             artefacts.forecast_frame(index, values, widths,
+                                                      None if found is None else found[1]))
 
 
 def _finish(store: Store, run_id: str, status: RunStatus, summary: RunSummary) -> RunStatus:

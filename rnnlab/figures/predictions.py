@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rnnlab.artefacts import FREE_RUN, ONE_STEP
+from rnnlab.artefacts import CLASSICAL, FREE_RUN, ONE_STEP
 from rnnlab.errors import ConfigError
 from rnnlab.figures.axes import _as_x, _fmt, _when
 from rnnlab.figures.spec import _empty, _figure, _hline, _line, _Spec, _vline
@@ -148,9 +148,25 @@ def forecast_figure(history: pd.Series, forecast: pd.DataFrame, tail: int | None
                                 mode="lines+markers" if n_future <= 60 else "lines",
                                 line=dict(color=COLORS["model"], dash="dash", width=2.5),
                                 marker=dict(size=5), hovertemplate="%{y:.6~g}"))
+        classical = _classical_forecast(forecast)
+        if classical is not None:
+            spec.traces.append(dict(
+                type="scatter", x=x_future,
+                y=np.concatenate([past.to_numpy(dtype=float)[-1:], classical]),
+                name="forecast (exponential smoothing)", mode="lines",
+                line=dict(color=COLORS["anchor"], dash="dot", width=2),
+                hovertemplate="%{y:.6~g}"))
     _vline(spec, x_past[-1], f"end of the data ({_when(x_past[-1])})", name="end of data",
            side="left")  # over the history, which has room on a phone too
     return spec.figure()
+
+
+def _classical_forecast(forecast: pd.DataFrame) -> np.ndarray | None:
+    """The classical anchor's forecast beyond the data as numbers, or None when there is none."""
+    if CLASSICAL not in forecast:
+        return None
+    values = pd.to_numeric(forecast[CLASSICAL], errors="coerce").to_numpy(dtype=float)
+    return values if np.isfinite(values).any() else None
 
 
 def horizon_figure(pred: pd.DataFrame, n_windows: int = 4, *, split: str = "test",

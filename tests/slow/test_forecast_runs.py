@@ -54,6 +54,14 @@ def test_a_seasonal_difference_run_scores_every_baseline_on_the_same_rows(store,
     assert s["best_baseline"] == best
     assert s["skill_vs_best"] == pytest.approx(1 - test["model"]["rmse"] / test[best]["rmse"])
     assert s["headline"].startswith("The model ")
+    # the classical forecast beyond the data: the anchor fitted on every row, run forward over
+    # the same steps as the model's, and its form in the summary for the coach
+    assert s["classical"].startswith("ETS(") and s["classical"] in " ".join(s["notes"])
+    forecast = pd.read_csv(store.artefact(done.id, "forecast.csv"))
+    from rnnlab import classical
+    _, path = classical.anchor_path(raw.astype(float), len(raw), len(forecast), 12)
+    np.testing.assert_allclose(forecast["classical"].to_numpy(), path, rtol=1e-9)
+    assert 350 < path.min() and path.max() < 800       # passengers, a year on from 1960's 390-622
 
 
 def test_a_level_run_on_a_rising_series_gets_the_coach_and_its_fix(store):
@@ -73,6 +81,7 @@ def test_forecast_beyond_the_data_is_in_the_data_units(store):
     # a forecast of changes added back to the last value: passengers in the hundreds, not 0..1
     assert 200 < forecast["forecast"].iloc[0] < 800
     assert str(forecast["timestamp"].iloc[0]).startswith("1961-01")
+    assert "classical" not in forecast          # the optional extra is turned off here
     free = pd.read_csv(store.artefact(done.id, "predictions.csv"))
     free = free[free["kind"] == "free-running"]
     assert free["model"].notna().all()

@@ -96,6 +96,9 @@ def test_predictions_and_forecast_round_trip(tmp_path):
     assert list(forecast.columns) == [*artefacts.FORECAST_COLUMNS, "lower_80", "upper_80"]
     assert forecast["lower_80"][0] == 0.5 and np.isnan(forecast["upper_80"][1])
     assert artefacts.read_csv(tmp_path / "missing.csv") is None
+    frame = artefacts.forecast_frame([7, 8], np.array([1.0, 2.0]), classical=np.array([3.0, 4.0]))
+    assert list(frame.columns) == [*artefacts.FORECAST_COLUMNS, artefacts.CLASSICAL]
+    assert list(frame[artefacts.CLASSICAL]) == [3.0, 4.0]
 
 
 def test_checkpoint_record(tmp_path):

@@ -2,7 +2,7 @@
 
 import math
 
-from bench.forecast_quality import TIE, beats, goal_rows, path_goal_rows
+from bench.forecast_quality import TIE, beats, goal_rows, path_goal_rows, shortfall_rows
 
 
 def row(name, vs_naive, vs_best, role="held out"):
@@ -21,3 +21,32 @@ def test_a_model_equal_to_its_linear_start_but_for_rounding_ties_and_does_not_wi
     assert lines["goal: beats the best baseline (>= 2 of 4)"][0].startswith("1 of 4")
     counts = {r["series"]: r["set"] for r in path_goal_rows(rows)}
     assert counts["beats naive"] == "3 of 4" and counts["beats the best baseline"] == "1 of 4"
+
+
+def line(name, best, model, linear, anchor, naive=10.0, form="ETS(A,N,N)"):
+    """A main-table row with these test RMSEs; skill vs best from them, as the bench gives it."""
+    scores = {"naive": naive, "seasonal_naive": math.nan, "linear_ar": linear, "anchor": anchor}
+    return {"series": name, "set": "held out", "model": model, **scores, "best": best,
+            "skill_vs_best": 1 - model / scores[best], "anchor_form": form}
+
+
+def test_the_shortfall_table_names_each_loss_and_its_reason_and_skips_the_wins():
+    rows = [line("won", "linear_ar", 9.0, 9.5, 9.8),
+            line("tie", "linear_ar", 8.004, 8.0, 9.0),
+            line("drift", "linear_ar", 8.4, 8.0, 9.0),
+            line("ets", "anchor", 10.0, 10.02, 8.0, naive=20.0, form="ETS(M,A,M), season 12"),
+            line("walk", "naive", 10.1, 10.3, 10.2),
+            {"series": "goal: beats naive", "kind": "1 of 5"}]
+    out = {r["series"]: r for r in shortfall_rows(rows)}
+    assert "won" not in out and "goal: beats naive" not in out
+    assert out["tie"]["model vs its linear AR"] == "+0.05 %"
+    assert "stays within 0.05 %" in out["tie"]["why"] and out["tie"]["linear AR vs best"] == "—"
+    assert "ends 5.0 % worse" in out["drift"]["why"]
+    ets = out["ets"]
+    assert ets["best"] == "ETS" and ets["model vs best"] == "+25.0 %"
+    assert ets["linear AR vs best"] == "+25.2 %" and "grows with the level" in ets["why"]
+    assert "loses what the line loses" in ets["why"]
+    assert "3.0 % more than naive" in out["walk"]["why"]
+    assert "improves on its least-squares start by 1.9 %" in out["walk"]["why"]
+    assert out["reasons"]["why"] == ("ties its straight line: 1; moved off its straight line and "
+                                     "lost: 1; ETS beats the straight line: 1; naive is best: 1")

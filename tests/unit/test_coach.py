@@ -359,6 +359,50 @@ def test_linear_wins_is_silent_otherwise(ratio, changes):
     assert "linear_wins" not in codes(**with_linear(ratio, **changes))
 
 
+# -- 9. exponential smoothing wins ---------------------------------------------------------------
+
+def with_classical(ratio: float, form: str | None = "ETS(M,A,M), season 12", linear: float | None = None,
+                   **config_changes) -> dict:
+    """good_run arguments whose summary gives the classical anchor `ratio` × the model's RMSE
+    (and the linear autoregression `linear` × it, when given)."""
+    pred = predictions(sine(), tracking(sine()))
+    summ = summary(pred, season=12)
+    test = summ["metrics"]["test"]
+    test["anchor"] = {"rmse": ratio * test["model"]["rmse"]}
+    if linear is not None:
+        test["linear_ar"] = {"rmse": linear * test["model"]["rmse"]}
+    if form is not None:
+        summ["classical"] = form
+    return {"predictions": pred, "summary": summ, "config": config(**config_changes)}
+
+
+def test_exponential_smoothing_that_beats_the_network_is_named_with_what_to_use_instead():
+    d = only("classical_wins", **with_classical(0.85, linear=1.004))
+    assert "ETS(M,A,M), season 12" in d.evidence and "15 % below the network's" in d.evidence
+    assert "ends on a straight line" in d.evidence            # it ties its linear autoregression
+    assert "level, trend and season" in d.advice and "growing and shrinking" in d.advice
+    assert "forecast.csv" in d.advice and "12, 24 and 36 steps" in d.advice
+    assert d.try_this == {} and d.settings == ""              # nothing in the run to change
+
+
+def test_classical_wins_reads_the_form_it_was_given():
+    d = only("classical_wins", **with_classical(0.5, form="STL season 52 + ETS(A,A,N)", linear=0.7,
+                                            model={"linear_skip": True}))
+    assert "level and trend" in d.advice and "seasonal profile" in d.advice
+    assert "growing" not in d.advice and "straight line" not in d.evidence
+    d = only("classical_wins", **with_classical(0.5, form=None))
+    assert "exponential smoothing" in d.evidence and "level at every step" in d.advice
+
+
+@pytest.mark.parametrize("ratio", [0.97, 1.0, 1.3, float("nan")])
+def test_classical_wins_is_silent_when_the_network_holds_its_own(ratio):
+    assert "classical_wins" not in codes(**with_classical(ratio))
+
+
+def test_classical_wins_is_silent_without_the_optional_extra():
+    assert codes(**with_classical(0.5) | {"summary": summary(predictions(sine(), tracking(sine())))}) == []
+
+
 def test_apply_changes_only_what_the_diagnosis_says():
     cfg = config(model={"units": 12}, name="mine")
     d = only("exploding", curves=curves(grad_max=np.full(EPOCHS, 1e4)), config=cfg)

@@ -70,6 +70,18 @@ def test_line_styles_are_the_same_in_every_results_figure():
     assert _trace(loss, "train loss").line.color == F.SPLIT_COLORS["train"]
 
 
+def test_the_forecast_chart_draws_the_classical_forecast_when_the_run_has_one():
+    hist = pd.Series([1.0, 2.0, 3.0], index=pd.date_range("2024-01-01", periods=3), name="y")
+    fc = pd.DataFrame({"timestamp": ["2024-01-04", "2024-01-05"], "forecast": [4.0, 5.0],
+                       "classical": [3.5, 3.9]})
+    line = _trace(F.forecast_figure(hist, fc), "forecast (exponential smoothing)")
+    assert line.line.color == F.COLORS["anchor"] and line.line.dash == "dot"
+    assert list(line.y) == [3.0, 3.5, 3.9]               # joined to the last known value
+    for without in (fc.drop(columns="classical"), fc.assign(classical=np.nan)):
+        names = [t.name for t in F.forecast_figure(hist, without).data]
+        assert "forecast (exponential smoothing)" not in names and "forecast (model)" in names
+
+
 @functools.cache
 def _every_figure():
     hist = pd.Series(np.arange(10.0), name="y")
