@@ -10,8 +10,10 @@ interval forecast ± half-width covers the actual value with probability at leas
   validation windows' errors at step h.
 - Free running: the error grows as forecasts are fed back, so the half-width is measured per
   step k, from free-running trajectories started at every validation row and scored on the
-  validation rows only (`free_running_errors`). Past the last step the validation part can
-  measure, the last measured width is carried on, and `measured_steps` says where that is.
+  validation rows only (`free_running_errors`). A width never narrows with the step: fed-back
+  errors only add up, and later steps are measured from fewer trajectories, so a narrower width
+  there is noise (each step keeps the widest width so far). Past the last step the validation
+  part can measure, the last width is carried on, and `measured_steps` says where that is.
 
 Coverage on the test part (the share of actual values inside their interval) is reported beside
 the metrics: the interval's promise checked on rows it never saw. Numpy only.
@@ -53,15 +55,18 @@ def step_half_widths(errors: np.ndarray, level: float) -> np.ndarray:
 
 
 def carried(widths: np.ndarray) -> tuple[np.ndarray, int]:
-    """(widths with every inf past the last finite one replaced by it, measured steps).
+    """(widths that never narrow, with every inf past the last finite one replaced by it,
+    measured steps).
 
-    Free-running widths are finite up to the step the validation part can still measure;
-    later steps keep the last measured width (an under-statement, said where shown)."""
+    Free-running widths are finite up to the step the validation part can still measure; each
+    keeps the widest width before it (later steps rest on fewer trajectories), and later steps
+    keep the last measured width (an under-statement, said where shown)."""
     widths = np.asarray(widths, dtype=float).copy()
     finite = np.flatnonzero(np.isfinite(widths))
     if len(finite) == 0:
         return widths, 0
     last = finite[-1]
+    widths[:last + 1] = np.maximum.accumulate(widths[:last + 1])
     widths[last + 1:] = widths[last]
     return widths, int(last + 1)
 

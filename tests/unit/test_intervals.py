@@ -51,6 +51,17 @@ def test_widths_past_the_measured_steps_carry_the_last_one():
     assert measured == 0 and np.isinf(widths).all()
 
 
+def test_a_free_running_width_never_narrows_with_the_step():
+    """Fewer trajectories reach the later steps: a narrower width there is noise, not a promise
+    that the tenth forecast fed on forecasts is surer than the first."""
+    widths, measured = intervals.carried(np.array([6.8, 6.6, 1.7, 1.8, np.inf, np.inf]))
+    assert widths.tolist() == [6.8, 6.8, 6.8, 6.8, 6.8, 6.8] and measured == 4
+    fitted = intervals.fit(np.zeros((30, 1)), np.array([[3.0, 1.0], [3.0, 1.0], [3.0, 1.0],
+                                                        [3.0, 1.0], [3.0, 1.0]]),
+                           steps=3, levels=(0.8,))
+    assert fitted.free_running[0.8].tolist() == [3.0, 3.0, 3.0]
+
+
 def ar1(T, phi=0.7, sigma=1.0, seed=0):
     rng = np.random.default_rng(seed)
     x = np.zeros(T)
