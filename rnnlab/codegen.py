@@ -253,8 +253,9 @@ def add_missing_dates(frame):
     return frame.reindex(grid.rename(frame.index.name))
 
 
-def read_clean(path):
-    """Read a CSV: dates parsed and sorted, numbers numeric ("1,008.64" too), gaps filled."""
+def read_clean(path, last=True):
+    """Read a CSV: dates parsed and sorted, numbers numeric ("1,008.64" too), gaps filled. In
+    the last file, rows past the target's last value are the future: left out, not filled in."""
     frame = pd.read_csv(path, thousands=",")
     date_column = DATE_COLUMN or find_date_column(frame)
     if date_column is not None:
@@ -264,6 +265,9 @@ def read_clean(path):
     if date_column is not None:
         frame = frame.groupby(level=0).mean()  # sorted by date; rows of a repeated date averaged
         frame = add_missing_dates(frame)
+    target = TARGET or frame.columns[0]
+    if last and target in frame and frame[target].notna().any():
+        frame = frame.iloc[:frame.index.get_loc(frame[target].last_valid_index()) + 1]
     if FILL == "interpolate":
         return frame.interpolate(limit_direction="both")
     if FILL == "ffill":
@@ -291,7 +295,7 @@ def part_size(n_rows, fraction):
 
 def load_values():
     """All rows (training file, then test file) and how many are train, validation, test."""
-    frame = read_clean(DATA_FILE)
+    frame = read_clean(DATA_FILE, last=not TEST_FILE)
     frame = frame[input_columns(frame)]
     if TEST_FILE:
         test = read_clean(TEST_FILE).reindex(columns=frame.columns, fill_value=0.0)

@@ -387,7 +387,8 @@ class Trajectory:
         return len(self.values)
 
 
-def free_running(prepared, predict_fn: PredictFn, start_row: int, steps: int) -> Trajectory:
+def free_running(prepared, predict_fn: PredictFn, start_row: int, steps: int,
+                 future: np.ndarray | None = None) -> Trajectory:
     """Seed with the real window ending just before start_row, then feed predictions back.
 
     Each model call predicts `horizon` values; all of them are appended before the next call.
@@ -401,38 +402,59 @@ def free_running(prepared, predict_fn: PredictFn, start_row: int, steps: int) ->
                f"{' and the transform' if first > L else ''}) and must end inside the data "
                f"({T} rows).")
     _check_int("steps", steps, 1, 100_000, "Ask for at least one step.")
-    values = roll(prepared, predict_fn, np.array([start_row]), steps)[0]  # (steps,)
+    values = roll(prepared, predict_fn, np.array([start_row]), steps, future)[0]  # (steps,)
     rows = np.arange(start_row, start_row + steps)  # (steps,)
     target = np.asarray(prepared.values, dtype=float)[:, 0]  # (T,)
     actual = np.where(rows < T, target[np.minimum(rows, T - 1)], np.nan)  # (steps,)
     return Trajectory(index=_rows_index(prepared, rows), values=values, actual=actual,
-                      start_row=int(start_row), note=_held_note(prepared))
+                      start_row=int(start_row),
+                      note=_held_note(prepared, 0 if future is None else len(future)))
 
 
 def forecast_beyond(prepared, predict_fn: PredictFn, steps: int) -> tuple[pd.Index, np.ndarray]:
     """Free-running forecast past the last row: (future index, values in original units)."""
-    trajectory = free_running(prepared, predict_fn, len(prepared.values), steps)
+    trajectory = free_running(prepared, predict_fn, len(prepared.values), steps,
+                              getattr(prepared, "future_inputs", None))
     return trajectory.index, trajectory.values
 
 
-def roll(prepared, predict_fn: PredictFn, start_rows: np.ndarray, steps: int) -> np.ndarray:
+def roll(prepared, predict_fn: PredictFn, start_rows: np.ndarray, steps: int,
+         future: np.ndarray | None = None) -> np.ndarray:
     """Free-running forecasts in original units (n, steps) from n origins at once: row
     start_rows[i] + k is forecast from the real window ending at start_rows[i] − 1 and the
-    forecasts before it. One model call per `horizon` steps serves every origin."""
+    forecasts before it. One model call per `horizon` steps serves every origin.
+
+    The other inputs are held at their last known values, or, given `future` (j, F − 1) in the
+    data's units, read from it for the first j steps and held at its last row after that."""
     start_rows = np.asarray(start_rows, dtype=int)                             # (n,)
     L, H = prepared.lookback, prepared.horizon
     scaled = np.asarray(prepared.scaled, dtype=float)                          # (T, F)
     window = np.stack([scaled[r - L:r] for r in start_rows])                   # (n, L, F)
     held = window[:, -1:, 1:]        # (n, 1, F − 1) other inputs, held at their last known values
+    ahead = _scaled_inputs(prepared, future)                                   # (j, F − 1)
     out = np.empty((len(start_rows), 0))
     while out.shape[1] < steps:
         inputs, offset = transforms.to_model(prepared, window)                 # (n, L, F), (n, 1)
         y = np.asarray(predict_fn(inputs), dtype=float).reshape(len(window), -1)[:, :H] + offset
         k = min(H, steps - out.shape[1])
-        new = np.concatenate([y[:, :k, None], np.repeat(held, k, axis=1)], axis=2)  # (n, k, F)
+        others = np.repeat(held, k, axis=1)                                    # (n, k, F − 1)
+        if len(ahead):
+            rows = ahead[np.minimum(np.arange(out.shape[1], out.shape[1] + k), len(ahead) - 1)]
+            others = np.broadcast_to(rows[None], others.shape)                 # (n, k, F − 1)
+        new = np.concatenate([y[:, :k, None], others], axis=2)                 # (n, k, F)
         window = np.concatenate([window, new], axis=1)[:, -L:]                # (n, L, F)
         out = np.concatenate([out, y[:, :k]], axis=1)                          # (n, done + k)
     return transforms.series_to_original(prepared, out, start_rows)           # (n, steps)
+
+
+def _scaled_inputs(prepared, future: np.ndarray | None) -> np.ndarray:
+    """The other inputs' known future (j, F − 1), scaled as the network reads them; (0, F − 1)
+    when there is none."""
+    F = np.asarray(prepared.values).shape[1]
+    if future is None or F <= 1 or len(future) == 0:
+        return np.empty((0, max(F - 1, 0)))
+    rows = np.column_stack([np.zeros(len(future)), np.asarray(future, dtype=float)])   # (j, F)
+    return prepared.scaler.transform(rows)[:, 1:]
 
 
 def path_scores(rows: pd.DataFrame) -> dict[str, dict]:
@@ -454,12 +476,16 @@ def path_scores(rows: pd.DataFrame) -> dict[str, dict]:
     return out
 
 
-def _held_note(prepared) -> str | None:
-    """Say how non-target inputs were filled in, when there are any."""
+def _held_note(prepared, known: int = 0) -> str | None:
+    """Say how non-target inputs were filled in, when there are any (`known`: the steps whose
+    inputs the data gave)."""
     if np.asarray(prepared.values).shape[1] <= 1:
         return None
     others = list(getattr(prepared, "inputs", None) or [])[1:]
     names = ", ".join(others) if others else "the other inputs"
+    if known:
+        return (f"The data gives {names} for the first {known} step{'s' if known > 1 else ''}; "
+                "after that the forecast holds them at their last given values.")
     return (f"The future of {names} is unknown, so the forecast holds them at their last known "
             "values. Treat it as a what-if, not a prediction of those inputs.")
 

@@ -19,6 +19,8 @@ and written back as it was.
     kind                               what the scored predictions are (teacher forced)
     baseline_notes                     {baseline: why it is not shown}
     classical                          the classical anchor's form, e.g. "ETS(M,A,M), season 12"
+    future_inputs                      steps of the forecast beyond the data whose other inputs
+                                       the file gave (rows past the target's last value)
     intervals                          the prediction intervals (`rnnlab.intervals`)
     resume                             queued again to continue from its checkpoint
     repeat_of                          the finished run whose results answer this one
@@ -59,6 +61,7 @@ class RunSummary:
     kind: str | None = None
     baseline_notes: dict | None = None
     classical: str | None = None
+    future_inputs: int | None = None
     intervals: dict | None = None
     resume: bool | None = None
     repeat_of: str | None = None

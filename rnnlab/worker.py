@@ -188,10 +188,14 @@ def _base_summary(store: Store, run_id: str, cfg: RunConfig, prepared, outcome) 
     from rnnlab.nn import kernels
     from rnnlab.validate import batch_note, loop_note
 
-    notes = [note for note in (batch_note(cfg, len(prepared.X_train)),
-                               loop_note(cfg, bool(kernels.KERAS_OWN))) if note]
+    notes = list(getattr(prepared, "notes", None) or [])
+    notes += [note for note in (batch_note(cfg, len(prepared.X_train)),
+                                loop_note(cfg, bool(kernels.KERAS_OWN))) if note]
     if notes:
         summary.set(notes=notes)
+    future = getattr(prepared, "future_inputs", None)
+    if future is not None:
+        summary.set(future_inputs=len(future))
     return summary
 
 

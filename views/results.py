@@ -286,10 +286,19 @@ def forecast_ui(run: RunRecord, pred: pd.DataFrame) -> None:
                    "there it is likely too narrow: errors keep growing as forecasts feed on "
                    "forecasts.")
     features = run.config.get("data", {}).get("features") or []
-    if features:
+    given = run.result.future_inputs or 0
+    if features and given:
+        after = (" and holds them at their last given values after that"
+                 if given < len(forecast) else "")
+        st.caption(f":material/info: The file gives {ui.md(', '.join(features))} for the first "
+                   f"{given} forecast step{'s' if given > 1 else ''} (its rows past the last value "
+                   f"of {ui.md(target)}), so the forecast reads them there{after}.")
+    elif features:
         st.caption(f":material/info: The future of {ui.md(', '.join(features))} is unknown, so "
                    "this forecast holds them at their last known values. Treat it as a what-if, "
-                   "not a prediction of those inputs.")
+                   "not a prediction of those inputs. If you know their future, add rows with "
+                   f"those dates and values and {ui.md(target)} left empty to the file: the "
+                   "forecast then reads them.")
 
 
 def _index(values: pd.Series) -> pd.Index:

@@ -49,6 +49,9 @@ class LoadedData:
     source_name: str = ""
     sample: Sample | None = None
     missing: dict[str, int] = field(default_factory=dict)   # column -> values missing before filling
+    # column -> how many of the last rows had no value before filling (not with fill="drop"):
+    # past a target's last value the rows are the future, not gaps (`rnnlab.data.split`)
+    trailing_missing: dict[str, int] = field(default_factory=dict)
 
 
 class _Cleaner:
@@ -61,6 +64,7 @@ class _Cleaner:
         self.dropped: dict[str, str] = dict(table.attrs.get("dropped", {}))
         self.onehot_names: list[str] = []
         self.missing: dict[str, int] = {}
+        self.trailing: dict[str, int] = {}
 
     def run(self, date_column: str | None) -> LoadedData:
         """All cleaning steps in order."""
@@ -83,7 +87,8 @@ class _Cleaner:
                           categorical_columns=list(texts.columns),
                           default_target=self._default_target(numeric), frequency=frequency,
                           report=self.report, sha256="", onehot_columns=list(onehot.columns),
-                          dropped_columns=self.dropped, missing=dict(self.missing))
+                          dropped_columns=self.dropped, missing=dict(self.missing),
+                          trailing_missing=dict(self.trailing))
 
     def _drop_empty_columns(self, frame: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
         """Columns whose only values sat in rows left out (e.g. rows without a date) are dropped."""
@@ -329,6 +334,8 @@ class _Cleaner:
         self.missing = {str(col): int(n) for col, n in counts.items()}
         if counts.empty:
             return frame
+        if self.fill != "drop":
+            self._report_trailing(frame)
         listing = _preview([f"{col} {n:,}" for col, n in counts.items()], 10)
         if self.fill == "interpolate":
             frame = frame.interpolate(method="linear", limit_direction="both")
@@ -347,6 +354,22 @@ class _Cleaner:
                             "Fill missing values by interpolation instead, or remove the mostly "
                             "empty columns.")
         return frame
+
+    def _report_trailing(self, frame: pd.DataFrame) -> None:
+        """Note the columns whose last rows are empty: a file that lists future dates with the
+        known future of some columns and none of the column to forecast."""
+        empty = frame.drop(columns=self.onehot_names).isna().to_numpy()[::-1]   # (N, C), last 1st
+        counts = np.where(empty.all(axis=0), len(frame), empty.argmin(axis=0))    # (C,)
+        columns = [c for c in frame.columns if c not in self.onehot_names]
+        self.trailing = {str(c): int(n) for c, n in zip(columns, counts) if 0 < n < len(frame)}
+        for col, n in self.trailing.items():
+            first = frame.index[len(frame) - n]
+            where = (_period_label(first, "day") if isinstance(frame.index, pd.DatetimeIndex)
+                     else f"row {len(frame) - n + 1}")
+            self.report.add("info", f"The last {_count(n, 'row')} (from {where}) have no {col}. "
+                                    f"A run that forecasts {col} leaves them out instead of "
+                                    "filling them in, and uses the other columns' values there as "
+                                    "their known future.")
 
     def _default_target(self, numeric: pd.DataFrame) -> str:
         """The first numeric column that is not a row counter or a year (judged before filling)."""

@@ -57,6 +57,9 @@ class Prepared:
     test_loaded: LoadedData | None = None   # the separate test file, when there is one
     notes: list[str] = field(default_factory=list)
     transform: TargetTransform = field(default_factory=TargetTransform)   # what the network learns
+    # the other inputs' values in the file's rows past the target's last value (j, F − 1), raw:
+    # their known future, which the forecast beyond the data reads; None when there is none
+    future_inputs: np.ndarray | None = None
 
 
 def prepare(data_cfg, lookback: int, horizon: int, *, tables: dict | None = None) -> Prepared:
@@ -75,12 +78,13 @@ def prepare(data_cfg, lookback: int, horizon: int, *, tables: dict | None = None
     inputs = [target] + _choose_features(loaded, data_cfg.features, target)
     test_loaded = _read(data_cfg.test_source, options, tables) if data_cfg.test_source else None
     values, index = _rows(loaded, test_loaded, inputs)               # (T, F), (T,)
+    values, index, future, notes = _cut_future(test_loaded or loaded, values, index, inputs)
     end = getattr(data_cfg, "end_row", None)
     if end is not None:                         # a backtest fold: the rows up to its origin
         if end > len(values):
             raise DataError(f"end_row {end} is past the last row of the data ({len(values)} "
                             "rows). Use a smaller end_row.")
-        values, index = values[:end], index[:end]
+        values, index, future = values[:end], index[:end], None
     season = data_cfg.season
     if season is None and loaded.sample is not None:
         season = loaded.sample.season
@@ -89,7 +93,7 @@ def prepare(data_cfg, lookback: int, horizon: int, *, tables: dict | None = None
     n_train, n_val, n_test = _part_sizes(data_cfg, n_file, len(values))
     _check_parts_with(transform, n_train, n_val, n_test, lookback, horizon, data_cfg, len(values),
                       n_file)
-    notes = _constant_inputs(values[:n_train], inputs)
+    notes += _constant_inputs(values[:n_train], inputs)
     transform.check(values[:, 0], target)
     scaler, scaled = _scale(values, n_train, data_cfg.scaling, transform)   # (T, F)
     parts = _split_windows(scaled, lookback, horizon, n_train, n_val, transform)
@@ -97,7 +101,30 @@ def prepare(data_cfg, lookback: int, horizon: int, *, tables: dict | None = None
                     scaled=scaled, scaler=scaler, n_train=n_train, n_val=n_val, n_test=n_test,
                     lookback=lookback, horizon=horizon, **parts, season=season,
                     data_sha256=_data_hash(loaded, test_loaded), test_loaded=test_loaded, notes=notes,
-                    transform=transform)
+                    transform=transform, future_inputs=future)
+
+
+def _cut_future(last: LoadedData, values: np.ndarray, index: pd.Index, inputs: list[str]):
+    """(values, index, future inputs or None, notes): the rows past the target's last value
+    in the last file read are left out, not filled in (the loader filled them); the other
+    inputs' values there, up to the first row where one of them is missing too, are kept as
+    their known future."""
+    k = last.trailing_missing.get(inputs[0], 0)
+    if not k or k >= len(last.frame) or k >= len(values):
+        return values, index, None, []
+    known = k - max([last.trailing_missing.get(c, 0) for c in inputs[1:]], default=k)
+    future = values[len(values) - k:len(values) - k + known, 1:] if known > 0 else None
+    if isinstance(index, pd.DatetimeIndex):
+        first, final = (str(index[i]).replace(" 00:00:00", "") for i in (len(index) - k, -1))
+    else:
+        first, final = f"row {len(last.frame) - k + 1}", f"{len(last.frame)}"
+    span = first if k == 1 else f"{first} to {final}"
+    note = (f"The last {_count(k, 'row')} of the file ({span}) have no {inputs[0]}: they "
+            "are left out of training and scoring instead of being filled in.")
+    if future is not None:
+        note += (f" The forecast beyond the data reads {', '.join(inputs[1:])} from the first "
+                 f"{_count(known, 'row')} of them.")
+    return values[:-k], index[:-k], future, [note]
 
 
 def _read(source, options: dict, tables: dict | None) -> LoadedData:

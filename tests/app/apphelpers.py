@@ -34,10 +34,14 @@ def tiny_config(name: str = "", cell: str = "lstm", units: int = 8) -> RunConfig
 
 def add_finished_run(store: Store, name: str = "tiny LSTM", cell: str = "lstm", units: int = 8,
                      status: RunStatus = RunStatus.DONE, rmse: float = 0.12,
-                     message: str | None = None) -> str:
+                     message: str | None = None, features: tuple[str, ...] = (),
+                     **summary_keys) -> str:
     """A run as the worker leaves it: epoch rows, gradient traces, artefacts, summary (with
-    `message`, how its training ended, when given)."""
+    `message`, how its training ended, when given, and any other `summary_keys`); `features`
+    are its other input columns."""
     cfg = tiny_config(name, cell, units)
+    if features:
+        cfg = cfg.replace(data={"features": features})
     run_id = store.create_run(cfg.to_dict(), name=name, epochs_total=3, data_sha256="abc")
     now = time.time()
     set_status(store, run_id, RunStatus.RUNNING, started_at=now - 30)
@@ -66,6 +70,7 @@ def add_finished_run(store: Store, name: str = "tiny LSTM", cell: str = "lstm", 
         traceback = "Traceback (most recent call last):\nValueError: boom"
     if message:
         summary["message"] = message
+    summary.update(summary_keys)
     if status == RunStatus.DIVERGED:
         summary["message"] = "The loss became NaN: exploding gradients. Try clipnorm=1.0."
     set_status(store, run_id, status, finished_at=now, summary=summary, error=error,

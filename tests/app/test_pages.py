@@ -344,6 +344,21 @@ def test_results_say_how_training_ended_and_which_weights_the_run_kept(finished_
     assert not [c for c in plain.caption if c.value.startswith(":material/flag:")]
 
 
+def test_the_forecast_says_which_steps_read_the_inputs_the_file_gave(store):
+    def info(**kw):
+        at = open_page("views/results.py", {"run": add_finished_run(store, **kw)})
+        assert_clean(at)
+        return [c.value for c in at.caption if "forecast" in c.value and "price" in c.value]
+
+    given = info(name="planned", features=("price",), future_inputs=4)
+    assert len(given) == 1 and "The file gives price for the first 4 forecast steps" in given[0]
+    assert "holds them at their last given values after that" in given[0]   # 4 of 30 steps
+    held = info(name="held", features=("price",))
+    assert len(held) == 1 and "is unknown, so this forecast holds them" in held[0]
+    assert "value left empty" in held[0]           # how to give their future: the target's name
+    assert not info(name="alone")
+
+
 def test_results_downloads_read_the_files_on_click_and_say_when_one_is_missing(finished_runs,
                                                                                store):
     at = open_page("views/results.py", {"run": finished_runs["lstm"]})

@@ -165,6 +165,9 @@ SAME_DATA = {
     "one-hot": WEATHER,
     "a backtest fold": DataConfig(source="airline_passengers.csv", end_row=116,
                                   test_fraction=14 / 116),
+    "rows past the target's last value": DataConfig(
+        source=str(Path(__file__).resolve().parents[1] / "data" / "planned_inputs.csv"),
+        target="sales", features=("price", "promo"), val_fraction=0.2, test_fraction=0.2),
 }
 
 

@@ -3,6 +3,8 @@ scored on the same rows, the headline naming the best baseline, and the coach re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -227,3 +229,25 @@ def test_only_a_run_on_the_target_alone_is_run_forward_against_its_start(store, 
     best = made[0].best_epoch
     assert best >= 0                                          # an epoch beat the start
     assert asked == ([] if features else [best + 1])
+
+
+def test_a_file_that_plans_its_inputs_ahead_forecasts_from_them_and_scores_no_made_up_values(store):
+    """The last 4 months of the file give price and promo but no sales: those rows are left out
+    of training and scoring, and the forecast beyond the data starts at them."""
+    source = Path(__file__).resolve().parents[1] / "data" / "planned_inputs.csv"
+    cfg = RunConfig().replace(
+        data={"source": str(source), "target": "sales", "features": ("price", "promo"),
+              "val_fraction": 0.2, "test_fraction": 0.2},
+        model={"n_layers": 1, "units": 4, "lookback": 6}, train={"epochs": 2})
+    done = run(store, cfg)
+    s = done.summary
+    assert s["future_inputs"] == 4
+    assert any(n.startswith("The last 4 rows of the file (2023-01-01 to 2023-04-01) have no "
+                            "sales") for n in s["notes"])
+    pred = pd.read_csv(store.artefact(done.id, "predictions.csv"))
+    test = pred[(pred["split"] == "test") & (pred["kind"] == "one-step-ahead")]
+    raw = pd.read_csv(source)
+    assert test["timestamp"].iloc[-1].startswith("2022-12-01")       # the last month with sales
+    np.testing.assert_array_equal(test["actual"], raw["sales"].dropna().to_numpy()[-len(test):])
+    forecast = pd.read_csv(store.artefact(done.id, "forecast.csv"))
+    assert forecast["timestamp"].iloc[0].startswith("2023-01-01")

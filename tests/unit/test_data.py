@@ -488,3 +488,56 @@ def test_other_columns_are_kept(text):
     first = text.split(",")[0]
     assert first in loaded.frame.columns or first in loaded.numeric_columns
     assert not any("only counts time" in line for line in loaded.report.lines())
+
+
+# --------------------------------------------------------------------------- rows past the target
+
+def future_rows_file(tmp_path, *, blank_wind: int = 0) -> Path:
+    """Monthly sales with price and promo inputs; the last 4 months list the planned inputs and
+    no sales (and the last `blank_wind` of them no promo either)."""
+    n = 40
+    months = pd.date_range("2020-01-01", periods=n, freq="MS")
+    sales = [str(100 + 3 * i) for i in range(n - 4)] + [""] * 4
+    promo = [str(i % 3) for i in range(n - blank_wind)] + [""] * blank_wind
+    price = [f"{9 + 0.1 * i:.1f}" for i in range(n)]
+    lines = ["month,sales,price,promo"] + [f"{m:%Y-%m-%d},{s},{p},{q}" for m, s, p, q
+                                           in zip(months, sales, price, promo)]
+    path = tmp_path / "plan.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_rows_past_the_targets_last_value_are_left_out_and_their_inputs_are_its_future(tmp_path):
+    path = future_rows_file(tmp_path)
+    loaded = load(path)
+    assert loaded.trailing_missing == {"sales": 4}
+    assert "The last 4 rows (from 2023-01-01) have no sales" in str(loaded.report)
+    cfg = DataConfig(source=str(path), target="sales", features=("price", "promo"))
+    p = prepare(cfg, 6, 1)
+    assert len(p.values) == 36 and p.index[-1] == pd.Timestamp("2022-12-01")
+    # no made-up sales: the last value trained and scored on is the file's last real one
+    assert p.values[-1, 0] == 100 + 3 * 35 and p.n_train + p.n_val + p.n_test == 36
+    np.testing.assert_array_equal(p.future_inputs, [[9 + 0.1 * i, i % 3] for i in range(36, 40)])
+    assert p.notes[0].startswith("The last 4 rows of the file (2023-01-01 to 2023-04-01) have "
+                                 "no sales: they are left out of training and scoring")
+    assert "reads price, promo from the first 4 rows of them" in p.notes[0]
+
+
+def test_the_known_future_stops_where_an_input_has_no_value_either(tmp_path):
+    path = future_rows_file(tmp_path, blank_wind=2)
+    cfg = DataConfig(source=str(path), target="sales", features=("price", "promo"))
+    p = prepare(cfg, 6, 1)
+    assert len(p.values) == 36 and len(p.future_inputs) == 2
+    # on the target alone the rows are still left out, with nothing to read there
+    alone = prepare(DataConfig(source=str(path), target="sales"), 6, 1)
+    assert len(alone.values) == 36 and alone.future_inputs is None
+    assert "reads" not in alone.notes[0]
+    # a backtest fold ends inside the data: no future to read
+    fold = prepare(DataConfig(source=str(path), target="sales", features=("price",),
+                              end_row=30), 6, 1)
+    assert len(fold.values) == 30 and fold.future_inputs is None
+
+
+def test_dropping_rows_with_missing_values_leaves_no_future_rows(tmp_path):
+    loaded = load(future_rows_file(tmp_path), fill="drop")
+    assert loaded.trailing_missing == {} and len(loaded.frame) == 36

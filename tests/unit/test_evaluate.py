@@ -413,3 +413,34 @@ def test_path_scores_match_numpy_on_the_known_steps_and_skip_incomplete_columns(
         assert scores[name]["n"] == 26
     assert scores["linear_ar"]["rmse"] == pytest.approx(0.5)
     assert best_baseline(scores) == "linear_ar"
+
+
+def test_forecast_beyond_reads_the_known_future_of_the_other_inputs_then_holds_its_last_row():
+    """A plain loop twin: each fed-back row is the forecast and the file's next input values
+    (scaled as the training rows were), the last given row held after them."""
+    rng = np.random.default_rng(3)
+    values = np.column_stack([series(), rng.normal(size=120), rng.normal(size=120)])   # (120, 3)
+    p = fake_prepared(values, n_val=20, n_test=20, lookback=5, inputs=["y", "rain", "wind"])
+    p.future_inputs = rng.normal(size=(3, 2))                                          # raw units
+    w = rng.normal(size=(5, 3))
+
+    def predict(X):
+        return np.einsum("nlf,lf->n", X, w)[:, None]
+
+    steps = 7
+    _, got = forecast_beyond(p, predict, steps)
+    lo, hi = values[:80].min(axis=0), values[:80].max(axis=0)
+    ahead = (p.future_inputs - lo[1:]) / (hi[1:] - lo[1:])                           # (3, 2)
+    window, want = [row for row in p.scaled[-5:]], []
+    for s in range(steps):
+        y = float(np.sum(np.array(window[-5:]) * w))
+        want.append(y * (hi[0] - lo[0]) + lo[0])
+        window.append(np.r_[y, ahead[min(s, 2)]])
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    held = free_running(p, predict, 100, 4)              # inside the data: no future given
+    assert "unknown" in held.note
+    given = free_running(p, predict, len(values), 4, p.future_inputs)
+    assert "gives rain, wind for the first 3 steps" in given.note
+    p.future_inputs = None                                 # none given: the last row is held
+    _, plain = forecast_beyond(p, predict, 2)
+    assert not np.allclose(plain, got[:2])
