@@ -482,6 +482,20 @@ def shortfall_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
+def path_shortfall_rows(rows: list[dict]) -> list[dict]:
+    """`shortfall_rows` for the free-running table: each predictor fed its own forecasts."""
+    out = shortfall_rows(rows)
+    for row in out:
+        row["why"] = (row["why"]
+                      .replace("The linear autoregression on the same windows errs",
+                               "Fed its own forecasts, the linear autoregression errs")
+                      .replace("the network stays", "the network's path stays")
+                      .replace("the network improves", "the network's path improves")
+                      .replace("the network ends", "the network's path ends")
+                      .replace("least-squares start", "least-squares start's path"))
+    return out
+
+
 def _pct(share: float, sign: bool = False) -> str:
     """A share as a percentage for the table: '17.7 %' ('+17.7 %' with sign; '0.00 %' for
     what rounds to nothing)."""
@@ -521,7 +535,7 @@ def _shortfall_reason(r: dict, vs_line: float, line_vs_best: float) -> tuple[str
             f"{who}{' (a season that grows with the level)' if grows else ''}, and "
             f"{_moved(vs_line)}: "
             + ("the model loses what the line loses." if abs(vs_line) <= SAME_LINE else
-               "not enough to close that gap." if vs_line < 0 else "it loses a little more."))
+               "not enough to close that gap." if vs_line < 0 else "it loses more than the line."))
 
 
 def variant_rows(chosen: list[Series], variants: list[str], results: dict) -> list[dict]:
@@ -612,6 +626,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print()
     prows = [_dashes(r) for r in prows] + path_goal_rows(prows)
     show(prows)
+    print()
+    show(path_shortfall_rows(prows))
     full = not (args.quick or args.series or args.variants or args.stand_in or args.jobs
                 or args.seeds)
     if full and len(rows) == len(chosen):

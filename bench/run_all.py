@@ -40,6 +40,8 @@ DERIVED = {
     "forecast_quality": [
         ("shortfall_rows",
          "Where the model does not beat the best baseline, and why (read off the first table)"),
+        ("path_shortfall_rows", "Where the free-running forecast does not beat the best path, "
+                                "and why (read off the free-running table)"),
     ],
 }
 # How to read a benchmark's table, under its "Measured ..." line.
@@ -111,8 +113,11 @@ def write_markdown(only: list[str] | None = None) -> None:
             if sub in data:
                 out += [f"### {heading}", "", *_table(data[sub]["rows"]), ""]
         for function, heading in DERIVED.get(name, []):
-            rows = getattr(importlib.import_module(f"bench.{name}"), function)(data[key]["rows"])
-            out += [f"### {heading}", "", *_table(rows), ""]
+            source = "forecast_quality_paths" if function.startswith("path_") else key
+            if source in data:
+                rows = getattr(importlib.import_module(f"bench.{name}"), function)(
+                    data[source]["rows"])
+                out += [f"### {heading}", "", *_table(rows), ""]
     titles = {title for _, title in BENCHES}
     for title, lines in old.items():      # a benchmark run on its own (e.g. bench/cluster.py)
         if title not in titles:

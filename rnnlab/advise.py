@@ -226,9 +226,12 @@ def choose_lookback(n_train: int, season: int | None, cycle: int | None) -> tupl
 def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
     """Advice for a loaded table's target, with the split of `data_cfg` (test rows unread),
     and the linear path judged on the run's windows (`choose_linear_skip`)."""
-    from rnnlab.data import choose_target, part_size
+    from rnnlab.data import choose_target, future_rows, part_size
 
-    values = loaded.frame[choose_target(loaded, target)].to_numpy(dtype="float64")    # (N,)
+    target = choose_target(loaded, target)
+    values = loaded.frame[target].to_numpy(dtype="float64")                          # (N,)
+    if not data_cfg.test_source:           # rows past the target's last value: a run's future
+        values = values[:len(values) - future_rows(loaded, target)]
     n = len(values)
     n_test = 0 if data_cfg.test_source else part_size(n, data_cfg.test_fraction)
     n_val = part_size(n, data_cfg.val_fraction)

@@ -375,15 +375,28 @@ def plot_frame(loaded, columns: list[str] | None = None) -> tuple[pd.DataFrame, 
     appended) and the split counts."""
     data = ui.config_dict()["data"]
     frame = loaded.frame[list(loaded.numeric_columns) if columns is None else columns]
-    test_rows = None
+    test_rows, last = None, loaded
     if data.get("test_source"):
         test = load_ui_quiet(data["test_source"])
         if test is not None:
             test_frame = test.frame[[c for c in frame.columns if c in test.frame.columns]]
             frame = pd.concat([frame, test_frame])
-            test_rows = len(test_frame)
-    n_rows = len(frame) - (test_rows or 0)
+            test_rows, last = len(test_frame), test
+    target = target_of(loaded)
+    future = data_mod.future_rows(last, target)     # the last rows, with no value of the target
+    n_rows = len(frame) - (test_rows if test_rows else future)
+    if future:                                      # drawn empty, outside every part
+        frame = frame.copy()
+        if target in frame:
+            frame.iloc[len(frame) - future:, frame.columns.get_loc(target)] = float("nan")
+        test_rows = test_rows - future if test_rows else None
     return frame, split_counts(n_rows, test_rows)
+
+
+def target_of(loaded) -> str:
+    """The column to forecast: the chosen one, else the loader's default."""
+    target = ui.get_value("data", "target")
+    return target if target in loaded.numeric_columns else loaded.default_target
 
 
 def load_ui_quiet(source: str):
@@ -428,7 +441,13 @@ def plot_ui(loaded) -> list[str]:
     target = ui.get_value("data", "target") or loaded.default_target
     fig = figures.series_figure(frame, target, split)
     ui.chart(fig, "data_series_chart")
-    st.caption(f"Train {split[0]:,} rows · validation {split[1]:,} · test {split[2]:,}. "
+    future = len(frame) - sum(split)
+    inputs = ui.get_value("data", "features") or []
+    reads = (f"its forecast beyond the data reads {', '.join(inputs)} there" if inputs else
+             "with extra input columns, its forecast beyond the data reads them there")
+    ahead = (f"; the last {future:,} rows have no {target}: a run leaves them out, and {reads}"
+             if future > 0 else "")
+    st.caption(f"Train {split[0]:,} rows · validation {split[1]:,} · test {split[2]:,}{ahead}. "
                "Drag to zoom, double-click to reset; click a legend entry to hide a column.")
     problem = length_problem(split, int(ui.get_value("model", "lookback", 1) or 1),
                              int(ui.get_value("model", "horizon", 1) or 1))

@@ -30,7 +30,8 @@ from rnnlab.data.findings import CleaningReport, Finding
 from rnnlab.data.read import load
 from rnnlab.data.scale import Scaler
 from rnnlab.data.source import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, check_size
-from rnnlab.data.split import Prepared, _scale, _split_windows, choose_target, part_size, prepare
+from rnnlab.data.split import (Prepared, _scale, _split_windows, choose_target, future_rows,
+                               part_size, prepare)
 
 __all__ = ["MAX_UPLOAD_BYTES", "MAX_UPLOAD_MB", "CleaningReport", "Finding", "LoadedData", "Prepared",
-           "Scaler", "check_size", "choose_target", "load", "part_size", "prepare"]
+           "Scaler", "check_size", "choose_target", "future_rows", "load", "part_size", "prepare"]

@@ -104,13 +104,20 @@ def prepare(data_cfg, lookback: int, horizon: int, *, tables: dict | None = None
                     transform=transform, future_inputs=future)
 
 
+def future_rows(last: LoadedData, target: str) -> int:
+    """How many of the last rows of the last file read (the test file, when there is one) come
+    after the target's last value: rows a run leaves out (`prepare`), 0 when there are none."""
+    k = int(getattr(last, "trailing_missing", {}).get(target, 0))
+    return k if 0 < k < len(last.frame) else 0
+
+
 def _cut_future(last: LoadedData, values: np.ndarray, index: pd.Index, inputs: list[str]):
     """(values, index, future inputs or None, notes): the rows past the target's last value
     in the last file read are left out, not filled in (the loader filled them); the other
     inputs' values there, up to the first row where one of them is missing too, are kept as
     their known future."""
-    k = last.trailing_missing.get(inputs[0], 0)
-    if not k or k >= len(last.frame) or k >= len(values):
+    k = future_rows(last, inputs[0])
+    if not k or k >= len(values):
         return values, index, None, []
     known = k - max([last.trailing_missing.get(c, 0) for c in inputs[1:]], default=k)
     future = values[len(values) - k:len(values) - k + known, 1:] if known > 0 else None

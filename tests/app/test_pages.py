@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 import subprocess
 import sys
 import time
@@ -132,6 +134,25 @@ def test_a_good_upload_becomes_the_active_dataset(home):
     source = at.session_state["run_config"]["data"]["source"]
     assert source.endswith("sales.csv") and (home / "uploads").is_dir()
     assert at.selectbox(key="data_target").value == "sales"
+
+
+def test_a_file_that_lists_planned_inputs_ahead_shows_those_rows_outside_every_part(home):
+    """The last 4 months have price and promo but no sales: the split counts leave them out,
+    as a run does, the chart draws no made-up sales there, and the page says what they are for."""
+    raw = (Path(__file__).resolve().parents[1] / "data" / "planned_inputs.csv").read_bytes()
+    at = open_page("views/data.py")
+    at.radio(key="data_kind").set_value("My own file").run()
+    at.file_uploader(key="data_upload").set_value(("plan.csv", raw, "text/csv")).run()
+    assert_clean(at)
+    assert at.selectbox(key="data_target").value == "sales"
+    split = [c.value for c in at.caption if c.value.startswith("Train ")]
+    assert split and split[0].startswith("Train 28 rows · validation 4 · test 4; the last 4 rows "
+                                         "have no sales: a run leaves them out")
+    assert "with extra input columns" in split[0]
+    chart = next(spec for spec in plotly_specs(at).values()
+                 if "sales over time" in str(spec["layout"].get("title")))
+    sales = values([t for t in chart["data"] if t.get("name") == "sales"][0]["y"])
+    assert all(math.isnan(v) for v in sales[-4:]) and sales[-5] == 212
 
 
 # -- model --------------------------------------------------------------------------------------

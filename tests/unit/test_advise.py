@@ -325,3 +325,18 @@ def test_the_advice_reads_the_file_once_for_every_lookback_and_the_linear_path(t
     assert len(reads) == 2
     advise.advise_data(real(data.source), {"source": data.source, "target": "v"})
     assert len(reads) == 3
+
+
+def test_the_advice_reads_the_rows_a_run_trains_on_not_the_planned_rows_past_them():
+    """planned_inputs.csv: 36 months of sales, then 4 with planned inputs and no sales. The
+    advice splits the 36 as a run does (28 training rows), so no made-up sales reach it."""
+    from pathlib import Path
+
+    from rnnlab.config import DataConfig
+
+    path = str(Path(__file__).resolve().parents[1] / "data" / "planned_inputs.csv")
+    loaded = load(path)
+    advice = advise.advise_loaded(loaded, "sales", DataConfig(source=path))
+    assert "(28 rows, at least 36 needed" in advice.reasons["season"]
+    run = advise.default_run(path, "sales")
+    assert prepare(run.data, run.model.lookback, 1).n_train == 28

@@ -2,7 +2,8 @@
 
 import math
 
-from bench.forecast_quality import TIE, beats, goal_rows, path_goal_rows, shortfall_rows
+from bench.forecast_quality import (TIE, beats, goal_rows, path_goal_rows, path_shortfall_rows,
+                                     shortfall_rows)
 
 
 def row(name, vs_naive, vs_best, role="held out"):
@@ -50,3 +51,11 @@ def test_the_shortfall_table_names_each_loss_and_its_reason_and_skips_the_wins()
     assert "improves on its least-squares start by 1.9 %" in out["walk"]["why"]
     assert out["reasons"]["why"] == ("ties its straight line: 1; moved off its straight line and "
                                      "lost: 1; ETS beats the straight line: 1; naive is best: 1")
+
+
+def test_the_free_running_shortfall_speaks_of_paths():
+    rows = [line("ets", "anchor", 13.0, 10.0, 8.0, naive=20.0)]
+    why = path_shortfall_rows(rows)[0]["why"]
+    assert why.startswith("Fed its own forecasts, the linear autoregression errs 25.0 % more")
+    assert "the network's path ends 30.0 % worse than its least-squares start's path" in why
+    assert why.endswith("it loses more than the line.")
