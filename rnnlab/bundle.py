@@ -138,8 +138,9 @@ PREDICT_PY = r'''"""Forecast with a model trained in RNN Lab, in the data's own 
     python predict.py data.csv [out.csv]
 
 data.csv needs the columns listed under "inputs" in preprocessing.json (clean numbers) and may
-have the date column. The one-step-ahead prediction of every row that has a full window before
-it goes to out.csv (default: data_predictions.csv here), and the next HORIZON values are printed.
+have the date column; rows after the target's last value (other columns planned ahead) are
+left out. The one-step-ahead prediction of every row that has a full window before it goes to
+out.csv (default: data_predictions.csv here), and the next HORIZON values are printed.
 
     from predict import predict, predict_table
     predict(values)       # values (rows, inputs), at least NEEDED rows -> the next HORIZON values
@@ -279,12 +280,18 @@ def predict_table(frame):
 
 
 def read_table(path):
-    """A CSV file; its date column, if it has one, becomes the index."""
+    """A CSV file; its date column, if it has one, becomes the index. Rows past the target's
+    last value (other columns planned ahead, the target left empty) are left out."""
     frame = pd.read_csv(path)
     date = SETTINGS["date_column"]
     if date and date in frame.columns:
         frame = frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame[date]), name=date))
         frame = frame.drop(columns=date)
+    if TARGET in frame.columns and frame[TARGET].notna().any():
+        last = int(np.flatnonzero(frame[TARGET].notna().to_numpy())[-1])
+        if last + 1 < len(frame):
+            print(f"The last {len(frame) - last - 1} row(s) have no {TARGET}: left out.")
+            frame = frame.iloc[:last + 1]
     return frame
 
 

@@ -18,6 +18,7 @@ import pytest
 from rnnlab import bundle, data, transforms
 from rnnlab.config import TRANSFORMS, DataConfig, ModelConfig, RunConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.samples import resolve_source
 
 LOOKBACK = 7
 
@@ -169,6 +170,23 @@ def test_predict_py_names_the_problem_with_its_input(tmp_path):
         module.predict(np.ones((20, 2)))
     with pytest.raises(ValueError, match=r"no column\(s\) \['Passengers'\]"):
         module.predict_table(pd.DataFrame({"other": np.ones(20)}))
+
+
+def test_predict_py_leaves_out_rows_past_the_targets_last_value(tmp_path, capsys):
+    """A new file that plans ahead (dates with the target empty) is read as the app reads it:
+    those rows are not the series, so the next value is forecast from the last real ones."""
+    prepared, module = bundled(tmp_path, run_config("difference"))
+    module._network = StandIn(1)
+    raw = pd.read_csv(resolve_source("airline_passengers.csv"))
+    month = raw.columns[0]
+    ahead = pd.DataFrame({month: ["1961-01", "1961-02", "1961-03"], "Passengers": [None] * 3})
+    path = tmp_path / "ahead.csv"
+    pd.concat([raw, ahead]).to_csv(path, index=False)
+    frame = module.read_table(path)
+    assert len(frame) == len(raw)
+    assert "The last 3 row(s) have no Passengers: left out." in capsys.readouterr().out
+    assert module.predict(frame[module.INPUTS].to_numpy()) == pytest.approx(
+        module.predict(raw[["Passengers"]].to_numpy(dtype=float)))
 
 
 def test_a_log_model_refuses_values_at_or_below_zero(tmp_path):
