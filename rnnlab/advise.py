@@ -239,7 +239,10 @@ def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
     advice = advise(values[:n_train], values[n_train:n_train + n_val], loaded.frequency)
     data = dataclasses.replace(data_cfg, target=target, transform=advice.transform,
                                season=advice.season)
-    tables: dict = {}                        # the file is read once for every candidate below
+    from rnnlab.data.split import keep_table
+
+    tables: dict = {}           # the table in hand, or one read, serves every candidate below
+    keep_table(tables, data, loaded)
     lookback, why = choose_lookback_by_validation(data, advice.lookback, advice.season, n_train,
                                                   tables=tables)
     if why:

@@ -52,6 +52,9 @@ class LoadedData:
     # column -> how many of the last rows had no value before filling (not with fill="drop"):
     # past a target's last value the rows are the future, not gaps (`rnnlab.data.split`)
     trailing_missing: dict[str, int] = field(default_factory=dict)
+    # (the file read, the read options as given) when read from a path or a sample name: a
+    # caller holding this table need not read the same file again (`rnnlab.data.split`)
+    read_as: tuple | None = None
 
 
 class _Cleaner:

@@ -37,6 +37,7 @@ def load(source: str | Path | bytes, *, filename: str | None = None, date_column
     """Read and clean a CSV/TSV, Excel or Parquet file given as a path, sample name or raw bytes."""
     _check_choice("fill", fill, FILLS)
     _check_choice("categorical", categorical, CATEGORICAL)
+    options = {"date_column": date_column, "fill": fill, "categorical": categorical}
     raw, name, sample = _read_source(source, filename, max_bytes)
     report = CleaningReport()
     table, decimal_comma = _read_table(raw, name, report)
@@ -46,9 +47,21 @@ def load(source: str | Path | bytes, *, filename: str | None = None, date_column
     loaded = cleaner.run(date_column)
     loaded.sha256 = hashlib.sha256(raw).hexdigest()
     loaded.source_name, loaded.sample = name, sample
+    if isinstance(source, (str, Path)):
+        loaded.read_as = (_where(source), options)
     if sample is not None and sample.target in loaded.numeric_columns:
         loaded.default_target = sample.target
     return loaded
+
+
+def _where(source: str | Path) -> str:
+    """The file a path or sample name stands for, as text (the source itself if unresolvable)."""
+    from rnnlab.samples import resolve_source
+
+    try:
+        return str(resolve_source(source))
+    except DataError:
+        return str(source)
 
 
 def _read_table(raw: bytes, name: str, report: CleaningReport) -> tuple[pd.DataFrame, bool]:

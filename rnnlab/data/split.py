@@ -71,8 +71,7 @@ def prepare(data_cfg, lookback: int, horizon: int, *, tables: dict | None = None
     """
     lookback = check_positive_int("lookback", lookback)
     horizon = check_positive_int("horizon", horizon)
-    options = dict(date_column=data_cfg.date_column, fill=data_cfg.fill,
-                   categorical=data_cfg.categorical)
+    options = _read_options(data_cfg)
     loaded = _read(data_cfg.source, options, tables)
     target = choose_target(loaded, data_cfg.target)
     inputs = [target] + _choose_features(loaded, data_cfg.features, target)
@@ -138,10 +137,32 @@ def _read(source, options: dict, tables: dict | None) -> LoadedData:
     """The loaded file, read now or found in `tables` (see `prepare`)."""
     if tables is None:
         return load(resolve_source(source), **options)
-    key = (str(source), tuple(sorted((k, repr(v)) for k, v in options.items())))
+    key = _table_key(source, options)
     if key not in tables:
         tables[key] = load(resolve_source(source), **options)
     return tables[key]
+
+
+def _table_key(source, options: dict) -> tuple:
+    return str(source), tuple(sorted((k, repr(v)) for k, v in options.items()))
+
+
+def _read_options(data_cfg) -> dict:
+    """The options `prepare` reads a data config's files with."""
+    return dict(date_column=data_cfg.date_column, fill=data_cfg.fill,
+                categorical=data_cfg.categorical)
+
+
+def keep_table(tables: dict, data_cfg, loaded: LoadedData) -> None:
+    """Put a table already loaded into `tables`, for `prepare(data_cfg, ..., tables=tables)` to
+    use instead of reading the file again, when it is that file read with those options."""
+    options = _read_options(data_cfg)
+    try:
+        where = str(resolve_source(data_cfg.source))
+    except DataError:
+        return
+    if loaded.read_as == (where, options):
+        tables.setdefault(_table_key(data_cfg.source, options), loaded)
 
 
 def _scale(values: np.ndarray, n_train: int, kind: str,
