@@ -36,8 +36,9 @@ series, are in bench/RESULTS.md (forecast quality):
   (`rnnlab.nn.callbacks.EarlyStoppingFromStart`). With the target as its only input, it then
   keeps the line if the line, run forward on its own forecasts across the validation rows, errs
   less than the trained network (`rnnlab.train.keep_start_if_it_runs_better`; with other inputs
-  such a forecast holds them at their last value, which says little about the network). Where the line does not beat naive (random walks, few rows
-  with many inputs), the line would be a bad start, and it stays off (`choose_linear_skip`).
+  such a forecast holds them at their last value, which says little about the network). Where
+  the line does not beat naive (random walks, few rows with many inputs), the line would be a
+  bad start, and it stays off (`choose_linear_skip`).
 
 Numpy and pandas only: the web process calls this.
 """
@@ -227,6 +228,7 @@ def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
     """Advice for a loaded table's target, with the split of `data_cfg` (test rows unread),
     and the linear path judged on the run's windows (`choose_linear_skip`)."""
     from rnnlab.data import choose_target, future_rows, part_size
+    from rnnlab.data.split import keep_table
 
     target = choose_target(loaded, target)
     values = loaded.frame[target].to_numpy(dtype="float64")                          # (N,)
@@ -239,8 +241,6 @@ def advise_loaded(loaded, target: str, data_cfg: DataConfig) -> Advice:
     advice = advise(values[:n_train], values[n_train:n_train + n_val], loaded.frequency)
     data = dataclasses.replace(data_cfg, target=target, transform=advice.transform,
                                season=advice.season)
-    from rnnlab.data.split import keep_table
-
     tables: dict = {}           # the table in hand, or one read, serves every candidate below
     keep_table(tables, data, loaded)
     lookback, why = choose_lookback_by_validation(data, advice.lookback, advice.season, n_train,

@@ -296,8 +296,7 @@ def _linear_wins(run: _Run) -> Diagnosis | None:
             or run.setting("model", "linear_skip"):
         return None
     model, linear = (run.summary.test_rmse(k) for k in ("model", "linear_ar"))
-    if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (model, linear)) \
-            or not linear < (1 - LINEAR_MARGIN) * model:
+    if not _known(model, linear) or not linear < (1 - LINEAR_MARGIN) * model:
         return None
     return Diagnosis(
         "linear_wins", "A straight-line forecast beats the network",
@@ -312,14 +311,12 @@ def _linear_wins(run: _Run) -> Diagnosis | None:
 def _classical_wins(run: _Run) -> Diagnosis | None:
     """Exponential smoothing (the classical anchor) forecasts the test rows clearly better."""
     model, anchor, linear = (run.summary.test_rmse(k) for k in ("model", "anchor", "linear_ar"))
-    if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (model, anchor)) \
-            or not anchor < (1 - CLASSICAL_MARGIN) * model:
+    if not _known(model, anchor) or not anchor < (1 - CLASSICAL_MARGIN) * model:
         return None
     form = run.summary.classical or "exponential smoothing"
     evidence = (f"On the test rows the classical baseline, {form}, has an error of {_n(anchor)}, "
                 f"{_pct(1 - anchor / model)} below the network's {_n(model)}.")
-    if isinstance(linear, (int, float)) and np.isfinite(linear) \
-            and abs(model / linear - 1) <= SAME_AS_LINE:
+    if _known(linear) and abs(model / linear - 1) <= SAME_AS_LINE:
         evidence += (f" The network ends on a straight line: the linear autoregression on the "
                      f"same windows errs {_n(linear)}.")
     return Diagnosis(
@@ -425,7 +422,7 @@ def _train_range(summary: RunSummary, train: pd.DataFrame | None) -> tuple[float
 def _skill(summary: RunSummary, test: pd.DataFrame | None) -> float | None:
     """Skill vs naive on the test part: the summary's, else from the test rows."""
     skill = summary.skill_vs_naive
-    if isinstance(skill, (int, float)) and np.isfinite(skill):
+    if _known(skill):
         return float(skill)
     if test is None or "naive" not in test:
         return None
@@ -472,6 +469,11 @@ def _lag_corr(model: np.ndarray, actual: np.ndarray, lag: int) -> float | None:
     if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
         return None
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def _known(*values) -> bool:
+    """Whether every value is a finite number (a score the summary holds, not None or NaN)."""
+    return all(isinstance(v, (int, float)) and np.isfinite(v) for v in values)
 
 
 def _n(x: float) -> str:

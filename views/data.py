@@ -415,7 +415,7 @@ def plot_columns_ui(loaded) -> list[str]:
     the target and the chosen inputs first, with a picker for the others."""
     numeric = list(loaded.numeric_columns)
     data = ui.config_dict()["data"]
-    target = data.get("target") if data.get("target") in numeric else loaded.default_target
+    target = target_of(loaded)
     if len(numeric) <= MAX_PLOT_COLUMNS:
         return numeric
     chosen = [c for c in st.session_state.get("data_plot_columns", []) if c in numeric]
